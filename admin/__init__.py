@@ -1,0 +1,1 @@
+"""The web admin of the SVP assistant: review queue, knowledge management, accounts."""

@@ -1,0 +1,1 @@
+"""The Telegram side of the SVP assistant: handlers, registration, outbox delivery."""

@@ -1,0 +1,1 @@
+"""Embedders (text to unit vectors) and the FAISS vector store; nothing of ours is imported here."""

@@ -1,0 +1,1 @@
+"""The knowledge base: database models, migrations, services, import/export and search."""

@@ -1,0 +1,1 @@
+"""Alembic migrations of the SVP database (SQLite in batch mode and PostgreSQL)."""

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Install everything (test extras, Debian's Chromium) and run the whole test suite:
+# lint, types, then pytest on SQLite and on the local PostgreSQL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install.sh test
+
+if ! command -v chromium >/dev/null 2>&1; then
+    echo "Installation de Chromium (paquet Debian) pour le test navigateur"
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+            >/dev/null; }; then
+        echo "Erreur : impossible d'installer chromium (apt-get)." >&2
+        exit 1
+    fi
+fi
+
+export SVP_TEST_DATABASE_URL="${SVP_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}"
+scripts/ensure-postgres.sh "$SVP_TEST_DATABASE_URL"
+
+.venv/bin/ruff check .
+.venv/bin/mypy
+workers="${SVP_TEST_WORKERS:-2}"
+exec .venv/bin/pytest -p no:cacheprovider -n "$workers" "$@"

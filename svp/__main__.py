@@ -1,0 +1,5 @@
+"""Allow `python -m svp`."""
+
+from svp.cli import main
+
+main()

@@ -1,0 +1,59 @@
+"""The root Typer application, shared options and helpers of every sub-command."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+
+from knowledge.runtime import Knowledge
+from svp.runtime import build_knowledge
+from svp.settings import Settings, load_settings
+
+app = typer.Typer(
+    help="Assistant réglementaire SVP : base de connaissances, recherche, bot Telegram et "
+    "administration web.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class OperatorError(Exception):
+    """An error an operator can fix; its message is one French line saying what to do."""
+
+
+@app.callback()
+def root(
+    debug: Annotated[bool, typer.Option("--debug", help="Affiche le détail des erreurs.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Journal détaillé.")] = False,
+) -> None:
+    """Assistant réglementaire SVP."""
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def settings() -> Settings:
+    """Read the settings (environment and `.env`)."""
+    return load_settings()
+
+
+def open_knowledge(current: Settings | None = None, *, require_schema: bool = True) -> Knowledge:
+    """Open the knowledge base; fail with a clear line when the database is not initialised."""
+    from knowledge import migrate
+
+    knowledge = build_knowledge(current or settings())
+    if require_schema and not migrate.is_up_to_date(knowledge.engine):
+        revision = migrate.current_revision(knowledge.engine)
+        knowledge.close()
+        if revision is None:
+            raise OperatorError("la base de données n'est pas initialisée : lancez « svp init ».")
+        raise OperatorError(
+            f"la base de données est à la version {revision}, le code attend "
+            f"{migrate.head_revision()} : lancez « svp db upgrade »."
+        )
+    return knowledge

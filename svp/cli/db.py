@@ -1,0 +1,52 @@
+"""`svp init` and `svp db ...`: create and upgrade the database."""
+
+from __future__ import annotations
+
+import typer
+
+from knowledge import migrate
+from svp.cli.base import app, open_knowledge, settings
+
+db_app = typer.Typer(help="Gestion du schéma de la base de données.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@app.command("init")
+def init() -> None:
+    """Crée la base de données ou la met à jour (sans effet si elle est à jour)."""
+    current = settings()
+    knowledge = open_knowledge(current, require_schema=False)
+    try:
+        before = migrate.current_revision(knowledge.engine)
+        migrate.upgrade(knowledge.engine)
+        after = migrate.current_revision(knowledge.engine)
+    finally:
+        knowledge.close()
+    if before == after:
+        typer.echo(f"Base de données déjà à jour (version {after}).")
+    else:
+        typer.echo(f"Base de données prête (version {after}).")
+
+
+@db_app.command("upgrade")
+def upgrade(
+    revision: str = typer.Argument("head", help="Version cible (par défaut la plus récente)."),
+) -> None:
+    """Applique les migrations jusqu'à la version demandée."""
+    knowledge = open_knowledge(require_schema=False)
+    try:
+        migrate.upgrade(knowledge.engine, revision)
+        typer.echo(f"Base de données à la version {migrate.current_revision(knowledge.engine)}.")
+    finally:
+        knowledge.close()
+
+
+@db_app.command("current")
+def current() -> None:
+    """Affiche la version du schéma de la base de données."""
+    knowledge = open_knowledge(require_schema=False)
+    try:
+        revision = migrate.current_revision(knowledge.engine)
+    finally:
+        knowledge.close()
+    typer.echo(revision or "non initialisée")

@@ -1,0 +1,34 @@
+"""Wiring: build the objects a process needs from the settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from index.embedders import Embedder
+from knowledge.runtime import Knowledge
+from svp.settings import Settings
+
+
+def embedder_factory(settings: Settings) -> Callable[[], Embedder]:
+    """Return a callable that loads the configured embedder."""
+
+    def load() -> Embedder:
+        from index.embedders import make_embedder  # type: ignore[attr-defined]
+
+        return make_embedder(  # type: ignore[no-any-return]
+            settings.embedder,
+            query_prompt=settings.st_query_prompt,
+            passage_prompt=settings.st_passage_prompt,
+        )
+
+    return load
+
+
+def build_knowledge(settings: Settings) -> Knowledge:
+    """Build the knowledge base of this process from the settings."""
+    return Knowledge.from_url(
+        settings.resolved_database_url(),
+        embedder_factory=embedder_factory(settings),
+        index_dir=settings.resolved_index_dir(),
+        abstain_threshold=settings.abstain_threshold,
+    )

@@ -1,0 +1,71 @@
+"""Settings read from the environment (prefix `SVP_`) and `.env`; read nowhere else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the SVP assistant; zero configuration works (data under ./var)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SVP_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # --- storage -------------------------------------------------------------------------
+    data_dir: Path = Field(default=Path("var"), description="Dossier des données locales.")
+    database_url: str | None = Field(
+        default=None, description="URL SQLAlchemy ; par défaut SQLite dans data_dir/svp.db."
+    )
+    index_dir: Path | None = Field(
+        default=None, description="Dossier de l'index FAISS ; par défaut data_dir/index."
+    )
+
+    # --- retrieval -----------------------------------------------------------------------
+    embedder: str = Field(
+        default="e5-small-int4",
+        description="`e5-small-int4` ou `sentence-transformers:<nom ou chemin>`.",
+    )
+    st_query_prompt: str = Field(default="query: ", description="Préfixe des requêtes (ST).")
+    st_passage_prompt: str = Field(default="passage: ", description="Préfixe des fiches (ST).")
+    abstain_threshold: float | None = Field(
+        default=None, description="Score minimal d'une suggestion ; défaut mesuré par modèle."
+    )
+    glossary_file: Path | None = Field(
+        default=None, description="Glossaire des sigles (remplace celui fourni)."
+    )
+
+    # --- telegram bot --------------------------------------------------------------------
+    telegram_token: str | None = None
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: str | None = None
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    rate_limit_per_minute: int = 5
+    rate_limit_per_day: int = 30
+    outbox_interval_seconds: float = 2.0
+    suggestions_shown: int = 3
+
+    # --- web admin -----------------------------------------------------------------------
+    admin_base_url: str = "http://127.0.0.1:8000"
+    secure_cookies: bool = False
+    session_hours: int = 12
+    target_delay_days: int = 5
+    duplicate_threshold: float = 0.93
+
+    def resolved_database_url(self) -> str:
+        """Return the database URL, defaulting to the SQLite file under the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+pysqlite:///{(self.data_dir / 'svp.db').resolve()}"
+
+    def resolved_index_dir(self) -> Path:
+        """Return the FAISS index directory, defaulting to data_dir/index."""
+        return self.index_dir if self.index_dir is not None else self.data_dir / "index"
+
+
+def load_settings() -> Settings:
+    """Read the settings from the environment and `.env`."""
+    return Settings()
