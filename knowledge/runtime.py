@@ -4,44 +4,44 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine
+import numpy as np
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from index.embedders import Embedder
-from knowledge.db import make_engine, make_session_factory, unit_of_work
+from index.store import IndexUnusable, VectorStore
+from knowledge import embeddings, search
+from knowledge.db import (
+    SQLITE_BUSY_TIMEOUT_MS,
+    is_sqlite,
+    make_engine,
+    make_session_factory,
+    unit_of_work,
+)
+from knowledge.search import SearchHit, SearchResult
+from knowledge.text import clean
 
 logger = logging.getLogger(__name__)
 
+__all__ = ["Knowledge", "SearchHit", "SearchResult"]
 
-@dataclass(frozen=True)
-class SearchHit:
-    """One suggested entry with its score (higher is closer)."""
-
-    entry_id: int
-    external_id: str | None
-    question: str
-    answer: str
-    score: float
-    theme: str | None
-    source: str | None
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    """The answer to a search: ranked hits, or an abstention when nothing is close enough."""
-
-    query: str
-    abstained: bool
-    hits: list[SearchHit] = field(default_factory=list)
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+IN_CLAUSE_CHUNK = 500
 
 
 class Knowledge:
-    """Owns a process's engine, session factory, embedder and vector index."""
+    """Owns a process's engine, session factory, embedder and vector index.
+
+    The vector index is a cache of the vectors stored in the database: it is loaded (or
+    rebuilt) on first use, then brought up to date with the database's change log before
+    each search, so changes committed by any process show in the next search.
+    """
 
     def __init__(
         self,
@@ -50,14 +50,33 @@ class Knowledge:
         embedder_factory: Callable[[], Embedder],
         index_dir: Path,
         abstain_threshold: float | None = None,
+        save_index: bool = True,
     ) -> None:
         self.engine = engine
         self.sessions: sessionmaker[Session] = make_session_factory(engine)
         self.index_dir = index_dir
         self.abstain_threshold_setting = abstain_threshold
+        self.save_index = save_index
         self._embedder_factory = embedder_factory
         self._embedder: Embedder | None = None
         self._embedder_lock = threading.Lock()
+        self._read_engine = _read_engine_of(engine)
+        self._reads: sessionmaker[Session] = sessionmaker(bind=self._read_engine,
+                                                          expire_on_commit=False)
+        self._store: VectorStore | None = None
+        self._saved_watermark: int | None = None
+        self._index_lock = threading.RLock()
+        self._analyzer = search.FrenchAnalyzer()
+        self.metrics_registry = CollectorRegistry(auto_describe=True)
+        self._latency = Histogram(
+            "svp_search_latency_seconds", "Search latency, from text to ranked entries.",
+            buckets=LATENCY_BUCKETS, registry=self.metrics_registry)
+        self._searches = Counter(
+            "svp_searches", "Searches by outcome.", ["outcome"], registry=self.metrics_registry)
+        self._index_size = Gauge(
+            "svp_index_vectors", "Vectors in this process's index.",
+            registry=self.metrics_registry)
+        self._index_size.set_function(lambda: len(self._store) if self._store is not None else 0)
 
     @classmethod
     def from_url(cls, database_url: str, *, embedder_factory: Callable[[], Embedder],
@@ -75,16 +94,276 @@ class Knowledge:
                     self._embedder = self._embedder_factory()
         return self._embedder
 
+    @property
+    def abstain_threshold(self) -> float:
+        """The score below which nothing is suggested (setting, else the model's default)."""
+        if self.abstain_threshold_setting is not None:
+            return self.abstain_threshold_setting
+        return search.default_threshold(self.embedder.model_id)
+
     @contextmanager
     def session(self) -> Iterator[Session]:
         """Open a unit of work: committed when the block succeeds, rolled back otherwise."""
         with unit_of_work(self.sessions) as session:
             yield session
 
-    def similar(self, text: str, *, k: int = 5) -> SearchResult:
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        # Reads never take SQLite's write lock, so searches go on during a long import.
+        session = self._reads()
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
+    # --- search --------------------------------------------------------------------------
+
+    def similar(self, text: str, *, k: int = 5, min_score: float | None = None) -> SearchResult:
         """Return the active entries closest to a question, or an abstention."""
-        raise NotImplementedError("filled by the retrieval-engine issue")
+        started = time.perf_counter()
+        query = clean(text)
+        threshold = self.abstain_threshold if min_score is None else min_score
+        if not query or k <= 0:
+            return SearchResult(query=text, abstained=True)
+        self.sync_index()
+        vector = self.embedder.embed_queries([query])
+        hits = self._ranked_hits(query, vector, k)
+        result = search.decide(query=text, hits=hits, k=k, threshold=threshold)
+        self._latency.observe(time.perf_counter() - started)
+        self._searches.labels("abstained" if result.abstained else "suggested").inc()
+        return result
+
+    def near_duplicates(self, question: str, answer: str, *, min_score: float,
+                        k: int = 3) -> list[SearchHit]:
+        """Return active entries whose stored passage is close to this question and answer."""
+        if k <= 0:
+            return []
+        self.sync_index()
+        vector = self.embedder.embed_passages([embeddings.passage_text(clean(question),
+                                                                       clean(answer))])
+        return [hit for hit in self._hits(vector, k) if hit.score >= min_score][:k]
+
+    def _ranked_hits(self, query: str, vector: np.ndarray, k: int) -> list[SearchHit]:
+        # Dense neighbours first, then re-ranked by the cosine fused with the lexical signal.
+        store = self._index()
+        pool = max(search.RERANK_POOL, k + search.CANDIDATE_MARGIN)
+        scores, ids = store.search(vector, pool)
+        dense = [(int(entry_id), float(score))
+                 for entry_id, score in zip(ids[0], scores[0], strict=True) if entry_id >= 0]
+        if not dense:
+            return []
+        with self._read() as session:
+            terms = embeddings.stored_terms(session=session,
+                                            entry_ids=[entry_id for entry_id, _ in dense])
+            lexical = search.lexical_scores(self._analyzer.tokens(query),
+                                            [terms.get(entry_id) for entry_id, _ in dense])
+            fused = sorted(((entry_id, search.fuse(score, lex))
+                            for (entry_id, score), lex in zip(dense, lexical, strict=True)),
+                           key=lambda pair: -pair[1])
+            ranked = fused[:k + search.CANDIDATE_MARGIN]
+            return search.active_hits(session=session, ranked=ranked)[:k]
+
+    def _hits(self, vector: np.ndarray, k: int) -> list[SearchHit]:
+        store = self._index()
+        scores, ids = store.search(vector, k + search.CANDIDATE_MARGIN)
+        ranked = [(int(entry_id), float(score))
+                  for entry_id, score in zip(ids[0], scores[0], strict=True) if entry_id >= 0]
+        with self._read() as session:
+            return search.active_hits(session=session, ranked=ranked)[:k]
+
+    # --- index ---------------------------------------------------------------------------
+
+    def _index(self) -> VectorStore:
+        store = self._store
+        if store is None:
+            with self._index_lock:
+                if self._store is None:
+                    self._store = self._open_index()
+                store = self._store
+        return store
+
+    def sync_index(self) -> None:
+        """Apply the changes committed by any process since this index's watermark."""
+        store = self._index()
+        with self._read() as session:
+            head = embeddings.log_head(session=session)
+        if head.epoch == store.epoch and head.value <= store.watermark:
+            return
+        with self._index_lock:
+            store = self._index()
+            if head.epoch != store.epoch or head.value < store.watermark:
+                logger.warning("the change log was reset: rebuilding the index")
+                self._store = self._rebuild_locked()
+                return
+            self._catch_up(store)
+
+    def rebuild_index(self) -> int:
+        """Rebuild the index from the stored vectors, save it, and return its size."""
+        with self._index_lock:
+            self._store = self._rebuild_locked()
+            return len(self._store)
+
+    def save(self) -> None:
+        """Save the index to disk if it changed since it was loaded or last saved."""
+        with self._index_lock:
+            store = self._store
+            if store is None or store.watermark == self._saved_watermark:
+                return
+            self._save_locked(store)
+
+    def check_index(self) -> list[str]:
+        """Compare the saved index with the database; return the problems found (in French)."""
+        embedder = self.embedder
+        problems: list[str] = []
+        try:
+            store = VectorStore.load(self.index_dir, model_id=embedder.model_id,
+                                     dim=embedder.dim)
+        except IndexUnusable as error:
+            problems.append(error.reason)
+        else:
+            with self._read() as session:
+                head = embeddings.log_head(session=session)
+            if store.epoch != head.epoch:
+                problems.append("index enregistré pour une autre base de données")
+            elif store.watermark > head.value:
+                problems.append(f"index en avance sur la base (révision {store.watermark} > "
+                                f"{head.value})")
+            else:
+                self._catch_up(store)
+                problems.extend(self._differences(store, compare_vectors=True))
+        with self._read() as session:
+            stale = embeddings.stale_entry_ids(session=session, model_id=embedder.model_id)
+        if stale:
+            problems.append(f"{len(stale)} fiche(s) active(s) sans vecteur à jour pour le "
+                            f"modèle « {embedder.model_id} » : lancez « svp index reembed »")
+        return problems
+
+    def _open_index(self) -> VectorStore:
+        embedder = self.embedder
+        try:
+            store = VectorStore.load(self.index_dir, model_id=embedder.model_id,
+                                     dim=embedder.dim)
+            with self._read() as session:
+                head = embeddings.log_head(session=session)
+            if store.epoch != head.epoch:
+                raise IndexUnusable("index enregistré pour une autre base de données")
+            if store.watermark > head.value:
+                raise IndexUnusable("index en avance sur la base de données")
+            self._saved_watermark = store.watermark
+            self._catch_up(store)
+            differences = self._differences(store)
+            if differences:
+                # A change may have landed between catching up and comparing: try once more.
+                self._catch_up(store)
+                differences = self._differences(store)
+            if differences:
+                raise IndexUnusable("; ".join(differences))
+        except IndexUnusable as error:
+            logger.warning("index in %s not usable (%s): rebuilding it from stored vectors",
+                           self.index_dir, error.reason)
+            return self._rebuild_locked()
+        logger.info("index loaded from %s: %s vectors, watermark %s", self.index_dir,
+                    len(store), store.watermark)
+        return store
+
+    def _rebuild_locked(self) -> VectorStore:
+        embedder = self.embedder
+        started = time.perf_counter()
+        with self._read() as session:
+            # Head first: vectors read afterwards are at least as new as the watermark.
+            head = embeddings.log_head(session=session)
+            ids, vectors = embeddings.stored_vectors(session=session, model_id=embedder.model_id,
+                                                     dim=embedder.dim)
+        store = VectorStore(model_id=embedder.model_id, dim=embedder.dim, epoch=head.epoch,
+                            watermark=head.value)
+        store.upsert(ids, vectors)
+        logger.info("index rebuilt from %s stored vectors in %.2f s", len(ids),
+                    time.perf_counter() - started)
+        self._save_locked(store)
+        return store
+
+    def _save_locked(self, store: VectorStore) -> None:
+        if not self.save_index:
+            return
+        try:
+            store.save(self.index_dir)
+        except OSError as error:
+            logger.warning("could not save the index in %s: %s", self.index_dir, error)
+            return
+        self._saved_watermark = store.watermark
+
+    def _catch_up(self, store: VectorStore) -> None:
+        embedder = self.embedder
+        with self._read() as session:
+            changed, last = embeddings.changed_entry_ids(session=session, after=store.watermark)
+            if not changed:
+                return
+            found_ids: list[np.ndarray] = []
+            found_vectors: list[np.ndarray] = []
+            for start in range(0, len(changed), IN_CLAUSE_CHUNK):
+                ids, vectors = embeddings.stored_vectors(
+                    session=session, model_id=embedder.model_id, dim=embedder.dim,
+                    entry_ids=changed[start:start + IN_CLAUSE_CHUNK])
+                found_ids.append(ids)
+                found_vectors.append(vectors)
+        upsert_ids = np.concatenate(found_ids)
+        # The current state decides (not the logged operation): applying it twice is harmless.
+        remove_ids = np.setdiff1d(np.asarray(changed, dtype=np.int64), upsert_ids)
+        store.apply(upsert_ids=upsert_ids, upsert_vectors=np.concatenate(found_vectors),
+                    remove_ids=remove_ids, watermark=last)
+        logger.debug("index caught up to %s: %s upserts, %s removals", last, len(upsert_ids),
+                     len(remove_ids))
+
+    def _differences(self, store: VectorStore, *, compare_vectors: bool = False) -> list[str]:
+        embedder = self.embedder
+        with self._read() as session:
+            ids, vectors = embeddings.stored_vectors(session=session, model_id=embedder.model_id,
+                                                     dim=embedder.dim)
+        held = np.sort(store.ids())
+        missing = np.setdiff1d(ids, held)
+        extra = np.setdiff1d(held, ids)
+        problems = []
+        if len(missing):
+            problems.append(f"{len(missing)} fiche(s) active(s) absente(s) de l'index")
+        if len(extra):
+            problems.append(f"{len(extra)} vecteur(s) de l'index sans fiche active")
+        if compare_vectors and not problems and len(ids):
+            differing = int(np.sum(np.abs(store.vectors(ids.tolist()) - vectors).max(axis=1)
+                                   > 1e-5))
+            if differing:
+                problems.append(f"{differing} vecteur(s) de l'index diffèrent de la base")
+        return problems
 
     def close(self) -> None:
-        """Release the database connections."""
-        self.engine.dispose()
+        """Save the index if it moved on, and release the database connections."""
+        try:
+            self.save()
+        finally:
+            if self._read_engine is not self.engine:
+                self._read_engine.dispose()
+            self.engine.dispose()
+
+
+def _read_engine_of(engine: Engine) -> Engine:
+    """Return an engine for reads that never take SQLite's write lock.
+
+    The main SQLite engine opens every transaction with BEGIN IMMEDIATE, so a read would wait
+    behind a long write; this one lets pysqlite run SELECTs on WAL snapshots instead.
+    PostgreSQL readers never block: the main engine serves.
+    """
+    if not is_sqlite(engine) or engine.url.database in (None, "", ":memory:"):
+        return engine
+    reader = create_engine(
+        engine.url,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+    )
+
+    @event.listens_for(reader, "connect")
+    def _on_connect(dbapi_connection: object, _record: object) -> None:
+        cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA query_only=ON")
+        cursor.close()
+
+    return reader

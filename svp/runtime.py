@@ -13,9 +13,9 @@ def embedder_factory(settings: Settings) -> Callable[[], Embedder]:
     """Return a callable that loads the configured embedder."""
 
     def load() -> Embedder:
-        from index.embedders import make_embedder  # type: ignore[attr-defined]
+        from index.embedders import make_embedder
 
-        return make_embedder(  # type: ignore[no-any-return]
+        return make_embedder(
             settings.embedder,
             query_prompt=settings.st_query_prompt,
             passage_prompt=settings.st_passage_prompt,

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     session_hours: int = 12
     target_delay_days: int = 5
     duplicate_threshold: float = 0.93
+    metrics_token: str | None = Field(
+        default=None, description="Jeton Bearer accepté sur /metrics (sinon : session web)."
+    )
 
     def resolved_database_url(self) -> str:
         """Return the database URL, defaulting to the SQLite file under the data directory."""

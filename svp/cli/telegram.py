@@ -1,3 +1,201 @@
-"""`svp` sub-commands of this area (filled by its issue)."""
+"""`svp bot`, `svp org ...`, `svp asker ...`, `svp adviser link-code`: the Telegram side."""
 
 from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+from sqlalchemy import select
+
+from knowledge import adviser_links, askers, organisations
+from knowledge.models import AskerStatus, User
+from svp.cli.base import OperatorError, app, open_knowledge, settings
+
+logger = logging.getLogger(__name__)
+
+org_app = typer.Typer(help="Organismes adhérents et leurs codes d'invitation.",
+                      no_args_is_help=True)
+asker_app = typer.Typer(help="Demandeurs inscrits par Telegram.", no_args_is_help=True)
+adviser_app = typer.Typer(help="Comptes des conseillers (côté Telegram).", no_args_is_help=True)
+app.add_typer(org_app, name="org")
+app.add_typer(asker_app, name="asker")
+app.add_typer(adviser_app, name="adviser")
+
+_ACTOR = "cli"
+
+
+class _StartupFailureReported(logging.Filter):
+    """Drop PTB's traceback for a failed start-up: the CLI reports it as one French line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from telegram.error import InvalidToken, NetworkError
+
+        error = record.exc_info[1] if record.exc_info else None
+        return not (isinstance(error, InvalidToken | NetworkError)
+                    and "Bootstrap" in record.getMessage())
+
+
+@app.command("bot")
+def run_bot() -> None:
+    """Lance le bot Telegram en mode « polling » (arrêt : Ctrl+C)."""
+    from telegram.error import InvalidToken, NetworkError
+
+    from bot.runner import run_polling
+    from svp.botwiring import bot_config, build_bot
+
+    current = settings()
+    bot_config(current)  # fail on a missing or malformed token before touching the database
+    if current.telegram_webhook_url:
+        raise OperatorError("SVP_TELEGRAM_WEBHOOK_URL est défini : en mode webhook le bot tourne "
+                            "dans « svp serve ». Retirez ce réglage pour utiliser « svp bot ».")
+    knowledge = open_knowledge(current)
+    for name in ("telegram.ext", "telegram.ext.Application"):
+        logging.getLogger(name).addFilter(_StartupFailureReported())
+    try:
+        application = build_bot(knowledge, current)
+        typer.echo("Démarrage du bot Telegram (polling) ; Ctrl+C pour arrêter.", err=True)
+        run_polling(application)
+    except InvalidToken as error:
+        raise OperatorError("Telegram refuse le jeton du bot : vérifiez SVP_TELEGRAM_TOKEN "
+                            "auprès de @BotFather.") from error
+    except NetworkError as error:
+        raise OperatorError(f"serveur Bot API injoignable ({current.telegram_api_url}) : "
+                            f"vérifiez le réseau ou SVP_TELEGRAM_API_URL ({error}).") from error
+    finally:
+        knowledge.close()
+
+
+# --- organisations ----------------------------------------------------------------------------
+
+@org_app.command("add")
+def org_add(
+    name: Annotated[str, typer.Argument(help="Nom de l'organisme.")],
+    kind: Annotated[str, typer.Option("--kind", help="oph, esh, cooperative, sem, association "
+                                                     "ou autre.")] = "autre",
+    departement: Annotated[str | None, typer.Option("--departement",
+                                                     help="Département (ex. 13).")] = None,
+) -> None:
+    """Ajoute un organisme adhérent."""
+    knowledge = open_knowledge()
+    try:
+        with knowledge.session() as session:
+            organisation = organisations.create(
+                session=session, name=name, kind=organisations.parse_kind(kind),
+                departement=departement, actor=_ACTOR)
+            typer.echo(f"Organisme n° {organisation.id} ajouté : {organisation.name}.")
+    finally:
+        knowledge.close()
+
+
+@org_app.command("list")
+def org_list() -> None:
+    """Liste les organismes adhérents."""
+    knowledge = open_knowledge()
+    try:
+        with knowledge.session() as session:
+            rows = organisations.list_organisations(session=session)
+            if not rows:
+                typer.echo("Aucun organisme. Ajoutez-en avec « svp org add NOM ».")
+            for org in rows:
+                state = "actif" if org.active else "désactivé"
+                invite = "code d'invitation actif" if org.invite_code else "sans code"
+                typer.echo(f"{org.id:>4}  {org.name}  ({org.kind}, {org.departement or '—'}, "
+                           f"{state}, {invite})")
+    finally:
+        knowledge.close()
+
+
+@org_app.command("invite")
+def org_invite(name: Annotated[str, typer.Argument(help="Nom de l'organisme.")]) -> None:
+    """Crée un nouveau code d'invitation (l'ancien cesse de fonctionner), affiché en dernier."""
+    knowledge = open_knowledge()
+    try:
+        with knowledge.session() as session:
+            organisation = organisations.get_by_name(session=session, name=name)
+            code = organisations.new_invite_code(session=session,
+                                                 organisation_id=organisation.id, actor=_ACTOR)
+            typer.echo(f"Nouveau code d'invitation de {organisation.name}. Les membres "
+                       "l'envoient au bot avec « /start CODE », ou ouvrent le lien "
+                       "https://t.me/<nom_du_bot>?start=CODE.")
+            typer.echo(code)
+    finally:
+        knowledge.close()
+
+
+# --- askers -----------------------------------------------------------------------------------
+
+_STATUS_FR = {"pending": "en attente", "approved": "validé", "blocked": "bloqué",
+              "erased": "effacé"}
+
+
+@asker_app.command("list")
+def asker_list(
+    status: Annotated[str | None, typer.Option(
+        "--status", help="pending, approved, blocked ou erased.")] = None,
+) -> None:
+    """Liste les demandeurs (les plus récents d'abord)."""
+    if status is not None and status not in {s.value for s in AskerStatus}:
+        raise OperatorError(f"statut inconnu « {status} » : pending, approved, blocked ou "
+                            "erased.")
+    knowledge = open_knowledge()
+    try:
+        with knowledge.session() as session:
+            rows = askers.list_askers(session=session, status=status)
+            if not rows:
+                typer.echo("Aucun demandeur.")
+            for asker in rows:
+                organisation = asker.organisation.name if asker.organisation else "—"
+                typer.echo(f"{asker.id:>4}  {asker.full_name or '—'}  <{asker.email or '—'}>  "
+                           f"{organisation}  [{_STATUS_FR.get(asker.status, asker.status)}]")
+    finally:
+        knowledge.close()
+
+
+@asker_app.command("approve")
+def asker_approve(asker_id: Annotated[int, typer.Argument(help="Numéro du demandeur.")]) -> None:
+    """Valide l'inscription d'un demandeur (il en est prévenu dans Telegram)."""
+    knowledge = open_knowledge()
+    try:
+        with knowledge.session() as session:
+            asker = askers.approve(session=session, asker_id=asker_id, actor=_ACTOR)
+            typer.echo(f"Demandeur n° {asker.id} validé : {asker.full_name or '—'}.")
+    finally:
+        knowledge.close()
+
+
+@asker_app.command("block")
+def asker_block(
+    asker_id: Annotated[int, typer.Argument(help="Numéro du demandeur.")],
+    reason: Annotated[str | None, typer.Option("--raison", "--reason",
+                                               help="Motif (journal d'audit).")] = None,
+) -> None:
+    """Bloque un demandeur : il ne peut plus poser de question."""
+    knowledge = open_knowledge()
+    try:
+        with knowledge.session() as session:
+            asker = askers.block(session=session, asker_id=asker_id, actor=_ACTOR, reason=reason)
+            typer.echo(f"Demandeur n° {asker.id} bloqué.")
+    finally:
+        knowledge.close()
+
+
+# --- advisers ---------------------------------------------------------------------------------
+
+@adviser_app.command("link-code")
+def adviser_link_code(login: Annotated[str, typer.Argument(help="Identifiant du conseiller.")]
+                      ) -> None:
+    """Donne un code à usage unique à envoyer au bot (« /conseiller CODE », valable 24 h)."""
+    knowledge = open_knowledge()
+    try:
+        with knowledge.session() as session:
+            user = session.scalar(select(User).where(User.login == login.strip()))
+            if user is None:
+                raise OperatorError(f"aucun compte « {login} » : créez-le d'abord dans "
+                                    "l'administration web.")
+            code = adviser_links.issue_code(session=session, user_id=user.id)
+            typer.echo(f"Envoyez au bot, depuis le compte Telegram de {user.display_name}, "
+                       "valable 24 h :")
+            typer.echo(f"/conseiller {code}")
+    finally:
+        knowledge.close()

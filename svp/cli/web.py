@@ -1,3 +1,206 @@
-"""`svp` sub-commands of this area (filled by its issue)."""
+"""`svp serve` (web admin, and the bot in the same process) and `svp user ...` (accounts)."""
 
 from __future__ import annotations
+
+import logging
+import secrets
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import typer
+from fastapi import FastAPI
+from starlette.routing import BaseRoute
+
+from admin.config import AdminConfig
+from knowledge import advisers, migrate
+from knowledge.runtime import Knowledge
+from svp.cli.base import OperatorError, app, open_knowledge, settings
+from svp.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+user_app = typer.Typer(help="Comptes de l'administration web (conseillers, administrateurs).",
+                       no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+WEBHOOK_PATH = "/telegram/webhook"
+
+
+def admin_config(current: Settings) -> AdminConfig:
+    """Build the web admin's configuration from the settings."""
+    return AdminConfig(
+        secure_cookies=current.secure_cookies,
+        session_hours=current.session_hours,
+        target_delay_days=current.target_delay_days,
+        duplicate_threshold=current.duplicate_threshold,
+        base_url=current.admin_base_url,
+        metrics_token=current.metrics_token,
+    )
+
+
+def _bot_parts(current: Settings, knowledge: Knowledge) -> tuple[list[BaseRoute], Any]:
+    """Build the bot of this process: the webhook route (if any) and a lifespan running it."""
+    from bot import runner
+    from bot.application import build_application
+    from bot.webhook import webhook_route
+    from svp.botwiring import bot_config
+
+    application = build_application(knowledge=knowledge, config=bot_config(current))
+    webhook_url = current.telegram_webhook_url
+    # Without a configured secret, a fresh one per start still authenticates Telegram's calls.
+    secret = current.telegram_webhook_secret or secrets.token_urlsafe(32)
+    routes: list[BaseRoute] = []
+    if webhook_url:
+        routes.append(webhook_route(application, secret=secret, path=WEBHOOK_PATH))
+
+    @asynccontextmanager
+    async def bot_lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await runner.start(application, webhook_url=webhook_url or None,
+                           secret=secret if webhook_url else None)
+        try:
+            yield
+        finally:
+            await runner.stop(application)
+
+    return routes, bot_lifespan
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Adresse d'écoute.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port d'écoute.")] = 8000,
+    demo: Annotated[bool, typer.Option(
+        "--demo", help="Sur une base vide, crée des données de démonstration.")] = False,
+) -> None:
+    """Lance l'administration web (et le bot Telegram si SVP_TELEGRAM_TOKEN est défini)."""
+    import uvicorn
+
+    from admin.app import create_app
+
+    current = settings()
+    knowledge = open_knowledge(current, require_schema=False)
+    try:
+        migrate.upgrade(knowledge.engine)
+        if demo:
+            _create_demo(knowledge)
+        routes: list[BaseRoute] = []
+        lifespan = None
+        if current.telegram_token:
+            routes, lifespan = _bot_parts(current, knowledge)
+            mode = "webhook" if current.telegram_webhook_url else "interrogation (polling)"
+            typer.echo(f"Bot Telegram : activé, mode {mode}.")
+        else:
+            typer.echo("Bot Telegram : désactivé (SVP_TELEGRAM_TOKEN non défini).")
+        web = create_app(knowledge=knowledge, config=admin_config(current), extra_routes=routes,
+                         lifespan=lifespan)
+        typer.echo(f"Administration web : http://{host}:{port}/ (Ctrl+C pour arrêter)")
+        uvicorn.run(web, host=host, port=port, log_level="info", proxy_headers=False)
+    finally:
+        knowledge.close()
+
+
+def _create_demo(knowledge: Knowledge) -> None:
+    from svp import demo
+
+    typer.echo("Préparation des données de démonstration…")
+    accounts = demo.create_demo(knowledge)
+    if accounts is None:
+        typer.echo("Données existantes conservées : la démonstration n'a rien ajouté.")
+        return
+    typer.echo(f"Démonstration créée : {accounts.entries_created} fiches "
+               f"({demo.ATTRIBUTION}), {accounts.tickets_created} questions.")
+    typer.echo("Comptes de démonstration (mots de passe affichés une seule fois) :")
+    typer.echo(f"  conseiller : {accounts.adviser_login} / {accounts.adviser_password}")
+    typer.echo(f"  administrateur : {accounts.admin_login} / {accounts.admin_password}")
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise OperatorError("aucun mot de passe lu sur l'entrée standard.")
+        return password
+    first: str = typer.prompt("Mot de passe", hide_input=True)
+    second: str = typer.prompt("Mot de passe (à nouveau)", hide_input=True)
+    if first != second:
+        raise OperatorError("les deux mots de passe saisis sont différents.")
+    return first
+
+
+@user_app.command("add")
+def user_add(
+    login: Annotated[str, typer.Argument(help="Identifiant de connexion.")],
+    role: Annotated[str, typer.Option(help="Rôle : adviser (conseiller) ou admin.")] = "adviser",
+    name: Annotated[str | None, typer.Option(help="Nom affiché.")] = None,
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="Lit le mot de passe sur l'entrée standard.")] = False,
+) -> None:
+    """Crée un compte (le mot de passe est demandé deux fois)."""
+    parsed_role = advisers.parse_role(role)
+    advisers.normalise_login(login)
+    password = _read_password(password_stdin)
+    knowledge = open_knowledge()
+    try:
+        with knowledge.session() as session:
+            user = advisers.create(session=session, login=login, password=password,
+                                   role=parsed_role, display_name=name, actor="cli")
+            created = user.login
+    finally:
+        knowledge.close()
+    label = "administrateur" if parsed_role.value == "admin" else "conseiller"
+    typer.echo(f"Compte « {created} » créé ({label}).")
+
+
+@user_app.command("passwd")
+def user_passwd(
+    login: Annotated[str, typer.Argument(help="Identifiant du compte.")],
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="Lit le mot de passe sur l'entrée standard.")] = False,
+) -> None:
+    """Change le mot de passe d'un compte et ferme ses sessions."""
+    knowledge = open_knowledge()
+    try:
+        with knowledge.session() as session:
+            user_id = advisers.get_by_login(session=session, login=login).id
+        password = _read_password(password_stdin)
+        with knowledge.session() as session:
+            advisers.change_password(session=session, user_id=user_id, new_password=password,
+                                     actor="cli")
+    finally:
+        knowledge.close()
+    typer.echo(f"Mot de passe de « {login} » changé ; ses sessions sont fermées.")
+
+
+@user_app.command("disable")
+def user_disable(login: Annotated[str, typer.Argument(help="Identifiant du compte.")]) -> None:
+    """Désactive un compte et ferme ses sessions."""
+    knowledge = open_knowledge()
+    try:
+        with knowledge.session() as session:
+            user = advisers.get_by_login(session=session, login=login)
+            advisers.disable(session=session, user_id=user.id, actor="cli")
+    finally:
+        knowledge.close()
+    typer.echo(f"Compte « {login} » désactivé ; ses sessions sont fermées.")
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """Liste les comptes."""
+    knowledge = open_knowledge()
+    try:
+        with knowledge.session() as session:
+            rows = [(u.login, u.display_name, u.role, u.active, u.telegram_chat_id is not None)
+                    for u in advisers.list_users(session=session)]
+    finally:
+        knowledge.close()
+    if not rows:
+        typer.echo("Aucun compte. Créez-en un avec « svp user add LOGIN --role admin ».")
+        return
+    for login, display_name, role, active, linked in rows:
+        label = "administrateur" if role == "admin" else "conseiller"
+        state = "actif" if active else "désactivé"
+        telegram = ", Telegram lié" if linked else ""
+        typer.echo(f"{login}\t{display_name}\t{label}\t{state}{telegram}")

@@ -1,0 +1,113 @@
+"""The web admin's FastAPI application: built by a factory, owning its Knowledge."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute
+
+from admin.config import AdminConfig
+from admin.pages import STATIC_DIR, make_templates, render
+from admin.routes import account, askers, auth, health, kb, organisations, queue, tickets, users
+from admin.security import CsrfRejected, LoginRequired
+from knowledge.advisers import TooManyAttempts
+from knowledge.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from knowledge.runtime import Knowledge
+
+logger = logging.getLogger(__name__)
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+_STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, InvalidInput: 422, TooManyAttempts: 429}
+_TITLES = {
+    400: "Requête invalide",
+    403: "Accès refusé",
+    404: "Page introuvable",
+    405: "Méthode non autorisée",
+    409: "Action impossible",
+    422: "Saisie invalide",
+    429: "Trop de tentatives",
+    500: "Erreur interne",
+}
+
+
+def create_app(*, knowledge: Knowledge, config: AdminConfig,
+               extra_routes: Sequence[BaseRoute] = (),
+               lifespan: Lifespan | None = None) -> FastAPI:
+    """Build the web admin around a knowledge base; extra routes (the bot webhook) are added."""
+
+    @asynccontextmanager
+    async def app_lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Load the vector index before the first adviser waits for it.
+        try:
+            await asyncio.to_thread(knowledge.sync_index)
+        except Exception:  # a broken index must not keep the admin down; /healthz tells
+            logger.exception("index synchronisation failed at start-up")
+        if lifespan is None:
+            yield
+        else:
+            async with lifespan(app):
+                yield
+
+    app = FastAPI(title="Administration SVP", lifespan=app_lifespan, docs_url=None,
+                  redoc_url=None, openapi_url=None)
+    app.state.knowledge = knowledge
+    app.state.config = config
+    app.state.templates = make_templates()
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    for module in (auth, queue, tickets, kb, askers, organisations, account, users, health):
+        app.include_router(module.router)
+    app.router.routes.extend(extra_routes)
+    _install_error_handlers(app)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def on_login_required(request: Request, _error: LoginRequired) -> Response:
+        if request.url.path.startswith(("/metrics", "/api/")):
+            return JSONResponse({"detail": "authentification requise"}, status_code=401)
+        target = request.url.path
+        if request.url.query:
+            target += "?" + request.url.query
+        next_part = f"?next={quote(target, safe='')}" if request.method == "GET" else ""
+        return RedirectResponse(f"/login{next_part}", status_code=303)
+
+    @app.exception_handler(CsrfRejected)
+    async def on_csrf(request: Request, _error: CsrfRejected) -> Response:
+        logger.warning("CSRF token rejected on %s %s", request.method, request.url.path)
+        return _error_page(request, 403, "Le jeton de sécurité du formulaire est absent ou "
+                           "périmé. Rechargez la page puis recommencez.")
+
+    @app.exception_handler(DomainError)
+    async def on_domain_error(request: Request, error: DomainError) -> Response:
+        status = next((code for kind, code in _STATUS.items() if isinstance(error, kind)), 400)
+        return _error_page(request, status, str(error))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(request: Request, error: StarletteHTTPException) -> Response:
+        message = {404: "Cette page n'existe pas.",
+                   405: "Cette adresse n'accepte pas cette méthode."}.get(
+            error.status_code, "La requête n'a pas pu être traitée.")
+        return _error_page(request, error.status_code, message)
+
+    from fastapi.exceptions import RequestValidationError
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation(request: Request, error: RequestValidationError) -> Response:
+        logger.info("invalid request on %s: %s", request.url.path, error.errors())
+        return _error_page(request, 422, "Le formulaire est incomplet ou mal rempli.")
+
+
+def _error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    return render(request, "error.html",
+                  {"title": _TITLES.get(status, "Erreur"), "message": message,
+                   "status": status}, status_code=status)

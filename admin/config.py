@@ -1,0 +1,22 @@
+"""Settings of the web admin, as a plain dataclass built by the composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from knowledge.advisers import LoginLimits
+
+
+@dataclass(frozen=True)
+class AdminConfig:
+    """What the web admin needs to know; `svp` builds it from the settings."""
+
+    secure_cookies: bool = False
+    session_hours: int = 12
+    target_delay_days: int = 5
+    duplicate_threshold: float = 0.93
+    suggestions_shown: int = 5
+    base_url: str = "http://127.0.0.1:8000"
+    # Bearer token a Prometheus scraper may present on /metrics; None: only logged-in users.
+    metrics_token: str | None = None
+    login_limits: LoginLimits = field(default_factory=LoginLimits)

@@ -1,0 +1,112 @@
+"""`/healthz` (anonymous) and `/metrics` (Prometheus text; bearer token or logged-in user)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterable
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+
+from admin.security import (
+    SESSION_COOKIE,
+    ConfigDep,
+    KnowledgeDep,
+    LoginRequired,
+)
+from knowledge import advisers, migrate, stats
+from knowledge.db import unit_of_work
+from knowledge.models import EntryStatus, KnowledgeEntry
+from knowledge.runtime import Knowledge
+
+logger = logging.getLogger(__name__)
+router = APIRouter()
+
+
+@router.get("/healthz")
+def healthz(knowledge: KnowledgeDep) -> JSONResponse:
+    """Tell whether the database is reachable and migrated, and the index usable (anonymous)."""
+    body: dict[str, object] = {}
+    healthy = True
+    try:
+        revision = migrate.current_revision(knowledge.engine)
+        head = migrate.head_revision()
+        with unit_of_work(knowledge.sessions) as session:
+            active = session.scalar(select(func.count()).select_from(KnowledgeEntry).where(
+                KnowledgeEntry.status == EntryStatus.ACTIVE.value)) or 0
+        body["database"] = {"reachable": True, "revision": revision, "head": head,
+                            "up_to_date": revision == head, "active_entries": int(active)}
+        healthy = revision == head
+    except Exception as error:  # health must answer, whatever broke
+        logger.warning("health check: database unreachable: %s", error)
+        body["database"] = {"reachable": False, "error": type(error).__name__}
+        healthy = False
+    try:
+        knowledge.sync_index()
+        body["index"] = {"ready": True, "dir": str(knowledge.index_dir),
+                         "abstain_threshold": knowledge.abstain_threshold}
+    except Exception as error:
+        logger.warning("health check: index not ready: %s", error)
+        body["index"] = {"ready": False, "error": type(error).__name__}
+        healthy = False
+    body["status"] = "ok" if healthy else "error"
+    return JSONResponse(body, status_code=200 if healthy else 503)
+
+
+class _DatabaseCollector(Collector):
+    """Counts read from the database at scrape time."""
+
+    def __init__(self, counts: stats.OperationalCounts) -> None:
+        self.counts = counts
+
+    def collect(self) -> Iterable[CounterMetricFamily | GaugeMetricFamily]:
+        c = self.counts
+        yield CounterMetricFamily("svp_questions_received", "Questions reçues.",
+                                  value=c.questions_received)
+        yield CounterMetricFamily("svp_suggestions_shown",
+                                  "Questions pour lesquelles des fiches ont été suggérées.",
+                                  value=c.suggestions_shown)
+        yield CounterMetricFamily("svp_self_served",
+                                  "Questions résolues par une réponse existante.",
+                                  value=c.self_served)
+        yield CounterMetricFamily("svp_answers_sent", "Réponses de conseillers envoyées.",
+                                  value=c.answers_sent)
+        yield GaugeMetricFamily("svp_outbox_backlog", "Messages en attente d'envoi.",
+                                value=c.outbox_pending)
+        yield GaugeMetricFamily("svp_outbox_failures", "Messages en échec définitif.",
+                                value=c.outbox_failed)
+        yield GaugeMetricFamily("svp_active_entries", "Fiches actives.", value=c.active_entries)
+        yield GaugeMetricFamily("svp_pending_askers", "Demandeurs en attente d'approbation.",
+                                value=c.pending_askers)
+        by_status = GaugeMetricFamily("svp_tickets", "Questions par statut.",
+                                      labels=["status"])
+        for status, number in sorted(c.tickets_by_status.items()):
+            by_status.add_metric([status], number)
+        yield by_status
+
+
+def _authorised(request: Request, knowledge: Knowledge, token: str | None) -> bool:
+    header = request.headers.get("authorization", "")
+    if token and header.lower().startswith("bearer "):
+        return secrets.compare_digest(header[7:].strip().encode(), token.encode())
+    with unit_of_work(knowledge.sessions) as session:
+        return advisers.resolve_session(
+            session=session, token=request.cookies.get(SESSION_COOKIE)) is not None
+
+
+@router.get("/metrics")
+def metrics(request: Request, knowledge: KnowledgeDep, config: ConfigDep) -> Response:
+    """Prometheus metrics: database counts now, plus the search latency histogram."""
+    if not _authorised(request, knowledge, config.metrics_token):
+        raise LoginRequired()
+    with unit_of_work(knowledge.sessions) as session:
+        counts = stats.counts(session=session)
+    registry = CollectorRegistry()
+    registry.register(_DatabaseCollector(counts))
+    body = generate_latest(registry) + generate_latest(knowledge.metrics_registry)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,60 @@
+"""Accounts management (admins only)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from admin.pages import redirect, render
+from admin.security import CurrentAdmin, DbSession
+from knowledge import advisers
+from knowledge.errors import Conflict
+from knowledge.models import UserRole
+
+router = APIRouter()
+
+
+@router.get("/users")
+def users_page(request: Request, db: DbSession, admin: CurrentAdmin) -> HTMLResponse:
+    """List the accounts with a creation form."""
+    return render(request, "users.html", {"users": advisers.list_users(session=db),
+                                          "roles": list(UserRole)})
+
+
+@router.post("/users")
+def create_user(db: DbSession, admin: CurrentAdmin,
+                login: Annotated[str, Form(max_length=100)],
+                password: Annotated[str, Form(max_length=500)],
+                role: Annotated[str, Form(max_length=16)] = UserRole.ADVISER.value,
+                display_name: Annotated[str, Form(max_length=200)] = "") -> Response:
+    """Create an account."""
+    advisers.create(session=db, login=login, password=password, role=advisers.parse_role(role),
+                    display_name=display_name or None, actor=f"user:{admin.login}")
+    return redirect("/users", "user_created")
+
+
+@router.post("/users/{user_id}/disable")
+def disable_user(user_id: int, db: DbSession, admin: CurrentAdmin) -> Response:
+    """Disable an account and end its sessions."""
+    if user_id == admin.id:
+        raise Conflict("Vous ne pouvez pas désactiver votre propre compte.")
+    advisers.disable(session=db, user_id=user_id, actor=f"user:{admin.login}")
+    return redirect("/users", "user_disabled")
+
+
+@router.post("/users/{user_id}/enable")
+def enable_user(user_id: int, db: DbSession, admin: CurrentAdmin) -> Response:
+    """Enable a disabled account."""
+    advisers.enable(session=db, user_id=user_id, actor=f"user:{admin.login}")
+    return redirect("/users", "user_enabled")
+
+
+@router.post("/users/{user_id}/password")
+def reset_password(user_id: int, db: DbSession, admin: CurrentAdmin,
+                   password: Annotated[str, Form(max_length=500)]) -> Response:
+    """Set a new password for an account and end its sessions."""
+    advisers.change_password(session=db, user_id=user_id, new_password=password,
+                             actor=f"user:{admin.login}")
+    return redirect("/users", "user_password")

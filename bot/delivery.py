@@ -1,0 +1,231 @@
+"""Outbox delivery: a JobQueue job sends pending rows through Telegram, safely.
+
+Guarantee (see also `knowledge.outbox`): a row is claimed and committed before sending; every
+part Telegram accepts is recorded right away; the row is marked sent after its last part. After
+a crash between Telegram accepting a part and that record, the part is sent once more when the
+claim expires: at most one duplicate, never a loss. `TimedOut`, connection errors and
+`RetryAfter` are retried with backoff; `BadRequest` and `Forbidden` (the user blocked the bot)
+fail the row at once, with the reason advisers see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from telegram import (
+    Bot,
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+)
+from telegram.constants import MessageLimit, ParseMode
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+
+from bot import keyboards, texts
+from bot.context import SvpContext
+from knowledge import outbox
+from knowledge.models import OutboxKind
+from knowledge.runtime import Knowledge
+from knowledge.text import clean
+from knowledge.timeutil import utcnow
+
+logger = logging.getLogger(__name__)
+
+MESSAGE_LIMIT = int(MessageLimit.MAX_TEXT_LENGTH)  # 4,096
+_BOLD_TAGS = len("<b></b>")
+_SEPARATORS = ("\n\n", "\n", " ")
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """A claimed outbox row, copied out of its unit of work."""
+
+    id: int
+    kind: str
+    chat_id: int
+    ticket_id: int | None
+    text: str
+    buttons: list[Any]
+    attempts: int
+    sent_message_ids: tuple[int, ...]
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+def _escaped_length(text: str) -> int:
+    return len(html.escape(text, quote=False))
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Cut plain text into pieces whose escaped form fits `limit`, on paragraph boundaries first.
+
+    Falls back to line breaks, then spaces, then a hard cut for a single endless word.
+    """
+    chunks: list[str] = []
+    rest = text.strip()
+    while rest:
+        if _escaped_length(rest) <= limit:
+            chunks.append(rest)
+            break
+        size = end = 0
+        for index, char in enumerate(rest):
+            size += _escaped_length(char)
+            if size > limit:
+                break
+            end = index + 1
+        window = rest[:end]
+        cut = next((pos for sep in _SEPARATORS if (pos := window.rfind(sep)) > 0), end)
+        chunk, rest = rest[:cut].rstrip(), rest[cut:].lstrip()
+        if chunk:
+            chunks.append(chunk)
+    return chunks
+
+
+def render_parts(*, body: str, header: str | None = None, footer: str | None = None,
+                 limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Render a plain-text message as Telegram HTML parts (header in bold), each within limit."""
+    pieces = [clean(piece) for piece in (header, body, footer) if piece]
+    chunks = split_text("\n\n".join(piece for piece in pieces if piece), limit - _BOLD_TAGS)
+    parts = [html.escape(chunk, quote=False) for chunk in chunks]
+    title = clean(header) if header else ""
+    if title and chunks and chunks[0].startswith(title):
+        parts[0] = f"<b>{html.escape(title, quote=False)}</b>" + \
+            html.escape(chunks[0][len(title):], quote=False)
+    return parts or [html.escape("(message vide)", quote=False)]
+
+
+def render_outbox(item: OutboxItem) -> list[str]:
+    """Telegram HTML parts of an outbox row: French header by kind, body, footer."""
+    return render_parts(body=item.text, header=texts.outbox_header(item.kind, item.ticket_id),
+                        footer=texts.outbox_footer(item.kind))
+
+
+def _markup(item: OutboxItem) -> InlineKeyboardMarkup | ForceReply | None:
+    if item.kind == OutboxKind.CLARIFICATION.value:
+        return ForceReply(input_field_placeholder=texts.CLARIFICATION_PLACEHOLDER)
+    rows: list[list[InlineKeyboardButton]] = []
+    if item.kind in (OutboxKind.ANSWER.value, OutboxKind.CORRECTION.value) and \
+            item.ticket_id is not None:
+        rows.extend(keyboards.feedback(item.ticket_id).inline_keyboard)  # type: ignore[arg-type]
+    for button in item.buttons:
+        if isinstance(button, dict) and button.get("text") and button.get("url"):
+            rows.append([InlineKeyboardButton(str(button["text"]), url=str(button["url"]))])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+# --- sending ---------------------------------------------------------------------------------
+
+async def send_long(bot: Bot, chat_id: int, body: str, *, header: str | None = None) -> None:
+    """Send a plain-text message of any length, split and escaped."""
+    for part in render_parts(body=body, header=header):
+        await bot.send_message(chat_id, part, parse_mode=ParseMode.HTML,
+                               link_preview_options=LinkPreviewOptions(is_disabled=True))
+
+
+def _claim(knowledge: Knowledge, now: datetime | None, limit: int) -> list[OutboxItem]:
+    with knowledge.session() as session:
+        return [OutboxItem(id=row.id, kind=row.kind, chat_id=row.chat_id,
+                           ticket_id=row.ticket_id, text=row.text, buttons=list(row.buttons or []),
+                           attempts=row.attempts,
+                           sent_message_ids=tuple(row.telegram_message_ids or ()))
+                for row in outbox.claim_due(session=session, now=now, limit=limit)]
+
+
+def _record_part(knowledge: Knowledge, outbox_id: int, message_id: int) -> None:
+    with knowledge.session() as session:
+        outbox.record_part_sent(session=session, outbox_id=outbox_id,
+                                telegram_message_id=message_id)
+
+
+def _mark_sent(knowledge: Knowledge, outbox_id: int) -> None:
+    with knowledge.session() as session:
+        outbox.mark_sent(session=session, outbox_id=outbox_id)
+
+
+def _retry(knowledge: Knowledge, outbox_id: int, error: str, delay: timedelta | None,
+           now: datetime | None) -> None:
+    with knowledge.session() as session:
+        outbox.schedule_retry(session=session, outbox_id=outbox_id, error=error, delay=delay,
+                              now=now)
+
+
+def _fail(knowledge: Knowledge, outbox_id: int, reason: str) -> None:
+    with knowledge.session() as session:
+        outbox.mark_failed(session=session, outbox_id=outbox_id, reason=reason)
+
+
+class SlowDown(Exception):
+    """Telegram asked to wait (RetryAfter): the rest of the batch waits too."""
+
+    def __init__(self, delay: timedelta) -> None:
+        super().__init__(str(delay))
+        self.delay = delay
+
+
+def _release(knowledge: Knowledge, outbox_id: int, not_before: datetime) -> None:
+    with knowledge.session() as session:
+        outbox.release(session=session, outbox_id=outbox_id, not_before=not_before)
+
+
+async def deliver(bot: Bot, knowledge: Knowledge, item: OutboxItem, *,
+                  now: datetime | None = None) -> bool:
+    """Send the parts of one claimed row not sent yet; return True once it is all delivered.
+
+    Raises SlowDown after recording the retry when Telegram answers RetryAfter.
+    """
+    parts = render_outbox(item)
+    try:
+        for index in range(len(item.sent_message_ids), len(parts)):
+            last = index == len(parts) - 1
+            message = await bot.send_message(
+                item.chat_id, parts[index], parse_mode=ParseMode.HTML,
+                reply_markup=_markup(item) if last else None,
+                link_preview_options=LinkPreviewOptions(is_disabled=True))
+            await asyncio.to_thread(_record_part, knowledge, item.id, message.message_id)
+        await asyncio.to_thread(_mark_sent, knowledge, item.id)
+        return True
+    except Forbidden as error:
+        reason = f"destinataire injoignable : il a bloqué le bot ou supprimé son compte " \
+                 f"({error.message})"
+        await asyncio.to_thread(_fail, knowledge, item.id, reason)
+    except (BadRequest, ChatMigrated) as error:  # retrying would fail the same way
+        await asyncio.to_thread(_fail, knowledge, item.id, f"refusé par Telegram : {error}")
+    except RetryAfter as error:
+        wait = error.retry_after
+        delay = wait if isinstance(wait, timedelta) else timedelta(seconds=wait)
+        await asyncio.to_thread(_retry, knowledge, item.id, f"limite de débit Telegram ({error})",
+                                delay, now)
+        raise SlowDown(delay) from error
+    except TelegramError as error:  # TimedOut, NetworkError, InvalidToken...: transient
+        await asyncio.to_thread(_retry, knowledge, item.id,
+                                f"{type(error).__name__} : {error}", None, now)
+    return False
+
+
+async def drain(bot: Bot, knowledge: Knowledge, *, now: datetime | None = None,
+                limit: int = 20) -> int:
+    """Deliver the due outbox rows; return how many were fully delivered."""
+    items = await asyncio.to_thread(_claim, knowledge, now, limit)
+    delivered = 0
+    for position, item in enumerate(items):
+        try:
+            if await deliver(bot, knowledge, item, now=now):
+                delivered += 1
+        except SlowDown as slow:
+            # Flood control applies to the whole bot: hand the rest back, untried, for later.
+            not_before = (now or utcnow()) + slow.delay
+            for rest in items[position + 1:]:
+                await asyncio.to_thread(_release, knowledge, rest.id, not_before)
+            break
+    return delivered
+
+
+async def outbox_job(context: SvpContext) -> None:
+    """JobQueue callback: drain the outbox."""
+    await drain(context.bot, context.svp.knowledge)

@@ -1,0 +1,309 @@
+"""Handlers of the bot: private-chat guard, commands, questions, buttons, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telegram import ForceReply, Message, Update
+from telegram.constants import ChatType, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop
+
+from bot import keyboards, texts
+from bot.context import SvpContext
+from bot.delivery import send_long
+from knowledge.errors import DomainError
+from knowledge.text import clean
+from knowledge.tickets import MAX_QUESTION_CHARS
+
+logger = logging.getLogger(__name__)
+
+_GROUPS_TOLD = "groups_told"
+_FEEDBACK_PROMPTS = "feedback_prompts"
+
+
+# --- guards (group -1: run before everything, may stop the update) -------------------------------
+
+async def guard(update: Update, context: SvpContext) -> None:
+    """Serve private chats only (say so once per group), and ignore what is not for us."""
+    chat = update.effective_chat
+    if chat is None or update.effective_user is None:
+        raise ApplicationHandlerStop  # polls, channel posts without sender...
+    if chat.type == ChatType.PRIVATE:
+        return
+    told: set[int] = context.bot_data.setdefault(_GROUPS_TOLD, set())
+    if chat.id not in told and update.effective_message is not None and \
+            chat.type != ChatType.CHANNEL:
+        told.add(chat.id)
+        try:
+            await context.bot.send_message(chat.id, texts.PRIVATE_ONLY)
+        except TelegramError:
+            logger.info("could not tell chat %s that only private chats are served", chat.id)
+    raise ApplicationHandlerStop
+
+
+async def on_edited(update: Update, context: SvpContext) -> None:
+    """Edits are not taken into account: say so (the original question is kept)."""
+    if update.edited_message is not None:
+        await update.edited_message.reply_text(texts.EDITED)
+    raise ApplicationHandlerStop
+
+
+# --- commands --------------------------------------------------------------------------------
+
+async def help_command(update: Update, context: SvpContext) -> None:
+    """Explain how to use the bot (also the answer to unknown commands)."""
+    if update.effective_message is not None:
+        await update.effective_message.reply_html(texts.HELP)
+
+
+async def nothing_to_cancel(update: Update, context: SvpContext) -> None:
+    """/annuler outside a registration."""
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(texts.NOTHING_TO_CANCEL)
+
+
+async def me(update: Update, context: SvpContext) -> None:
+    """Show the asker's profile; `/moi adresse` records the e-mail."""
+    message = update.effective_message
+    assert message is not None
+    asker = await context.asker(update)
+    if asker is None:
+        await message.reply_text(texts.NOT_REGISTERED)
+        return
+    if context.args:
+        try:
+            asker = await asyncio.to_thread(context.svp.set_email, asker.id,
+                                            " ".join(context.args))
+        except DomainError as error:
+            await message.reply_text(texts.invalid_value(str(error)))
+            return
+        await message.reply_text(texts.EMAIL_SAVED)
+    await message.reply_html(texts.profile(full_name=asker.full_name,
+                                           organisation=asker.organisation,
+                                           email=asker.email, status=asker.status))
+
+
+async def erase_request(update: Update, context: SvpContext) -> None:
+    """Ask for confirmation before erasing personal data."""
+    message = update.effective_message
+    assert message is not None
+    if await context.asker(update) is None:
+        await message.reply_text(texts.NOTHING_TO_ERASE)
+        return
+    await message.reply_text(texts.ERASE_CONFIRM, reply_markup=keyboards.erase())
+
+
+async def erase_answer(update: Update, context: SvpContext) -> None:
+    """Erase (or keep) the personal data after the confirmation button."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    if query.data != keyboards.ERASE_YES:
+        await query.edit_message_text(texts.ERASE_KEPT)
+        return
+    asker = await context.asker(update)
+    if asker is None:
+        await query.edit_message_text(texts.NOTHING_TO_ERASE)
+        return
+    await asyncio.to_thread(context.svp.erase, asker.id)
+    if context.user_data is not None:
+        context.user_data.clear()
+    await query.edit_message_text(texts.ERASED)
+
+
+async def my_questions(update: Update, context: SvpContext) -> None:
+    """List the asker's tickets and their statuses."""
+    message = update.effective_message
+    assert message is not None
+    asker = await context.asker(update)
+    if asker is None:
+        await message.reply_text(texts.NOT_REGISTERED)
+        return
+    lines = await asyncio.to_thread(context.svp.my_tickets, asker.id)
+    if not lines:
+        await message.reply_text(texts.NO_TICKETS)
+        return
+    await message.reply_html(texts.ticket_list(
+        [(line.id, line.status, line.created_at, line.text) for line in lines]))
+
+
+async def adviser_link(update: Update, context: SvpContext) -> None:
+    """/conseiller CODE: link an adviser's web account to this chat for notifications."""
+    message = update.effective_message
+    chat = update.effective_chat
+    assert message is not None and chat is not None
+    if not context.args:
+        await message.reply_text(texts.ADVISER_USAGE)
+        return
+    try:
+        name = await asyncio.to_thread(context.svp.link_adviser, context.args[0], chat.id)
+    except DomainError as error:
+        await message.reply_text(str(error))
+        return
+    await message.reply_html(texts.adviser_linked(name))
+
+
+# --- messages --------------------------------------------------------------------------------
+
+async def on_text(update: Update, context: SvpContext) -> None:
+    """A text from an approved asker: a comment, a clarification, or a new question."""
+    message = update.effective_message
+    chat = update.effective_chat
+    assert message is not None and chat is not None and message.text is not None
+    asker = await context.asker(update)
+    if asker is None or asker.status == "erased":
+        await message.reply_text(texts.NOT_REGISTERED)
+        return
+    if not asker.approved:
+        await message.reply_text(texts.PENDING if asker.status == "pending" else texts.BLOCKED)
+        return
+    text = clean(message.text)
+    if len(text) > MAX_QUESTION_CHARS:
+        await message.reply_text(texts.TOO_LONG)
+        return
+    if not text:
+        await message.reply_text(texts.EMPTY)
+        return
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None and \
+            replied.from_user.id == context.bot.id:
+        if await _feedback_comment(message, replied, asker.id, context):
+            return
+        ticket_id = await asyncio.to_thread(context.svp.clarification_ticket, chat.id,
+                                            replied.message_id)
+        if ticket_id is not None:
+            await asyncio.to_thread(context.svp.add_clarification, ticket_id, asker.id, text,
+                                    message.message_id)
+            await message.reply_text(texts.clarification_received(ticket_id))
+            return
+    await _new_question(message, asker.id, text, context)
+
+
+async def _feedback_comment(message: Message, replied: Message, asker_id: int,
+                            context: SvpContext) -> bool:
+    prompts: dict[int, int] = (context.user_data or {}).get(_FEEDBACK_PROMPTS, {})
+    ticket_id = prompts.pop(replied.message_id, None)
+    if ticket_id is None:
+        return False
+    await asyncio.to_thread(context.svp.feedback_comment, ticket_id, asker_id,
+                            message.text or "")
+    await message.reply_text(texts.FEEDBACK_COMMENT_SAVED)
+    return True
+
+
+async def _new_question(message: Message, asker_id: int, text: str,
+                        context: SvpContext) -> None:
+    """Store a question, then show the closest validated answers."""
+    limit = await asyncio.to_thread(context.svp.rate_limit_hit, asker_id)
+    if limit is not None:
+        await message.reply_text(texts.RATE_MINUTE if limit == "minute" else texts.RATE_DAY)
+        return
+    # The ticket is committed before anything is answered: a crash later loses nothing.
+    ticket_id = await asyncio.to_thread(context.svp.submit_question, asker_id, text,
+                                        message.message_id)
+    suggestions = await asyncio.to_thread(context.svp.suggest, ticket_id, text)
+    markup = keyboards.suggestions(ticket_id, [s.entry_id for s in suggestions]) \
+        if suggestions else None
+    await message.reply_html(texts.receipt(ticket_id, [(s.question, s.answer)
+                                                       for s in suggestions]),
+                             reply_markup=markup)
+
+
+async def on_unsupported(update: Update, context: SvpContext) -> None:
+    """Photos, voice, stickers, documents, locations...: explain that only text is read."""
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(texts.UNSUPPORTED)
+
+
+# --- buttons ---------------------------------------------------------------------------------
+
+async def see_answer(update: Update, context: SvpContext) -> None:
+    """Show a suggested answer in full."""
+    query = update.callback_query
+    assert query is not None
+    numbers = keyboards.parse_ints(query.data, keyboards.SEE)
+    entry = await asyncio.to_thread(context.svp.entry, numbers[1]) \
+        if numbers and len(numbers) == 2 else None
+    if entry is None or query.message is None:
+        await query.answer(texts.BUTTON_EXPIRED)
+        return
+    await query.answer()
+    question, answer, source = entry
+    await send_long(context.bot, query.message.chat.id, texts.with_source(answer, source),
+                    header=question)
+
+
+async def ticket_button(update: Update, context: SvpContext) -> None:
+    """"Ma question est résolue" or "J'attends un conseiller" under the suggestions."""
+    query = update.callback_query
+    assert query is not None
+    solved = keyboards.parse_ints(query.data, keyboards.SOLVED)
+    numbers = solved or keyboards.parse_ints(query.data, keyboards.WAIT)
+    asker = await context.asker(update)
+    if not numbers or asker is None or not asker.approved:
+        await query.answer(texts.BUTTON_EXPIRED)
+        return
+    ticket_id = numbers[0]
+    try:
+        if solved:
+            await asyncio.to_thread(context.svp.self_served, ticket_id, asker.id)
+        else:
+            await asyncio.to_thread(context.svp.keep_waiting, ticket_id, asker.id)
+    except DomainError as error:
+        await query.answer(str(error)[:190])
+        return
+    await query.answer()
+    # Keep the "Voir la réponse" buttons; drop the choice that has just been made.
+    await query.edit_message_reply_markup(keyboards.without_choice(query.message))
+    if query.message is not None:
+        await context.bot.send_message(query.message.chat.id, texts.solved(ticket_id)
+                                       if solved else texts.waiting(ticket_id))
+
+
+async def feedback_button(update: Update, context: SvpContext) -> None:
+    """👍 / 👎 under a delivered answer; 👎 invites an optional comment."""
+    query = update.callback_query
+    assert query is not None
+    numbers = keyboards.parse_ints(query.data, keyboards.FEEDBACK)
+    asker = await context.asker(update)
+    if not numbers or len(numbers) != 2 or asker is None or numbers[1] not in (1, -1):
+        await query.answer(texts.BUTTON_EXPIRED)
+        return
+    ticket_id, value = numbers
+    try:
+        await asyncio.to_thread(context.svp.feedback, ticket_id, asker.id, value)
+    except DomainError:
+        await query.answer(texts.ACTION_IMPOSSIBLE)
+        return
+    await query.answer(texts.FEEDBACK_THANKS)
+    await query.edit_message_reply_markup(None)
+    if value == -1 and query.message is not None:
+        prompt = await context.bot.send_message(
+            query.message.chat.id, texts.FEEDBACK_ASK_COMMENT,
+            reply_markup=ForceReply(input_field_placeholder=texts.FEEDBACK_COMMENT_PLACEHOLDER))
+        if context.user_data is not None:
+            context.user_data.setdefault(_FEEDBACK_PROMPTS, {})[prompt.message_id] = ticket_id
+
+
+async def stale_button(update: Update, context: SvpContext) -> None:
+    """A button nobody handles any more (old keyboard, ended registration)."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(texts.BUTTON_EXPIRED)
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+async def on_error(update: object, context: SvpContext) -> None:
+    """Log the error and, in a private chat, apologise to the user."""
+    logger.error("error while handling an update", exc_info=context.error)
+    if not isinstance(update, Update):
+        return
+    chat = update.effective_chat
+    if chat is None or chat.type != ChatType.PRIVATE:
+        return
+    try:
+        await context.bot.send_message(chat.id, texts.ERROR, parse_mode=ParseMode.HTML)
+    except TelegramError:
+        logger.warning("could not send the error message to chat %s", chat.id)

@@ -1,0 +1,71 @@
+"""`/healthz` for anyone, `/metrics` for Prometheus (bearer token) or a logged-in user."""
+
+from __future__ import annotations
+
+from admin_helpers import client_for, log_in, make_entry, make_ticket, make_user
+
+from admin.config import AdminConfig
+from knowledge import outbox
+from knowledge.models import Outbox, OutboxKind, Ticket
+from knowledge.runtime import Knowledge
+
+
+def test_healthz_reports_database_and_index_to_anyone(admin_knowledge: Knowledge) -> None:
+    make_entry(admin_knowledge, "Qui paie la TEOM ?", "Le locataire, dans ses charges.")
+    with client_for(admin_knowledge) as client:
+        response = client.get("/healthz")
+    body = response.json()
+    assert response.status_code == 200 and body["status"] == "ok"
+    assert body["database"]["up_to_date"] is True
+    assert body["database"]["active_entries"] == 1
+    assert body["index"]["ready"] is True
+
+
+def test_metrics_refuse_anonymous_scrapers(admin_knowledge: Knowledge) -> None:
+    with client_for(admin_knowledge, AdminConfig(metrics_token="s3cret")) as client:
+        anonymous = client.get("/metrics")
+        wrong = client.get("/metrics", headers={"Authorization": "Bearer faux"})
+    assert anonymous.status_code == 401 and wrong.status_code == 401
+
+
+def test_metrics_count_questions_suggestions_answers_and_outbox(
+        admin_knowledge: Knowledge) -> None:
+    make_user(admin_knowledge, "camille")
+    entry_id = make_entry(admin_knowledge, "Qui paie la TEOM ?", "Le locataire, dans ses charges.")
+    suggested = make_ticket(admin_knowledge, "La TEOM est-elle récupérable ?")
+    make_ticket(admin_knowledge, "Question résolue seule", status="self_served")
+    with admin_knowledge.session() as session:
+        ticket = session.get(Ticket, suggested)
+        assert ticket is not None
+        ticket.suggested_entry_ids = [entry_id]
+        sent = outbox.enqueue(session=session, kind=OutboxKind.ANSWER, chat_id=1, text="r",
+                              created_by="test")
+        sent.status = "sent"
+        outbox.enqueue(session=session, kind=OutboxKind.ANSWER, chat_id=1, text="r",
+                       created_by="test")
+        failed = outbox.enqueue(session=session, kind=OutboxKind.CLARIFICATION, chat_id=1,
+                                text="r", created_by="test")
+        failed.status = "failed"
+    with client_for(admin_knowledge, AdminConfig(metrics_token="s3cret")) as client:
+        client.get(f"/tickets/{suggested}")  # anonymous: refused, no search
+        log_in(client, "camille")
+        client.get("/kb?q=ordures")  # one search, so the latency histogram has a sample
+        client.cookies.clear()
+        text = client.get("/metrics", headers={"Authorization": "Bearer s3cret"}).text
+    assert "svp_questions_received_total 2.0" in text
+    assert "svp_suggestions_shown_total 1.0" in text
+    assert "svp_self_served_total 1.0" in text
+    assert "svp_answers_sent_total 1.0" in text
+    assert "svp_outbox_backlog 1.0" in text
+    assert "svp_outbox_failures 1.0" in text
+    assert "svp_search_latency_seconds_count" in text
+    assert 'svp_tickets{status="new"} 1.0' in text
+
+
+def test_metrics_open_to_a_logged_in_user_without_token(admin_knowledge: Knowledge) -> None:
+    make_user(admin_knowledge, "camille")
+    with client_for(admin_knowledge) as client:
+        log_in(client, "camille")
+        response = client.get("/metrics")
+    assert response.status_code == 200 and "svp_outbox_backlog" in response.text
+    assert Outbox.__tablename__ == "outbox"

@@ -1,0 +1,135 @@
+"""`svp eval` end to end: real database, real import, real e5 embedder, real FAISS index."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+# Short real entries of the demo base keep the embedding time of the test small.
+ENTRY_IDS = ("F10580", "F19206", "F18493", "F481", "F1703")
+
+LABELLED: list[dict[str, object]] = [
+    {"q": "tarif de premiere necessite electricite", "rel": ["F10580"]},
+    {"q": "garantie loca-pass encore accordée ?", "rel": ["F18493"]},
+    {"q": "hauteur minimale d'un garde corps de balcon", "rel": ["F481"]},
+    {"q": "délai de rétractation après la signature du bail", "rel": ["F1703"]},
+    {"q": "recette de la bouillabaisse", "rel": []},
+    {"q": "résultat du match de football d'hier soir", "rel": []},
+]
+
+JSON_KEYS = {"recall_at_1", "recall_at_5", "mrr", "abstain_auc", "best_threshold", "n"}
+
+
+def run_svp(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run the real `svp` command line in a child process."""
+    return subprocess.run([sys.executable, "-m", "svp", *args], env=env, cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture
+def svp_env(database_url: str, tmp_path: Path) -> dict[str, str]:
+    """Environment of an `svp` process on the test database, with its own index folder."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("SVP_")}
+    env.update({
+        "SVP_DATABASE_URL": database_url,
+        "SVP_DATA_DIR": str(tmp_path / "var"),
+        "SVP_INDEX_DIR": str(tmp_path / "var" / "index"),
+        "SVP_EMBEDDER": "e5-small-int4",
+    })
+    return env
+
+
+@pytest.fixture
+def imported(svp_env: dict[str, str], tmp_path: Path, demo_data: Path) -> dict[str, str]:
+    """A database holding a few real entries of the demo base, imported by `svp kb import`."""
+    with demo_data.open(encoding="utf-8") as lines:
+        records = [json.loads(line) for line in lines if line.strip()]
+    subset = tmp_path / "entries.jsonl"
+    subset.write_text("".join(json.dumps(record, ensure_ascii=False) + "\n"
+                              for record in records if record["id"] in ENTRY_IDS),
+                      encoding="utf-8")
+    result = run_svp("kb", "import", str(subset), env=svp_env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    return svp_env
+
+
+def write_labelled(path: Path, records: list[dict[str, object]]) -> Path:
+    path.write_text("".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records),
+                    encoding="utf-8")
+    return path
+
+
+def test_eval_json_reports_exactly_the_documented_metrics(imported: dict[str, str],
+                                                          tmp_path: Path) -> None:
+    labelled = write_labelled(tmp_path / "set.jsonl", LABELLED)
+    result = run_svp("eval", str(labelled), "--json", env=imported, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert set(report) == JSON_KEYS
+    assert report["n"] == len(LABELLED)
+    for key in ("recall_at_1", "recall_at_5", "mrr", "abstain_auc"):
+        assert 0.0 <= report[key] <= 1.0
+    assert report["recall_at_1"] <= report["recall_at_5"]
+    assert -1.0 <= report["best_threshold"] <= 1.0
+    # The base holds five entries, so each relevant one is somewhere in the first five hits.
+    assert report["recall_at_5"] == 1.0
+
+
+def test_eval_prints_a_french_table_by_default(imported: dict[str, str], tmp_path: Path) -> None:
+    labelled = write_labelled(tmp_path / "set.jsonl", LABELLED)
+    result = run_svp("eval", str(labelled), env=imported, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Rappel@1" in result.stdout
+    assert "AUC de l'abstention" in result.stdout
+    assert "Seuil optimal" in result.stdout
+
+
+def test_eval_warns_about_expected_ids_missing_from_the_base(imported: dict[str, str],
+                                                            tmp_path: Path) -> None:
+    extra: dict[str, object] = {"q": "trêve hivernale", "rel": ["F34736"]}
+    labelled = write_labelled(tmp_path / "set.jsonl", [*LABELLED, extra])
+    result = run_svp("eval", str(labelled), "--json", env=imported, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "F34736" in result.stderr
+    assert json.loads(result.stdout)["n"] == len(LABELLED) + 1
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ('{"q": "trêve hivernale", "rel": ["F34736"]}\n{"q": "oups"\n', "ligne 2"),
+        ('{"q": "trêve hivernale", "rel": "F34736"}\n', "ligne 1"),
+        ("", "aucune requête"),
+    ],
+)
+def test_bad_labelled_file_exits_non_zero_with_one_french_line(
+    svp_env: dict[str, str], tmp_path: Path, content: str, reason: str
+) -> None:
+    labelled = tmp_path / "mauvais.jsonl"
+    labelled.write_text(content, encoding="utf-8")
+    result = run_svp("eval", str(labelled), env=svp_env, cwd=tmp_path)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert reason in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_missing_labelled_file_exits_non_zero(svp_env: dict[str, str], tmp_path: Path) -> None:
+    result = run_svp("eval", str(tmp_path / "absent.jsonl"), env=svp_env, cwd=tmp_path)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "introuvable" in result.stderr
+
+
+def test_eval_on_an_empty_base_says_to_import_first(svp_env: dict[str, str],
+                                                    tmp_path: Path) -> None:
+    labelled = write_labelled(tmp_path / "set.jsonl", LABELLED)
+    result = run_svp("eval", str(labelled), env=svp_env, cwd=tmp_path)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "svp kb import" in result.stderr

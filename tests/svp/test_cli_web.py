@@ -1,0 +1,155 @@
+"""`svp user ...`, `svp serve` wiring and the demo data."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from knowledge.models import KnowledgeEntry, Organisation, Ticket, User
+from knowledge.runtime import Knowledge
+from svp.cli import main
+
+
+@pytest.fixture
+def cli_env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point the CLI at the test database and a temporary data directory."""
+    monkeypatch.setenv("SVP_DATABASE_URL", database_url)
+    monkeypatch.setenv("SVP_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("SVP_INDEX_DIR", str(tmp_path / "index"))
+    for name in ("SVP_TELEGRAM_TOKEN", "SVP_TELEGRAM_WEBHOOK_URL", "SVP_METRICS_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return database_url
+
+
+def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str,
+        stdin: str = "") -> tuple[int, str, str]:
+    """Run `svp ARGS` in this process; return the exit code, stdout and stderr."""
+    monkeypatch.setattr(sys, "argv", ["svp", *args])
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    code = 0
+    try:
+        main()
+    except SystemExit as exit_:
+        code = int(exit_.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_user_add_list_passwd_disable(cli_env: str, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(monkeypatch, capsys, "user", "add", "camille", "--role", "admin",
+                       "--name", "Camille Martin", "--password-stdin",
+                       stdin="un mot de passe solide\n")
+    assert code == 0 and "« camille » créé (administrateur)" in out
+    code, out, _ = run(monkeypatch, capsys, "user", "list")
+    assert "camille\tCamille Martin\tadministrateur\tactif" in out
+    code, out, _ = run(monkeypatch, capsys, "user", "passwd", "camille", "--password-stdin",
+                       stdin="un autre mot de passe\n")
+    assert code == 0 and "sessions sont fermées" in out
+    code, out, _ = run(monkeypatch, capsys, "user", "disable", "camille")
+    assert code == 0
+    code, out, _ = run(monkeypatch, capsys, "user", "list")
+    assert "désactivé" in out
+
+
+def test_user_add_errors_are_one_french_line(cli_env: str, monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(monkeypatch, capsys, "user", "add", "camille", "--password-stdin",
+                       stdin="court\n")
+    assert code == 1 and err.startswith("Erreur : Le mot de passe doit contenir")
+    code, _, err = run(monkeypatch, capsys, "user", "add", "camille", "--role", "chef",
+                       "--password-stdin", stdin="un mot de passe solide\n")
+    assert code == 1 and "Rôle inconnu" in err and "Traceback" not in err
+    code, _, err = run(monkeypatch, capsys, "user", "disable", "personne")
+    assert code == 1 and "introuvable" in err
+
+
+def test_serve_migrates_and_serves_the_admin(cli_env: str, monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    import uvicorn
+
+    served: dict[str, Any] = {}
+
+    def fake_run(app: FastAPI, **options: Any) -> None:
+        served["app"], served["options"] = app, options
+        with TestClient(app) as client:
+            served["health"] = client.get("/healthz").json()
+            served["queue"] = client.get("/queue", follow_redirects=False).status_code
+
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    code, out, _ = run(monkeypatch, capsys, "serve", "--port", "8123")
+    assert code == 0
+    assert served["options"]["host"] == "127.0.0.1" and served["options"]["port"] == 8123
+    assert served["health"]["status"] == "ok"
+    assert served["queue"] == 303
+    assert "Bot Telegram : désactivé" in out and "http://127.0.0.1:8123/" in out
+
+
+def test_serve_mounts_the_webhook_when_a_url_is_set(
+        cli_env: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import uvicorn
+
+    monkeypatch.setenv("SVP_TELEGRAM_TOKEN", "123456789:AAH" + "x" * 32)
+    monkeypatch.setenv("SVP_TELEGRAM_WEBHOOK_URL", "https://svp.example/telegram/webhook")
+    monkeypatch.setenv("SVP_TELEGRAM_WEBHOOK_SECRET", "secret-de-test")
+    paths: list[str] = []
+
+    def fake_run(app: FastAPI, **_options: Any) -> None:
+        # The lifespan (which would call Telegram) is not entered: only the routes are checked.
+        paths.extend(getattr(route, "path", "") for route in app.routes)
+        client = TestClient(app)
+        response = client.post("/telegram/webhook", json={"update_id": 1})
+        paths.append(f"status:{response.status_code}")
+
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    code, out, _ = run(monkeypatch, capsys, "serve")
+    assert code == 0 and "mode webhook" in out
+    assert "/telegram/webhook" in paths
+    assert "status:403" in paths  # no secret header: refused, and not redirected to login
+
+
+def test_demo_fills_an_empty_database_once(admin_knowledge: Knowledge, demo_data: Path,
+                                           tmp_path: Path) -> None:
+    from svp import demo
+
+    small = tmp_path / "demo.jsonl"
+    with demo_data.open(encoding="utf-8") as source:
+        small.write_text("".join(itertools.islice(source, 12)), encoding="utf-8")
+    accounts = demo.create_demo(admin_knowledge, data_file=small)
+    again = demo.create_demo(admin_knowledge, data_file=small)
+    assert accounts is not None and again is None
+    assert accounts.adviser_password != accounts.admin_password
+    assert len(accounts.adviser_password) >= 12
+    with admin_knowledge.session() as session:
+        counts = {model.__name__: session.scalar(select(func.count()).select_from(model))
+                  for model in (KnowledgeEntry, Organisation, Ticket, User)}
+    assert counts == {"KnowledgeEntry": 12, "Organisation": len(demo.ORGANISATIONS),
+                      "Ticket": len(demo.TICKETS), "User": 2}
+
+
+def test_packaged_demo_file_is_the_shared_demo_data(demo_data: Path) -> None:
+    from svp import demo
+
+    assert demo.demo_file().read_bytes() == demo_data.read_bytes()
+
+
+@pytest.mark.filterwarnings("ignore::getpass.GetPassWarning")
+def test_user_add_prompts_twice_and_refuses_different_passwords(
+        cli_env: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(monkeypatch, capsys, "user", "add", "camille",
+                       stdin="un mot de passe solide\nun autre mot de passe\n")
+    assert code == 1 and "différents" in err
+    code, out, _ = run(monkeypatch, capsys, "user", "add", "camille",
+                       stdin="un mot de passe solide\nun mot de passe solide\n")
+    assert code == 0 and "créé (conseiller)" in out
