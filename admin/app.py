@@ -18,6 +18,7 @@ from admin.config import AdminConfig
 from admin.pages import STATIC_DIR, make_templates, render
 from admin.routes import account, askers, auth, health, kb, organisations, queue, tickets, users
 from admin.security import CsrfRejected, LoginRequired
+from knowledge import advisers
 from knowledge.advisers import TooManyAttempts
 from knowledge.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from knowledge.runtime import Knowledge
@@ -51,6 +52,10 @@ def create_app(*, knowledge: Knowledge, config: AdminConfig,
             await asyncio.to_thread(knowledge.sync_index)
         except Exception:  # a broken index must not keep the admin down; /healthz tells
             logger.exception("index synchronisation failed at start-up")
+        try:
+            await asyncio.to_thread(_purge_stale, knowledge)
+        except Exception:  # housekeeping only
+            logger.exception("purge of old login attempts and sessions failed")
         if lifespan is None:
             yield
         else:
@@ -68,6 +73,13 @@ def create_app(*, knowledge: Knowledge, config: AdminConfig,
     app.router.routes.extend(extra_routes)
     _install_error_handlers(app)
     return app
+
+
+def _purge_stale(knowledge: Knowledge) -> None:
+    with knowledge.session() as session:
+        removed = advisers.purge_stale(session=session)
+    if removed:
+        logger.info("purged %s old login attempts and sessions", removed)
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -2,9 +2,10 @@
 
 A temporary SQLite database is filled with synthetic entries and random unit vectors (no
 embedding involved: a rebuild never re-embeds). Measured: reading the stored vectors, filling
-the FAISS store, saving it atomically, and the whole rebuild as a process does it on start
-(`Knowledge` finding no index file on disk). Each size runs in a child process so that its
-peak RSS is its own.
+the FAISS store and saving it atomically, one by one; then the whole rebuild as `svp index
+rebuild` and a starting process do it (`Knowledge.rebuild_index`). Filling the database, the
+steps and the whole rebuild each run in their own child process, so the peak RSS reported is
+the rebuild's own.
 
     python bench/rebuild.py [--sizes 100000] [--database-url postgresql+psycopg://...]
 """

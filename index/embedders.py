@@ -130,7 +130,10 @@ class SentenceTransformerEmbedder:
         get_dim = getattr(self._model, "get_embedding_dimension", None) or (
             self._model.get_sentence_embedding_dimension
         )
-        self.dim = int(get_dim())
+        dim = get_dim()
+        if dim is None:
+            raise ValueError(f"Le modèle « {name_or_path} » n'indique pas sa dimension.")
+        self.dim = int(dim)
         self.max_tokens = int(self._model.max_seq_length or 0)
         self.model_id = st_model_id(name_or_path, query_prompt, passage_prompt)
         self._lock = threading.Lock()

@@ -171,6 +171,17 @@ class VectorStore:
             if watermark is not None:
                 self._watermark = max(self._watermark, watermark)
 
+    def extend(self, ids: Sequence[int] | Ids, vectors: npt.NDArray[np.float32]) -> None:
+        """Add vectors of ids not held yet (a rebuild: no removal pass over the index)."""
+        new_ids = _as_ids(ids)
+        matrix = np.ascontiguousarray(vectors, dtype=np.float32)
+        if matrix.shape != (len(new_ids), self.dim):
+            raise ValueError(f"expected {len(new_ids)} vectors of dimension {self.dim}, "
+                             f"got shape {matrix.shape}")
+        with self._lock.writing():
+            if len(new_ids):
+                self._index.add_with_ids(matrix, new_ids)
+
     def upsert(self, ids: Sequence[int] | Ids, vectors: npt.NDArray[np.float32]) -> None:
         """Insert or replace the vectors of these ids."""
         self.apply(upsert_ids=ids, upsert_vectors=vectors)
@@ -185,6 +196,10 @@ class VectorStore:
         if k <= 0 or not len(matrix):
             return (np.zeros((len(matrix), 0), dtype=np.float32),
                     np.zeros((len(matrix), 0), dtype=np.int64))
+        # One query is fastest on one core: OpenMP threads spinning for a 1-row search cost
+        # tens of milliseconds on a busy machine. Concurrency comes from the callers' threads.
+        # (The setting is per calling thread.)
+        faiss.omp_set_num_threads(1)
         with self._lock.reading():
             scores, ids = self._index.search(matrix, k)
         return scores, ids

@@ -279,10 +279,12 @@ def revoke_user_sessions(*, session: Session, user_id: int) -> int:
     return len(open_sessions)
 
 
-def purge_login_attempts(*, session: Session, older_than_days: int = 30) -> int:
-    """Delete old login attempts (they only serve the rate limit and a short audit)."""
+def purge_stale(*, session: Session, older_than_days: int = 30) -> int:
+    """Delete login attempts and ended sessions older than the retention; return how many."""
     cutoff = utcnow() - timedelta(days=older_than_days)
-    attempts = list(session.scalars(select(LoginAttempt).where(LoginAttempt.at < cutoff)))
-    for attempt in attempts:
-        session.delete(attempt)
-    return len(attempts)
+    stale: list[LoginAttempt | WebSession] = list(
+        session.scalars(select(LoginAttempt).where(LoginAttempt.at < cutoff)))
+    stale.extend(session.scalars(select(WebSession).where(WebSession.expires_at < cutoff)))
+    for row in stale:
+        session.delete(row)
+    return len(stale)

@@ -26,6 +26,7 @@ NAMING_CONVENTION = {
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+PG_CONNECT_TIMEOUT_S = 10
 
 
 class Base(DeclarativeBase):
@@ -76,7 +77,11 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         )
         _install_sqlite_recipe(engine)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+    connect_args: dict[str, Any] = {}
+    if parsed.get_driver_name() == "psycopg":
+        # A host that drops packets must fail the CLI in seconds, not hang it.
+        connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT_S
+    return create_engine(url, echo=echo, pool_pre_ping=True, connect_args=connect_args)
 
 
 def _install_sqlite_recipe(engine: Engine) -> None:

@@ -13,26 +13,27 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import (
-    JSON,
     BigInteger,
     ForeignKey,
     Integer,
     LargeBinary,
     String,
+    Text,
     insert,
     select,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from knowledge.db import Base, UtcDateTime
@@ -62,9 +63,9 @@ class EntryEmbedding(Base):
     dim: Mapped[int] = mapped_column(Integer)
     vector: Mapped[bytes] = mapped_column(LargeBinary)
     text_hash: Mapped[str] = mapped_column(String(64))
-    # Stemmed terms of the same text and their counts: the lexical signal fused with the
-    # cosine at search time, stored so a search never re-reads long answers.
-    terms: Mapped[dict[str, int] | None] = mapped_column(JSON(none_as_null=True))
+    # Stemmed terms of the same text and their counts (`search.TermCounts`): the lexical
+    # signal fused with the cosine at search time, stored so a search never re-reads answers.
+    terms: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -169,7 +170,7 @@ def log_changes(*, session: Session, entry_ids: Sequence[int], op: str) -> None:
     ])
 
 
-def log_head(*, session: Session) -> LogHead:
+def log_head(*, session: Session | Connection) -> LogHead:
     """Return the epoch and last sequence number of the change log."""
     row = session.execute(
         select(IndexCounter.epoch, IndexCounter.value).where(IndexCounter.id == COUNTER_ID)
@@ -183,7 +184,7 @@ def log_head(*, session: Session) -> LogHead:
 
 
 def _store(session: Session, entry_id: int, model_id: str, dim: int,
-           vector: npt.NDArray[np.float32], digest: str, terms: dict[str, int]) -> None:
+           vector: npt.NDArray[np.float32], digest: str, terms: str) -> None:
     row = session.get(EntryEmbedding, entry_id)
     if row is None:
         session.add(EntryEmbedding(entry_id=entry_id, model_id=model_id, dim=dim,
@@ -276,10 +277,7 @@ def embed_missing(*, session: Session, embedder: Embedder, batch_size: int = 64,
     return done
 
 
-def stored_vectors(*, session: Session, model_id: str, dim: int,
-                   entry_ids: Sequence[int] | None = None,
-                   ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-    """Return ids and vectors of active entries stored for a model (all, or these ids)."""
+def _stored_query(model_id: str, dim: int, entry_ids: Sequence[int] | None) -> Any:
     query = (
         select(EntryEmbedding.entry_id, EntryEmbedding.vector)
         .join(KnowledgeEntry, KnowledgeEntry.id == EntryEmbedding.entry_id)
@@ -289,20 +287,48 @@ def stored_vectors(*, session: Session, model_id: str, dim: int,
     )
     if entry_ids is not None:
         query = query.where(EntryEmbedding.entry_id.in_(list(entry_ids)))
-    rows = session.execute(query).all()
-    ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-    if not rows:
-        return ids, np.zeros((0, dim), dtype=np.float32)
-    blob = b"".join(row[1] for row in rows)
-    if len(blob) != len(rows) * dim * 4:
-        # A row of another size slipped in: decode one by one to name it.
-        for row in rows:
-            vector_from_bytes(row[1], dim)
-    vectors = np.frombuffer(blob, dtype="<f4").reshape(len(rows), dim).astype(np.float32)
-    return ids, vectors
+    return query
 
 
-def stored_terms(*, session: Session, entry_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+def iter_stored_vectors(*, session: Session, model_id: str, dim: int,
+                        entry_ids: Sequence[int] | None = None, chunk: int = 10_000,
+                        ) -> Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]]:
+    """Yield ids and vectors of active entries stored for a model, a chunk at a time."""
+    result = session.execute(_stored_query(model_id, dim, entry_ids)
+                             .execution_options(yield_per=chunk))
+    for rows in result.partitions():
+        ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+        vectors = np.empty((len(rows), dim), dtype=np.float32)
+        for position, row in enumerate(rows):
+            vectors[position] = vector_from_bytes(row[1], dim)
+        yield ids, vectors
+
+
+def stored_vectors(*, session: Session, model_id: str, dim: int,
+                   entry_ids: Sequence[int] | None = None,
+                   ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    """Return ids and vectors of active entries stored for a model (all, or these ids)."""
+    chunks = list(iter_stored_vectors(session=session, model_id=model_id, dim=dim,
+                                      entry_ids=entry_ids))
+    if not chunks:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, dim), dtype=np.float32)
+    return (np.concatenate([ids for ids, _ in chunks]),
+            np.concatenate([vectors for _, vectors in chunks]))
+
+
+def stored_ids(*, session: Session, model_id: str, dim: int) -> npt.NDArray[np.int64]:
+    """Return the ids of active entries that have a stored vector of this model, sorted."""
+    ids = session.scalars(
+        select(EntryEmbedding.entry_id)
+        .join(KnowledgeEntry, KnowledgeEntry.id == EntryEmbedding.entry_id)
+        .where(KnowledgeEntry.status == EntryStatus.ACTIVE.value,
+               EntryEmbedding.model_id == model_id, EntryEmbedding.dim == dim)
+        .order_by(EntryEmbedding.entry_id)
+    ).all()
+    return np.asarray(ids, dtype=np.int64)
+
+
+def stored_terms(*, session: Session, entry_ids: Sequence[int]) -> dict[int, str]:
     """Return the stored lexical terms of these entries (entries without any are left out)."""
     if not entry_ids:
         return {}
@@ -335,10 +361,12 @@ __all__ = [
     "embed_entries",
     "embed_missing",
     "entry_changed",
+    "iter_stored_vectors",
     "log_change",
     "log_head",
     "passage_text",
     "stale_entry_ids",
+    "stored_ids",
     "stored_terms",
     "stored_vectors",
     "text_hash",

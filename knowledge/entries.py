@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 4_000
 MAX_ANSWER_CHARS = 200_000
+MAX_THEME_CHARS = 200  # the width of the column: PostgreSQL refuses more, SQLite would not
+MAX_EXTERNAL_ID_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -51,15 +53,20 @@ class EntryFields:
             raise InvalidInput(f"La question dépasse {MAX_QUESTION_CHARS} caractères.")
         if len(answer) > MAX_ANSWER_CHARS:
             raise InvalidInput(f"La réponse dépasse {MAX_ANSWER_CHARS} caractères.")
+        theme, external_id = _optional(self.theme), _optional(self.external_id)
+        if theme is not None and len(theme) > MAX_THEME_CHARS:
+            raise InvalidInput(f"Le thème dépasse {MAX_THEME_CHARS} caractères.")
+        if external_id is not None and len(external_id) > MAX_EXTERNAL_ID_CHARS:
+            raise InvalidInput(f"L'identifiant dépasse {MAX_EXTERNAL_ID_CHARS} caractères.")
         return replace(
             self,
             question=question,
             answer=answer,
-            theme=_optional(self.theme),
+            theme=theme,
             tags=_unique(self.tags),
             legal_references=_unique(self.legal_references),
             source=_optional(self.source),
-            external_id=_optional(self.external_id),
+            external_id=external_id,
         )
 
     @classmethod

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from knowledge import entries
+from knowledge import embeddings, entries
 from knowledge.entries import EntryFields
 from knowledge.errors import DomainError, InvalidInput
 from knowledge.models import EntryStatus, KnowledgeEntry
@@ -33,8 +33,6 @@ logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 
-MAX_EXTERNAL_ID_CHARS = 200
-MAX_THEME_CHARS = 200
 EMBED_BATCH_SIZE = 64
 
 _STATUS_WORDS = {
@@ -163,8 +161,6 @@ def import_data(
 
 def _embed(*, session: Session, embedder: Embedder, progress: Progress | None,
            offset: int) -> None:
-    from knowledge import embeddings
-
     def shifted(done: int, total: int) -> None:
         # One progress bar for the whole import: rows first, then embeddings.
         if progress is not None:
@@ -384,10 +380,10 @@ def _status(raw: Any) -> EntryStatus | None:
 
 
 _PARSERS: dict[Field, Callable[[Any], Any]] = {
-    Field.EXTERNAL_ID: _limited(MAX_EXTERNAL_ID_CHARS),
+    Field.EXTERNAL_ID: _limited(entries.MAX_EXTERNAL_ID_CHARS),
     Field.QUESTION: _limited(entries.MAX_QUESTION_CHARS),
     Field.ANSWER: _limited(entries.MAX_ANSWER_CHARS),
-    Field.THEME: _limited(MAX_THEME_CHARS),
+    Field.THEME: _limited(entries.MAX_THEME_CHARS),
     Field.TAGS: _list,
     Field.LEGAL_REFERENCES: _list,
     Field.SOURCE: _text,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from index.embedders import Embedder
@@ -24,6 +24,7 @@ from knowledge.db import (
     make_session_factory,
     unit_of_work,
 )
+from knowledge.models import EntryStatus, KnowledgeEntry
 from knowledge.search import SearchHit, SearchResult
 from knowledge.text import clean
 
@@ -186,8 +187,9 @@ class Knowledge:
     def sync_index(self) -> None:
         """Apply the changes committed by any process since this index's watermark."""
         store = self._index()
-        with self._read() as session:
-            head = embeddings.log_head(session=session)
+        # The common case (nothing changed) costs one indexed read on a plain connection.
+        with self._read_engine.connect() as connection:
+            head = embeddings.log_head(session=connection)
         if head.epoch == store.epoch and head.value <= store.watermark:
             return
         with self._index_lock:
@@ -220,7 +222,7 @@ class Knowledge:
             store = VectorStore.load(self.index_dir, model_id=embedder.model_id,
                                      dim=embedder.dim)
         except IndexUnusable as error:
-            problems.append(error.reason)
+            problems.append(f"{error.reason} (lancez « svp index rebuild »)")
         else:
             with self._read() as session:
                 head = embeddings.log_head(session=session)
@@ -273,13 +275,20 @@ class Knowledge:
         with self._read() as session:
             # Head first: vectors read afterwards are at least as new as the watermark.
             head = embeddings.log_head(session=session)
-            ids, vectors = embeddings.stored_vectors(session=session, model_id=embedder.model_id,
-                                                     dim=embedder.dim)
-        store = VectorStore(model_id=embedder.model_id, dim=embedder.dim, epoch=head.epoch,
-                            watermark=head.value)
-        store.upsert(ids, vectors)
-        logger.info("index rebuilt from %s stored vectors in %.2f s", len(ids),
+            store = VectorStore(model_id=embedder.model_id, dim=embedder.dim, epoch=head.epoch,
+                                watermark=head.value)
+            # Chunks keep the peak memory near the index's own size.
+            for ids, vectors in embeddings.iter_stored_vectors(
+                    session=session, model_id=embedder.model_id, dim=embedder.dim):
+                store.extend(ids, vectors)
+            active = session.scalar(select(func.count()).select_from(KnowledgeEntry)
+                                    .where(KnowledgeEntry.status == EntryStatus.ACTIVE.value))
+        logger.info("index rebuilt from %s stored vectors in %.2f s", len(store),
                     time.perf_counter() - started)
+        if active and active > len(store):
+            # Typically SVP_EMBEDDER changed: those entries cannot be found until re-embedded.
+            logger.warning("%s active entries have no vector for %s: run `svp index reembed`",
+                           active - len(store), embedder.model_id)
         self._save_locked(store)
         return store
 
@@ -318,8 +327,8 @@ class Knowledge:
     def _differences(self, store: VectorStore, *, compare_vectors: bool = False) -> list[str]:
         embedder = self.embedder
         with self._read() as session:
-            ids, vectors = embeddings.stored_vectors(session=session, model_id=embedder.model_id,
-                                                     dim=embedder.dim)
+            ids = embeddings.stored_ids(session=session, model_id=embedder.model_id,
+                                        dim=embedder.dim)
         held = np.sort(store.ids())
         missing = np.setdiff1d(ids, held)
         extra = np.setdiff1d(held, ids)
@@ -329,8 +338,12 @@ class Knowledge:
         if len(extra):
             problems.append(f"{len(extra)} vecteur(s) de l'index sans fiche active")
         if compare_vectors and not problems and len(ids):
-            differing = int(np.sum(np.abs(store.vectors(ids.tolist()) - vectors).max(axis=1)
-                                   > 1e-5))
+            differing = 0
+            with self._read() as session:
+                for chunk_ids, vectors in embeddings.iter_stored_vectors(
+                        session=session, model_id=embedder.model_id, dim=embedder.dim):
+                    gap = np.abs(store.vectors(chunk_ids.tolist()) - vectors).max(axis=1)
+                    differing += int(np.sum(gap > 1e-5))
             if differing:
                 problems.append(f"{differing} vecteur(s) de l'index diffèrent de la base")
         return problems

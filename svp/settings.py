@@ -34,9 +34,6 @@ class Settings(BaseSettings):
     abstain_threshold: float | None = Field(
         default=None, description="Score minimal d'une suggestion ; défaut mesuré par modèle."
     )
-    glossary_file: Path | None = Field(
-        default=None, description="Glossaire des sigles (remplace celui fourni)."
-    )
 
     # --- telegram bot --------------------------------------------------------------------
     telegram_token: str | None = None

@@ -17,6 +17,11 @@ __all__ = ["app", "main"]
 _MODULES = (base, db, evaluation, kb, retrieval, telegram, web)
 
 
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
 def main() -> None:
     """Run the CLI; operator errors become one line on stderr and a non-zero exit code."""
     debug = "--debug" in sys.argv
@@ -32,7 +37,7 @@ def main() -> None:
     except (OperationalError, ProgrammingError) as error:
         if debug:
             raise
-        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        reason = _first_line(error.orig if error.orig is not None else error)
         typer.echo(
             f"Erreur : base de données inaccessible ou non initialisée ({reason}). "
             "Vérifiez SVP_DATABASE_URL puis lancez « svp init ».",

@@ -23,7 +23,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
-START_TIMEOUT_SECONDS = 900  # importing and embedding the demo base on a busy CI machine
+START_TIMEOUT_SECONDS = 1500  # importing and embedding the demo base on a busy CI machine
 ADVISER_LINE = re.compile(r"conseiller : (\S+) / (\S+)")
 
 pytestmark = pytest.mark.slow

@@ -54,7 +54,7 @@ def test_removed_ids_are_never_found_again(store: VectorStore) -> None:
 
 def test_search_on_an_empty_store_finds_nothing() -> None:
     empty = VectorStore(model_id="m1", dim=DIM)
-    scores, ids = empty.search(np.ones((1, DIM), dtype=np.float32), 3)
+    _scores, ids = empty.search(np.ones((1, DIM), dtype=np.float32), 3)
     assert (ids == -1).all()
 
 
@@ -130,7 +130,7 @@ def test_concurrent_searches_during_mutations_see_whole_states() -> None:
 
     def search() -> None:
         while not stop.is_set():
-            scores, ids = store.search(probe, 10)
+            _scores, ids = store.search(probe, 10)
             found = [int(i) for i in ids[0] if i >= 0]
             # Id 0 is always present with the probe's own vector (score 1): the best hit.
             if not found or found[0] != 0 or len(set(found)) != len(found):

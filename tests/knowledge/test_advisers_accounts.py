@@ -109,3 +109,16 @@ def test_password_change_requires_the_current_one_and_ends_sessions(session: Ses
     assert advisers.resolve_session(session=session, token=token) is None
     revoked = session.scalars(select(WebSession.revoked_at)).one()
     assert revoked is not None
+
+
+def test_old_attempts_and_sessions_are_purged(session: Session) -> None:
+    user = advisers.get(session=session, user_id=_user(session))
+    _, old_session = advisers.open_session(session=session, user=user, hours=1)
+    old_session.expires_at = utcnow() - timedelta(days=40)
+    token, _ = advisers.open_session(session=session, user=user, hours=1)
+    session.add(LoginAttempt(at=utcnow() - timedelta(days=40), ip="10.0.0.1", login="camille"))
+    session.add(LoginAttempt(at=utcnow(), ip="10.0.0.1", login="camille"))
+    session.flush()
+    assert advisers.purge_stale(session=session) == 2
+    assert advisers.resolve_session(session=session, token=token) is not None
+    assert len(list(session.scalars(select(LoginAttempt)))) == 1

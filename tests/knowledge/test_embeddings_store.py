@@ -149,3 +149,37 @@ def test_stored_vectors_round_trip(session: Session, size: int) -> None:
     ids, vectors = embeddings.stored_vectors(session=session, model_id="fake-bow-64", dim=64)
     assert ids.tolist() == created
     assert vectors.shape == (size, 64)
+
+
+class FailingEmbedder(FakeEmbedder):
+    """Embeds a few passages, then fails (an interrupted re-embedding)."""
+
+    def __init__(self, budget: int) -> None:
+        super().__init__(model_id="new-model")
+        self.budget = budget
+
+    def embed_passages(self, texts: Any) -> Any:
+        self.budget -= len(texts)
+        if self.budget < 0:
+            raise KeyboardInterrupt
+        return super().embed_passages(texts)
+
+
+def test_reembedding_in_committed_batches_resumes_after_an_interruption(engine: Engine) -> None:
+    factory = make_session_factory(engine)
+    with unit_of_work(factory) as session:
+        for index in range(6):
+            create(session, index, FakeEmbedder())
+    embedder = FailingEmbedder(budget=4)
+    with unit_of_work(factory) as session:
+        pending = embeddings.stale_entry_ids(session=session, model_id="new-model")
+    assert len(pending) == 6
+    with pytest.raises(KeyboardInterrupt):
+        for start in range(0, len(pending), 2):
+            with unit_of_work(factory) as session:
+                embeddings.embed_entries(session=session, embedder=embedder,
+                                         entry_ids=pending[start:start + 2])
+    with unit_of_work(factory) as session:
+        assert embeddings.stale_entry_ids(session=session, model_id="new-model") == pending[4:]
+        assert embeddings.embed_missing(session=session, embedder=FakeEmbedder(
+            model_id="new-model")) == 2

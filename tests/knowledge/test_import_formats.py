@@ -127,6 +127,25 @@ def test_comma_separated_utf8_csv_is_read_too(session: Session, tmp_path: Path) 
     assert (entry.question, entry.tags) == ("Qui paie, et quand ?", ["a", "b"])
 
 
+def test_excel_unicode_text_utf16_tab_separated_is_read(session: Session,
+                                                         tmp_path: Path) -> None:
+    path = tmp_path / "texte-unicode.txt"
+    path.write_bytes("question\tréponse\r\nQui paie l’eau ?\tLe locataire.\r\n"
+                     .encode("utf-16"))
+    report = run_import(session, path)
+    assert (report.created, report.skipped) == (1, [])
+    assert all_entries(session)[0].question == "Qui paie l’eau ?"
+
+
+def test_json_array_of_objects_is_read_too(session: Session, tmp_path: Path) -> None:
+    path = tmp_path / "fiches.json"
+    path.write_text(json.dumps([{"question": "Q1 ?", "answer": "R1."},
+                                {"question": "Q2 ?", "réponse": "R2."}], ensure_ascii=False),
+                    encoding="utf-8")
+    report = run_import(session, path)
+    assert (report.created, report.skipped) == (2, [])
+
+
 def test_xlsx_import_reads_numbers_and_dates(session: Session, tmp_path: Path) -> None:
     path = write_xlsx(tmp_path / "fiches.xlsx", [
         ["ID", "Question", "Réponse", "Thème", "À revoir le", "Commentaire interne"],

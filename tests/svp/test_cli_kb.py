@@ -368,3 +368,22 @@ def test_every_command_has_french_help_machinery(svp: Svp) -> None:
         assert outcome.code == 0, path
         for english in TYPER_ENGLISH:
             assert english not in outcome.out, (path, english)
+
+
+def test_database_error_with_empty_message_still_gives_one_line(monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]
+                                                                 ) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    import svp.cli as cli
+
+    def broken(**_: object) -> None:
+        raise OperationalError("SELECT 1", {}, Exception(""))
+
+    monkeypatch.setattr(cli, "app", broken)
+    monkeypatch.setattr("sys.argv", ["svp", "kb", "list"])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "base de données inaccessible" in err

@@ -25,7 +25,7 @@ def upgrade() -> None:
     sa.Column('dim', sa.Integer(), nullable=False),
     sa.Column('vector', sa.LargeBinary(), nullable=False),
     sa.Column('text_hash', sa.String(length=64), nullable=False),
-    sa.Column('terms', sa.JSON(), nullable=True),
+    sa.Column('terms', sa.Text(), nullable=True),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['entry_id'], ['entries.id'], name=op.f('fk_entry_embeddings_entry_id_entries'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('entry_id', name=op.f('pk_entry_embeddings'))
