@@ -328,7 +328,7 @@ def stored_ids(*, session: Session, model_id: str, dim: int) -> npt.NDArray[np.i
     return np.asarray(ids, dtype=np.int64)
 
 
-def stored_terms(*, session: Session, entry_ids: Sequence[int]) -> dict[int, str]:
+def stored_terms(*, session: Session | Connection, entry_ids: Sequence[int]) -> dict[int, str]:
     """Return the stored lexical terms of these entries (entries without any are left out)."""
     if not entry_ids:
         return {}

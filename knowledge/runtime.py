@@ -154,7 +154,8 @@ class Knowledge:
                  for entry_id, score in zip(ids[0], scores[0], strict=True) if entry_id >= 0]
         if not dense:
             return []
-        with self._read() as session:
+        # A plain connection: an ORM session costs more than these two reads on each search.
+        with self._read_engine.connect() as session:
             terms = embeddings.stored_terms(session=session,
                                             entry_ids=[entry_id for entry_id, _ in dense])
             lexical = search.lexical_scores(self._analyzer.tokens(query),
@@ -170,7 +171,7 @@ class Knowledge:
         scores, ids = store.search(vector, k + search.CANDIDATE_MARGIN)
         ranked = [(int(entry_id), float(score))
                   for entry_id, score in zip(ids[0], scores[0], strict=True) if entry_id >= 0]
-        with self._read() as session:
+        with self._read_engine.connect() as session:
             return search.active_hits(session=session, ranked=ranked)[:k]
 
     # --- index ---------------------------------------------------------------------------
@@ -348,10 +349,11 @@ class Knowledge:
                 problems.append(f"{differing} vecteur(s) de l'index diffèrent de la base")
         return problems
 
-    def close(self) -> None:
-        """Save the index if it moved on, and release the database connections."""
+    def close(self, *, save: bool = True) -> None:
+        """Save the index if it moved on (unless told not to); release the connections."""
         try:
-            self.save()
+            if save:
+                self.save()
         finally:
             if self._read_engine is not self.engine:
                 self._read_engine.dispose()

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import snowballstemmer
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from knowledge.models import EntryStatus, KnowledgeEntry
@@ -78,7 +79,8 @@ def default_threshold(model_id: str) -> float:
     return DEFAULT_THRESHOLDS.get(model_id, FALLBACK_THRESHOLD)
 
 
-def active_hits(*, session: Session, ranked: Sequence[tuple[int, float]]) -> list[SearchHit]:
+def active_hits(*, session: Session | Connection,
+                ranked: Sequence[tuple[int, float]]) -> list[SearchHit]:
     """Turn (entry id, score) pairs into hits, dropping entries that are not active."""
     if not ranked:
         return []

@@ -84,7 +84,7 @@ def check() -> None:
     try:
         problems = knowledge.check_index()
     finally:
-        knowledge.engine.dispose()
+        knowledge.close(save=False)
     if problems:
         typer.echo(f"Index incohérent : {' ; '.join(problems)}.", err=True)
         raise typer.Exit(code=1)
