@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import func, select
 
+from index.embedders import Embedder, Vectors
+from index.precomputed import save_table, with_precomputed
 from knowledge import advisers, importing, migrate, organisations, tickets
+from knowledge.db import make_engine, make_session_factory, sqlite_url_for, unit_of_work
 from knowledge.models import Asker, AskerStatus, OrganisationKind, Ticket, User, UserRole
 from knowledge.runtime import Knowledge
 from knowledge.timeutil import utcnow
@@ -19,6 +24,8 @@ logger = logging.getLogger(__name__)
 
 ATTRIBUTION = "Source : service-public.fr — DILA, Licence Ouverte 2.0"
 PACKAGED_FILE = migrate.MIGRATIONS_DIR.parent / "data" / "demo-kb.jsonl"
+# Vectors of the demo entries for the default embedder, so `--demo` starts in seconds.
+PACKAGED_VECTORS = PACKAGED_FILE.with_name("demo-kb.e5-small-int4.npz")
 ADVISER_LOGIN = "conseiller"
 ADMIN_LOGIN = "admin"
 
@@ -90,7 +97,8 @@ def create_demo(knowledge: Knowledge, *, data_file: Path | None = None) -> DemoA
     path = data_file or demo_file()
     with knowledge.session() as session:
         report = importing.import_file(session=session, path=path, actor="demo",
-                                       embedder=knowledge.embedder)
+                                       embedder=with_precomputed(knowledge.embedder,
+                                                                 PACKAGED_VECTORS))
     knowledge.sync_index()
     # Searched before the next unit of work: on SQLite a search must not wait on our own lock.
     suggestions = {text: knowledge.similar(text, k=3) for _, text in TICKETS}
@@ -139,3 +147,40 @@ def create_demo(knowledge: Knowledge, *, data_file: Path | None = None) -> DemoA
     return DemoAccounts(adviser_login=ADVISER_LOGIN, adviser_password=adviser_password,
                         admin_login=ADMIN_LOGIN, admin_password=admin_password,
                         entries_created=report.created, tickets_created=len(TICKETS))
+
+
+class _RecordingEmbedder:
+    """Embeds passages and keeps each text with its vector."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.model_id = inner.model_id
+        self.dim = inner.dim
+        self.texts: list[str] = []
+        self.vectors: list[Vectors] = []
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        return self.inner.embed_queries(texts)
+
+    def embed_passages(self, texts: Sequence[str]) -> Vectors:
+        vectors = self.inner.embed_passages(texts)
+        self.texts.extend(texts)
+        self.vectors.append(vectors)
+        return vectors
+
+
+def build_demo_vectors(*, embedder: Embedder, workdir: Path, out: Path,
+                       data_file: Path | None = None) -> int:
+    """Import the demo file into a scratch database and save the passage vectors it made."""
+    recorder = _RecordingEmbedder(embedder)
+    engine = make_engine(sqlite_url_for(workdir / "demo-vectors.db"))
+    try:
+        migrate.upgrade(engine)
+        with unit_of_work(make_session_factory(engine)) as session:
+            importing.import_file(session=session, path=data_file or demo_file(),
+                                  actor="demo", embedder=recorder)
+    finally:
+        engine.dispose()
+    save_table(out, model_id=embedder.model_id, texts=recorder.texts,
+               vectors=np.concatenate(recorder.vectors))
+    return len(recorder.texts)
