@@ -38,6 +38,10 @@ class IndexUnusable(Exception):
         self.reason = reason
 
 
+class IndexMissing(IndexUnusable):
+    """No index was saved yet: the normal state of a first start."""
+
+
 @dataclass(frozen=True)
 class Manifest:
     """What an index file holds, written next to it and checked when it is loaded."""
@@ -261,7 +265,7 @@ def read_manifest(directory: Path) -> Manifest:
     """Read the manifest of a saved index; raise IndexUnusable when absent or unreadable."""
     path = directory / MANIFEST_FILE
     if not path.exists() or not (directory / INDEX_FILE).exists():
-        raise IndexUnusable(f"aucun index enregistré dans {directory}")
+        raise IndexMissing(f"aucun index enregistré dans {directory}")
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:

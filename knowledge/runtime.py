@@ -15,7 +15,7 @@ from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from index.embedders import Embedder
-from index.store import IndexUnusable, VectorStore
+from index.store import IndexMissing, IndexUnusable, VectorStore
 from knowledge import embeddings, search
 from knowledge.db import (
     SQLITE_BUSY_TIMEOUT_MS,
@@ -263,8 +263,10 @@ class Knowledge:
             if differences:
                 raise IndexUnusable("; ".join(differences))
         except IndexUnusable as error:
-            logger.warning("index in %s not usable (%s): rebuilding it from stored vectors",
-                           self.index_dir, error.reason)
+            # A first start has no index yet: that is no reason to alarm the operator.
+            level = logging.INFO if isinstance(error, IndexMissing) else logging.WARNING
+            logger.log(level, "index in %s not usable (%s): rebuilding it from stored vectors",
+                       self.index_dir, error.reason)
             return self._rebuild_locked()
         logger.info("index loaded from %s: %s vectors, watermark %s", self.index_dir,
                     len(store), store.watermark)

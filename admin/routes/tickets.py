@@ -10,9 +10,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from admin.pages import redirect, render
 from admin.security import ConfigDep, CurrentUser, DbSession, KnowledgeDep, end_read
-from knowledge import review
+from knowledge import outbox, review
 from knowledge.errors import InvalidInput
-from knowledge.models import User
+from knowledge.models import OutboxKind, User
 from knowledge.runtime import Knowledge, SearchHit
 
 logger = logging.getLogger(__name__)
@@ -55,6 +55,10 @@ def _ticket_page(request: Request, db: DbSession, knowledge: Knowledge, config: 
     return render(request, "ticket.html", {
         "ticket": ticket,
         "messages": review.thread(session=db, ticket_id=ticket.id),
+        # Advisers must see when an answer could not be delivered (e.g. the bot was blocked).
+        "deliveries": [message for message in outbox.list_for_ticket(session=db,
+                                                                     ticket_id=ticket.id)
+                       if message.kind != OutboxKind.NOTIFICATION.value],
         "asker": ticket.asker,
         "organisation": ticket.organisation,
         "assigned_to": ticket.assigned_to,

@@ -266,3 +266,23 @@ def test_clarification_and_rejection_reach_the_asker_through_the_outbox(
         kinds = sorted(session.scalars(select(Outbox.kind)))
     assert _count(admin_knowledge, EntryRevision) == 0
     assert kinds == ["clarification", "rejection"]
+
+
+def test_ticket_page_shows_an_answer_that_could_not_be_delivered(
+        admin_knowledge: Knowledge) -> None:
+    make_user(admin_knowledge, "camille")
+    asker_id = make_asker(admin_knowledge)
+    ticket_id = make_ticket(admin_knowledge, "Question sur le dépôt de garantie",
+                            asker_id=asker_id)
+    with client_for(admin_knowledge) as client:
+        csrf = log_in(client, "camille")
+        client.post(f"/tickets/{ticket_id}/approve", data={
+            "csrf_token": csrf, "answer": "Deux mois au plus.", "publication": "none"})
+        with admin_knowledge.session() as session:
+            sent = outbox.list_for_ticket(session=session, ticket_id=ticket_id)
+            assert [row.kind for row in sent] == ["answer"]
+            outbox.mark_failed(session=session, outbox_id=sent[0].id,
+                               reason="l'utilisateur a bloqué le bot")
+        page = client.get(f"/tickets/{ticket_id}").text
+    assert "Messages envoyés par Telegram" in page
+    assert "échec" in page and "l&#39;utilisateur a bloqué le bot" in page

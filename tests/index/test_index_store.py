@@ -9,7 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.store import INDEX_FILE, MANIFEST_FILE, IndexUnusable, VectorStore, read_manifest
+from index.store import (
+    INDEX_FILE,
+    MANIFEST_FILE,
+    IndexMissing,
+    IndexUnusable,
+    VectorStore,
+    read_manifest,
+)
 
 DIM = 16
 
@@ -105,12 +112,14 @@ def test_manifest_that_lies_about_the_count_is_refused(store: VectorStore,
 
 
 def test_missing_or_unreadable_manifest_is_refused(store: VectorStore, tmp_path: Path) -> None:
-    with pytest.raises(IndexUnusable, match="aucun index"):
+    with pytest.raises(IndexMissing, match="aucun index"):
         VectorStore.load(tmp_path, model_id="m1", dim=DIM)
     store.save(tmp_path)
     (tmp_path / MANIFEST_FILE).write_text("{not json")
-    with pytest.raises(IndexUnusable, match="manifeste"):
+    with pytest.raises(IndexUnusable, match="manifeste") as unreadable:
         read_manifest(tmp_path)
+    # Only a missing index is a normal first start; an unreadable one is a warning.
+    assert not isinstance(unreadable.value, IndexMissing)
 
 
 def test_watermark_only_moves_forward(store: VectorStore) -> None:
