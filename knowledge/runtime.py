@@ -351,6 +351,12 @@ class Knowledge:
                 problems.append(f"{differing} vecteur(s) de l'index diffèrent de la base")
         return problems
 
+    def __enter__(self) -> Knowledge:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
     def close(self, *, save: bool = True) -> None:
         """Save the index if it moved on (unless told not to); release the connections."""
         try:

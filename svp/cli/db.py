@@ -15,13 +15,10 @@ app.add_typer(db_app, name="db")
 def init() -> None:
     """Crée la base de données ou la met à jour (sans effet si elle est à jour)."""
     current = settings()
-    knowledge = open_knowledge(current, require_schema=False)
-    try:
+    with open_knowledge(current, require_schema=False) as knowledge:
         before = migrate.current_revision(knowledge.engine)
         migrate.upgrade(knowledge.engine)
         after = migrate.current_revision(knowledge.engine)
-    finally:
-        knowledge.close()
     if before == after:
         typer.echo(f"Base de données déjà à jour (version {after}).")
     else:
@@ -33,20 +30,14 @@ def upgrade(
     revision: str = typer.Argument("head", help="Version cible (par défaut la plus récente)."),
 ) -> None:
     """Applique les migrations jusqu'à la version demandée."""
-    knowledge = open_knowledge(require_schema=False)
-    try:
+    with open_knowledge(require_schema=False) as knowledge:
         migrate.upgrade(knowledge.engine, revision)
         typer.echo(f"Base de données à la version {migrate.current_revision(knowledge.engine)}.")
-    finally:
-        knowledge.close()
 
 
 @db_app.command("current")
 def current() -> None:
     """Affiche la version du schéma de la base de données."""
-    knowledge = open_knowledge(require_schema=False)
-    try:
+    with open_knowledge(require_schema=False) as knowledge:
         revision = migrate.current_revision(knowledge.engine)
-    finally:
-        knowledge.close()
     typer.echo(revision or "non initialisée")

@@ -26,11 +26,8 @@ def evaluate_command(
     """Évalue la recherche sur un jeu de requêtes étiquetées (rappel, MRR, abstention)."""
     # The file is checked before the database and the model are opened: a typo fails fast.
     queries = load_labelled_queries(path=file)
-    knowledge = open_knowledge()
-    try:
+    with open_knowledge() as knowledge:
         report = evaluate(knowledge=knowledge, queries=queries, k=k)
-    finally:
-        knowledge.close()
     if report.unknown_ids:
         shown = ", ".join(report.unknown_ids[:_MAX_UNKNOWN_SHOWN])
         more = "…" if len(report.unknown_ids) > _MAX_UNKNOWN_SHOWN else ""

@@ -114,15 +114,12 @@ def import_command(
         raise OperatorError(f"fichier introuvable : {file}")
     if not file.is_file():
         raise OperatorError(f"« {file} » n'est pas un fichier.")
-    knowledge = open_knowledge()
-    try:
-        with ProgressBar(f"Import de {file.name}") as bar, knowledge.session() as session:
-            report = importing.import_file(
-                session=session, path=file,
-                fmt=None if fmt is ImportFormat.AUTO else FileFormat(fmt.value),
-                strict=strict, actor=ACTOR, embedder=knowledge.embedder, progress=bar)
-    finally:
-        knowledge.close()
+    with (open_knowledge() as knowledge, ProgressBar(f"Import de {file.name}") as bar,
+          knowledge.session() as session):
+        report = importing.import_file(
+            session=session, path=file,
+            fmt=None if fmt is ImportFormat.AUTO else FileFormat(fmt.value),
+            strict=strict, actor=ACTOR, embedder=knowledge.embedder, progress=bar)
     _print_report(report)
     if report.aborted or (report.skipped and not report.created + report.updated
                           + report.unchanged):
@@ -168,12 +165,8 @@ def export_command(
         raise OperatorError(f"« {output} » est un dossier : donnez un nom de fichier à -o.")
     if output is not None and not output.parent.is_dir():
         raise OperatorError(f"le dossier « {output.parent} » n'existe pas.")
-    knowledge = open_knowledge(require_schema=True)
-    try:
-        with knowledge.session() as session:
-            report = _export(session, file_format, output, status.criteria())
-    finally:
-        knowledge.close()
+    with open_knowledge(require_schema=True) as knowledge, knowledge.session() as session:
+        report = _export(session, file_format, output, status.criteria())
     where = f"vers « {output} »" if output is not None else "sur la sortie standard"
     typer.echo(f"{report.count} fiche(s) exportée(s) ({file_format.value.upper()}) {where}.",
                err=True)
@@ -226,14 +219,10 @@ def list_command(
 ) -> None:
     """Liste les fiches (numéro, identifiant, thème, question)."""
     criteria = EntryFilter(status=status.criteria(), theme=theme, text=search)
-    knowledge = open_knowledge()
-    try:
-        with knowledge.session() as session:
-            total = entries.count_entries(session=session, criteria=criteria)
-            found = entries.list_entries(session=session, criteria=criteria, limit=limit)
-            lines = [_summary_line(entry) for entry in found]
-    finally:
-        knowledge.close()
+    with open_knowledge() as knowledge, knowledge.session() as session:
+        total = entries.count_entries(session=session, criteria=criteria)
+        found = entries.list_entries(session=session, criteria=criteria, limit=limit)
+        lines = [_summary_line(entry) for entry in found]
     for line in lines:
         typer.echo(line)
     shown = f"{len(lines)} fiche(s) affichée(s) sur {total}" if len(lines) < total else (
@@ -254,14 +243,10 @@ def show_command(
         metavar="FICHE", help="Numéro de la fiche ou son identifiant externe.")],
 ) -> None:
     """Affiche une fiche complète et l'historique de ses modifications."""
-    knowledge = open_knowledge()
-    try:
-        with knowledge.session() as session:
-            found = _resolve(session, entry)
-            history = entries.revisions(session=session, entry_id=found.id)
-            text = _describe(found, history)
-    finally:
-        knowledge.close()
+    with open_knowledge() as knowledge, knowledge.session() as session:
+        found = _resolve(session, entry)
+        history = entries.revisions(session=session, entry_id=found.id)
+        text = _describe(found, history)
     typer.echo(text)
 
 
@@ -276,14 +261,10 @@ def retire_command(
     """Retire une fiche : elle n'est plus proposée mais reste dans l'historique."""
     if not reason.strip():
         raise OperatorError("le motif est vide : précisez --reason.")
-    knowledge = open_knowledge()
-    try:
-        with knowledge.session() as session:
-            found = _resolve(session, entry)
-            entries.retire(session=session, entry_id=found.id, actor=ACTOR, reason=reason.strip())
-            number = found.id
-    finally:
-        knowledge.close()
+    with open_knowledge() as knowledge, knowledge.session() as session:
+        found = _resolve(session, entry)
+        entries.retire(session=session, entry_id=found.id, actor=ACTOR, reason=reason.strip())
+        number = found.id
     typer.echo(f"Fiche {number} retirée.")
 
 
@@ -295,15 +276,11 @@ def reinstate_command(
         "--reason", metavar="MOTIF", help="Pourquoi la fiche redevient active.")] = None,
 ) -> None:
     """Remet en service une fiche retirée."""
-    knowledge = open_knowledge()
-    try:
-        with knowledge.session() as session:
-            found = _resolve(session, entry)
-            entries.reinstate(session=session, entry_id=found.id, actor=ACTOR,
-                              reason=reason.strip() if reason else None)
-            number = found.id
-    finally:
-        knowledge.close()
+    with open_knowledge() as knowledge, knowledge.session() as session:
+        found = _resolve(session, entry)
+        entries.reinstate(session=session, entry_id=found.id, actor=ACTOR,
+                          reason=reason.strip() if reason else None)
+        number = found.id
     typer.echo(f"Fiche {number} remise en service.")
 
 

@@ -41,12 +41,9 @@ def search_command(
     """Cherche les fiches actives les plus proches d'une question."""
     if not question.strip():
         raise OperatorError("la question est vide.")
-    knowledge = open_knowledge()
-    try:
+    with open_knowledge() as knowledge:
         result = knowledge.similar(question, k=k)
         threshold = knowledge.abstain_threshold
-    finally:
-        knowledge.close()
     if as_json:
         typer.echo(json.dumps(result_json(result), ensure_ascii=False, indent=2))
         return
@@ -65,12 +62,9 @@ def search_command(
 @index_app.command("rebuild")
 def rebuild() -> None:
     """Reconstruit l'index à partir des vecteurs enregistrés dans la base."""
-    knowledge = open_knowledge()
-    try:
+    with open_knowledge() as knowledge:
         count = knowledge.rebuild_index()
         stale = _stale_count(knowledge)
-    finally:
-        knowledge.close()
     typer.echo(f"Index reconstruit : {count} fiche(s) dans {knowledge.index_dir}.")
     if stale:
         typer.echo(f"Attention : {stale} fiche(s) active(s) sans vecteur à jour : lancez "
@@ -97,8 +91,7 @@ def reembed(
                                        help="Fiches calculées par lot.")] = REEMBED_BATCH,
 ) -> None:
     """Calcule les vecteurs manquants ou périmés (reprend là où il s'était arrêté)."""
-    knowledge = open_knowledge()
-    try:
+    with open_knowledge() as knowledge:
         embedder = knowledge.embedder
         with knowledge.session() as session:
             pending = embeddings.stale_entry_ids(session=session, model_id=embedder.model_id)
@@ -117,8 +110,6 @@ def reembed(
                                                      entry_ids=pending[start:start + batch])
                 progress.update(task, completed=min(start + batch, len(pending)))
         count = knowledge.rebuild_index()
-    finally:
-        knowledge.close()
     typer.echo(f"{done} fiche(s) recalculée(s) avec {embedder.model_id} ; index : {count} "
                "fiche(s).")
 

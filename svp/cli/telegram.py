@@ -77,50 +77,38 @@ def org_add(
                                                      help="Département (ex. 13).")] = None,
 ) -> None:
     """Ajoute un organisme adhérent."""
-    knowledge = open_knowledge()
-    try:
-        with knowledge.session() as session:
-            organisation = organisations.create(
-                session=session, name=name, kind=organisations.parse_kind(kind),
-                departement=departement, actor=_ACTOR)
-            typer.echo(f"Organisme n° {organisation.id} ajouté : {organisation.name}.")
-    finally:
-        knowledge.close()
+    with open_knowledge() as knowledge, knowledge.session() as session:
+        organisation = organisations.create(
+            session=session, name=name, kind=organisations.parse_kind(kind),
+            departement=departement, actor=_ACTOR)
+        typer.echo(f"Organisme n° {organisation.id} ajouté : {organisation.name}.")
 
 
 @org_app.command("list")
 def org_list() -> None:
     """Liste les organismes adhérents."""
-    knowledge = open_knowledge()
-    try:
-        with knowledge.session() as session:
-            rows = organisations.list_organisations(session=session)
-            if not rows:
-                typer.echo("Aucun organisme. Ajoutez-en avec « svp org add NOM ».")
-            for org in rows:
-                state = "actif" if org.active else "désactivé"
-                invite = "code d'invitation actif" if org.invite_code else "sans code"
-                typer.echo(f"{org.id:>4}  {org.name}  ({org.kind}, {org.departement or '—'}, "
-                           f"{state}, {invite})")
-    finally:
-        knowledge.close()
+    with open_knowledge() as knowledge, knowledge.session() as session:
+        rows = organisations.list_organisations(session=session)
+        if not rows:
+            typer.echo("Aucun organisme. Ajoutez-en avec « svp org add NOM ».")
+        for org in rows:
+            state = "actif" if org.active else "désactivé"
+            invite = "code d'invitation actif" if org.invite_code else "sans code"
+            typer.echo(f"{org.id:>4}  {org.name}  ({org.kind}, {org.departement or '—'}, "
+                       f"{state}, {invite})")
 
 
 @org_app.command("invite")
 def org_invite(name: Annotated[str, typer.Argument(help="Nom de l'organisme.")]) -> None:
     """Crée un nouveau code d'invitation (l'ancien cesse de fonctionner), affiché en dernier."""
-    knowledge = open_knowledge()
-    try:
-        with knowledge.session() as session:
-            organisation = organisations.get_by_name(session=session, name=name)
-            code = organisations.new_invite_code(session=session,
-                                                 organisation_id=organisation.id, actor=_ACTOR)
-            typer.echo(f"Nouveau code d'invitation de {organisation.name}. Les membres "
-                       "l'envoient au bot avec « /start CODE », ou ouvrent le lien "
-                       "https://t.me/<nom_du_bot>?start=CODE.")
-            typer.echo(code)
-    finally:
-        knowledge.close()
+    with open_knowledge() as knowledge, knowledge.session() as session:
+        organisation = organisations.get_by_name(session=session, name=name)
+        code = organisations.new_invite_code(session=session,
+                                             organisation_id=organisation.id, actor=_ACTOR)
+        typer.echo(f"Nouveau code d'invitation de {organisation.name}. Les membres "
+                   "l'envoient au bot avec « /start CODE », ou ouvrent le lien "
+                   "https://t.me/<nom_du_bot>?start=CODE.")
+        typer.echo(code)
 
 
 # --- askers -----------------------------------------------------------------------------------
@@ -138,30 +126,22 @@ def asker_list(
     if status is not None and status not in {s.value for s in AskerStatus}:
         raise OperatorError(f"statut inconnu « {status} » : pending, approved, blocked ou "
                             "erased.")
-    knowledge = open_knowledge()
-    try:
-        with knowledge.session() as session:
-            rows = askers.list_askers(session=session, status=status)
-            if not rows:
-                typer.echo("Aucun demandeur.")
-            for asker in rows:
-                organisation = asker.organisation.name if asker.organisation else "—"
-                typer.echo(f"{asker.id:>4}  {asker.full_name or '—'}  <{asker.email or '—'}>  "
-                           f"{organisation}  [{_STATUS_FR.get(asker.status, asker.status)}]")
-    finally:
-        knowledge.close()
+    with open_knowledge() as knowledge, knowledge.session() as session:
+        rows = askers.list_askers(session=session, status=status)
+        if not rows:
+            typer.echo("Aucun demandeur.")
+        for asker in rows:
+            organisation = asker.organisation.name if asker.organisation else "—"
+            typer.echo(f"{asker.id:>4}  {asker.full_name or '—'}  <{asker.email or '—'}>  "
+                       f"{organisation}  [{_STATUS_FR.get(asker.status, asker.status)}]")
 
 
 @asker_app.command("approve")
 def asker_approve(asker_id: Annotated[int, typer.Argument(help="Numéro du demandeur.")]) -> None:
     """Valide l'inscription d'un demandeur (il en est prévenu dans Telegram)."""
-    knowledge = open_knowledge()
-    try:
-        with knowledge.session() as session:
-            asker = askers.approve(session=session, asker_id=asker_id, actor=_ACTOR)
-            typer.echo(f"Demandeur n° {asker.id} validé : {asker.full_name or '—'}.")
-    finally:
-        knowledge.close()
+    with open_knowledge() as knowledge, knowledge.session() as session:
+        asker = askers.approve(session=session, asker_id=asker_id, actor=_ACTOR)
+        typer.echo(f"Demandeur n° {asker.id} validé : {asker.full_name or '—'}.")
 
 
 @asker_app.command("block")
@@ -171,13 +151,9 @@ def asker_block(
                                                help="Motif (journal d'audit).")] = None,
 ) -> None:
     """Bloque un demandeur : il ne peut plus poser de question."""
-    knowledge = open_knowledge()
-    try:
-        with knowledge.session() as session:
-            asker = askers.block(session=session, asker_id=asker_id, actor=_ACTOR, reason=reason)
-            typer.echo(f"Demandeur n° {asker.id} bloqué.")
-    finally:
-        knowledge.close()
+    with open_knowledge() as knowledge, knowledge.session() as session:
+        asker = askers.block(session=session, asker_id=asker_id, actor=_ACTOR, reason=reason)
+        typer.echo(f"Demandeur n° {asker.id} bloqué.")
 
 
 # --- advisers ---------------------------------------------------------------------------------
@@ -186,16 +162,12 @@ def asker_block(
 def adviser_link_code(login: Annotated[str, typer.Argument(help="Identifiant du conseiller.")]
                       ) -> None:
     """Donne un code à usage unique à envoyer au bot (« /conseiller CODE », valable 24 h)."""
-    knowledge = open_knowledge()
-    try:
-        with knowledge.session() as session:
-            user = session.scalar(select(User).where(User.login == login.strip()))
-            if user is None:
-                raise OperatorError(f"aucun compte « {login} » : créez-le d'abord dans "
-                                    "l'administration web.")
-            code = adviser_links.issue_code(session=session, user_id=user.id)
-            typer.echo(f"Envoyez au bot, depuis le compte Telegram de {user.display_name}, "
-                       "valable 24 h :")
-            typer.echo(f"/conseiller {code}")
-    finally:
-        knowledge.close()
+    with open_knowledge() as knowledge, knowledge.session() as session:
+        user = session.scalar(select(User).where(User.login == login.strip()))
+        if user is None:
+            raise OperatorError(f"aucun compte « {login} » : créez-le d'abord dans "
+                                "l'administration web.")
+        code = adviser_links.issue_code(session=session, user_id=user.id)
+        typer.echo(f"Envoyez au bot, depuis le compte Telegram de {user.display_name}, "
+                   "valable 24 h :")
+        typer.echo(f"/conseiller {code}")

@@ -80,8 +80,7 @@ def serve(
     from admin.app import create_app
 
     current = settings()
-    knowledge = open_knowledge(current, require_schema=False)
-    try:
+    with open_knowledge(current, require_schema=False) as knowledge:
         migrate.upgrade(knowledge.engine)
         if demo:
             _create_demo(knowledge)
@@ -97,8 +96,6 @@ def serve(
                          lifespan=lifespan)
         typer.echo(f"Administration web : http://{host}:{port}/ (Ctrl+C pour arrêter)")
         uvicorn.run(web, host=host, port=port, log_level="info", proxy_headers=False)
-    finally:
-        knowledge.close()
 
 
 def _create_demo(knowledge: Knowledge) -> None:
@@ -141,14 +138,10 @@ def user_add(
     parsed_role = advisers.parse_role(role)
     advisers.normalise_login(login)
     password = _read_password(password_stdin)
-    knowledge = open_knowledge()
-    try:
-        with knowledge.session() as session:
-            user = advisers.create(session=session, login=login, password=password,
-                                   role=parsed_role, display_name=name, actor="cli")
-            created = user.login
-    finally:
-        knowledge.close()
+    with open_knowledge() as knowledge, knowledge.session() as session:
+        user = advisers.create(session=session, login=login, password=password,
+                               role=parsed_role, display_name=name, actor="cli")
+        created = user.login
     label = "administrateur" if parsed_role.value == "admin" else "conseiller"
     typer.echo(f"Compte « {created} » créé ({label}).")
 
@@ -160,42 +153,31 @@ def user_passwd(
         "--password-stdin", help="Lit le mot de passe sur l'entrée standard.")] = False,
 ) -> None:
     """Change le mot de passe d'un compte et ferme ses sessions."""
-    knowledge = open_knowledge()
-    try:
+    with open_knowledge() as knowledge:
         with knowledge.session() as session:
             user_id = advisers.get_by_login(session=session, login=login).id
         password = _read_password(password_stdin)
         with knowledge.session() as session:
             advisers.change_password(session=session, user_id=user_id, new_password=password,
                                      actor="cli")
-    finally:
-        knowledge.close()
     typer.echo(f"Mot de passe de « {login} » changé ; ses sessions sont fermées.")
 
 
 @user_app.command("disable")
 def user_disable(login: Annotated[str, typer.Argument(help="Identifiant du compte.")]) -> None:
     """Désactive un compte et ferme ses sessions."""
-    knowledge = open_knowledge()
-    try:
-        with knowledge.session() as session:
-            user = advisers.get_by_login(session=session, login=login)
-            advisers.disable(session=session, user_id=user.id, actor="cli")
-    finally:
-        knowledge.close()
+    with open_knowledge() as knowledge, knowledge.session() as session:
+        user = advisers.get_by_login(session=session, login=login)
+        advisers.disable(session=session, user_id=user.id, actor="cli")
     typer.echo(f"Compte « {login} » désactivé ; ses sessions sont fermées.")
 
 
 @user_app.command("list")
 def user_list() -> None:
     """Liste les comptes."""
-    knowledge = open_knowledge()
-    try:
-        with knowledge.session() as session:
-            rows = [(u.login, u.display_name, u.role, u.active, u.telegram_chat_id is not None)
-                    for u in advisers.list_users(session=session)]
-    finally:
-        knowledge.close()
+    with open_knowledge() as knowledge, knowledge.session() as session:
+        rows = [(u.login, u.display_name, u.role, u.active, u.telegram_chat_id is not None)
+                for u in advisers.list_users(session=session)]
     if not rows:
         typer.echo("Aucun compte. Créez-en un avec « svp user add LOGIN --role admin ».")
         return

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from svp_process import run_svp
 
 # Short real entries of the demo base keep the embedding time of the test small.
 ENTRY_IDS = ("F10580", "F19206", "F18493", "F481", "F1703")
@@ -23,25 +21,6 @@ LABELLED: list[dict[str, object]] = [
 ]
 
 JSON_KEYS = {"recall_at_1", "recall_at_5", "mrr", "abstain_auc", "best_threshold", "n"}
-
-
-def run_svp(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run the real `svp` command line in a child process."""
-    return subprocess.run([sys.executable, "-m", "svp", *args], env=env, cwd=cwd,
-                          capture_output=True, text=True, timeout=600)
-
-
-@pytest.fixture
-def svp_env(database_url: str, tmp_path: Path) -> dict[str, str]:
-    """Environment of an `svp` process on the test database, with its own index folder."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("SVP_")}
-    env.update({
-        "SVP_DATABASE_URL": database_url,
-        "SVP_DATA_DIR": str(tmp_path / "var"),
-        "SVP_INDEX_DIR": str(tmp_path / "var" / "index"),
-        "SVP_EMBEDDER": "e5-small-int4",
-    })
-    return env
 
 
 @pytest.fixture

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from fakes import HOUSING_ENTRIES
+from svp_process import run_svp
 
 from index.embedders import make_embedder
 from index.store import INDEX_FILE
@@ -18,21 +16,6 @@ from knowledge.entries import EntryFields
 from knowledge.runtime import Knowledge
 
 RESULT_KEYS = {"id", "external_id", "question", "answer", "score", "theme", "source"}
-
-
-def run_svp(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run the real `svp` command line in a child process."""
-    return subprocess.run([sys.executable, "-m", "svp", *args], env=env, cwd=cwd,
-                          capture_output=True, text=True, timeout=600)
-
-
-@pytest.fixture
-def svp_env(database_url: str, tmp_path: Path) -> dict[str, str]:
-    """Environment of an `svp` process on the test database, with its own index folder."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("SVP_")}
-    env.update({"SVP_DATABASE_URL": database_url, "SVP_DATA_DIR": str(tmp_path / "var"),
-                "SVP_EMBEDDER": "e5-small-int4"})
-    return env
 
 
 @pytest.fixture
