@@ -18,9 +18,9 @@ from admin.config import AdminConfig
 from admin.pages import STATIC_DIR, make_templates, render
 from admin.routes import account, askers, auth, health, kb, organisations, queue, tickets, users
 from admin.security import CsrfRejected, LoginRequired
-from knowledge import advisers
-from knowledge.advisers import TooManyAttempts
 from knowledge.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from knowledge.people import advisers
+from knowledge.people.advisers import TooManyAttempts
 from knowledge.runtime import Knowledge
 
 logger = logging.getLogger(__name__)

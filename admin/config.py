@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from knowledge.advisers import LoginLimits
+from knowledge.people.advisers import LoginLimits
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,11 @@ from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 
 from admin.config import AdminConfig
-from knowledge import advisers
-from knowledge.db import unit_of_work
 from knowledge.errors import Forbidden
-from knowledge.models import User, WebSession
+from knowledge.people import advisers
 from knowledge.runtime import Knowledge
+from knowledge.store.db import unit_of_work
+from knowledge.store.models import User, WebSession
 
 SESSION_COOKIE = "svp_session"
 LOGIN_CSRF_COOKIE = "svp_login_csrf"

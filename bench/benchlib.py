@@ -42,9 +42,15 @@ def devset_queries() -> list[str]:
 def populate_synthetic(engine: Engine, *, count: int, model_id: str, dim: int,
                        seed: int = 0, batch: int = 10_000) -> None:
     """Fill a migrated database with `count` active entries, their stored vectors and log."""
-    from knowledge.db import make_session_factory
-    from knowledge.embeddings import UPSERT, EntryEmbedding, log_changes, text_hash, vector_bytes
-    from knowledge.models import EntryStatus, KnowledgeEntry
+    from knowledge.retrieval.embeddings import (
+        UPSERT,
+        EntryEmbedding,
+        log_changes,
+        text_hash,
+        vector_bytes,
+    )
+    from knowledge.store.db import make_session_factory
+    from knowledge.store.models import EntryStatus, KnowledgeEntry
     from knowledge.text import question_hash
     from knowledge.timeutil import utcnow
 

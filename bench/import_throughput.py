@@ -23,7 +23,7 @@ import benchlib
 
 def demo_file(folder: Path, repeat: int, limit: int | None) -> tuple[Path, list[str]]:
     """Write the demo base `repeat` times (ids and questions made distinct); return its texts."""
-    from knowledge.embeddings import passage_text
+    from knowledge.retrieval.embeddings import passage_text
 
     with benchlib.DEMO_DATA.open(encoding="utf-8") as lines:
         records = [json.loads(line) for line in lines if line.strip()][:limit]
@@ -51,10 +51,10 @@ def raw_seconds(embedder: object, texts: list[str], batch: int) -> tuple[float, 
 def main() -> None:
     """Measure and print one table."""
     from index.embedders import make_embedder
-    from knowledge import migrate
-    from knowledge.db import make_engine, sqlite_url_for
-    from knowledge.importing import EMBED_BATCH_SIZE, import_file
+    from knowledge.catalog.importing import EMBED_BATCH_SIZE, import_file
     from knowledge.runtime import Knowledge
+    from knowledge.store import migrate
+    from knowledge.store.db import make_engine, sqlite_url_for
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=1, help="copies of the demo base")

@@ -31,8 +31,8 @@ DIM = 384  # multilingual-e5-small
 def populate(url: str, size: int) -> dict[str, float]:
     """Create and fill the database (in its own process, so its memory is not counted)."""
     from index.embedders import E5_SMALL_INT4
-    from knowledge import migrate
-    from knowledge.db import make_engine
+    from knowledge.store import migrate
+    from knowledge.store.db import make_engine
 
     engine = make_engine(url)
     migrate.upgrade(engine)
@@ -46,8 +46,8 @@ def measure_parts(url: str, folder: Path) -> dict[str, float]:
     """Time the steps of a rebuild one by one: read stored vectors, fill FAISS, save."""
     from index.embedders import E5_SMALL_INT4
     from index.store import VectorStore
-    from knowledge.db import make_engine, make_session_factory
-    from knowledge.embeddings import stored_vectors
+    from knowledge.retrieval.embeddings import stored_vectors
+    from knowledge.store.db import make_engine, make_session_factory
 
     engine = make_engine(url)
     started = time.perf_counter()
@@ -103,7 +103,7 @@ def _no_embedding() -> Embedder:
 def _empty(url: str) -> None:
     from sqlalchemy import text
 
-    from knowledge.db import Base, make_engine
+    from knowledge.store.db import Base, make_engine
 
     engine = make_engine(url)
     tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
@@ -142,7 +142,7 @@ def main() -> None:
     if args.child == "whole":
         print(json.dumps(measure_whole(args.url, args.folder)))
         return
-    from knowledge.db import sqlite_url_for
+    from knowledge.store.db import sqlite_url_for
 
     benchlib.print_machine()
     rows = []

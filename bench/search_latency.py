@@ -28,8 +28,8 @@ from benchlib import ms, percentile
 def populate(url: str, size: int) -> None:
     """Create the database and fill it with `size` synthetic entries and vectors."""
     from index.embedders import E5_SMALL_INT4
-    from knowledge import migrate
-    from knowledge.db import make_engine
+    from knowledge.store import migrate
+    from knowledge.store.db import make_engine
 
     engine = make_engine(url)
     migrate.upgrade(engine)
@@ -41,9 +41,9 @@ def measure(url: str, folder: Path, size: int, n_queries: int) -> dict[str, floa
     """Measure one index size in this process; return latencies in seconds and RSS in MiB."""
     from index.embedders import make_embedder
     from index.store import VectorStore
-    from knowledge.db import make_session_factory
-    from knowledge.embeddings import stored_vectors
+    from knowledge.retrieval.embeddings import stored_vectors
     from knowledge.runtime import Knowledge
+    from knowledge.store.db import make_session_factory
 
     queries = benchlib.devset_queries()[:n_queries]
     embedder = make_embedder("e5-small-int4")
@@ -125,7 +125,7 @@ def main() -> None:
     if args.child == "measure":
         print(json.dumps(measure(args.url, args.folder, int(args.sizes), args.queries)))
         return
-    from knowledge.db import sqlite_url_for
+    from knowledge.store.db import sqlite_url_for
 
     benchlib.print_machine()
     rows = []

@@ -1,6 +1,6 @@
 """Outbox delivery: a JobQueue job sends pending rows through Telegram, safely.
 
-Guarantee (see also `knowledge.outbox`): a row is claimed and committed before sending; every
+Guarantee (see also `knowledge.desk.outbox`): a row is claimed and committed before sending; every
 part Telegram accepts is recorded right away; the row is marked sent after its last part. After
 a crash between Telegram accepting a part and that record, the part is sent once more when the
 claim expires: at most one duplicate, never a loss. `TimedOut`, connection errors and
@@ -29,9 +29,9 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 
 from bot import keyboards, texts
 from bot.context import SvpContext
-from knowledge import outbox
-from knowledge.models import OutboxKind
+from knowledge.desk import outbox
 from knowledge.runtime import Knowledge
+from knowledge.store.models import OutboxKind
 from knowledge.text import clean
 from knowledge.timeutil import utcnow
 

@@ -13,9 +13,9 @@ from telegram.ext import ApplicationHandlerStop
 from bot import keyboards, texts
 from bot.context import SvpContext
 from bot.delivery import send_long
+from knowledge.desk.tickets import MAX_QUESTION_CHARS
 from knowledge.errors import DomainError
 from knowledge.text import clean
-from knowledge.tickets import MAX_QUESTION_CHARS
 
 logger = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from telegram.ext import (
 
 from bot import keyboards, texts
 from bot.context import SvpContext
-from knowledge.askers import validate_email, validate_name
 from knowledge.errors import DomainError, Forbidden
+from knowledge.people.askers import validate_email, validate_name
 
 logger = logging.getLogger(__name__)
 

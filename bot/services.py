@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.config import BotConfig
-from knowledge import adviser_links, askers, organisations, outbox, tickets
-from knowledge.models import Asker, EntryStatus, KnowledgeEntry, OutboxKind
+from knowledge.desk import outbox, tickets
+from knowledge.people import adviser_links, askers, organisations
 from knowledge.runtime import Knowledge
+from knowledge.store.models import Asker, EntryStatus, KnowledgeEntry, OutboxKind
 from knowledge.timeutil import utcnow
 
 logger = logging.getLogger(__name__)

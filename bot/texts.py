@@ -6,7 +6,7 @@ import html
 from collections.abc import Sequence
 from datetime import datetime
 
-from knowledge.models import TICKET_STATUS_LABELS, OutboxKind, TicketStatus
+from knowledge.store.models import TICKET_STATUS_LABELS, OutboxKind, TicketStatus
 
 
 def e(value: object) -> str:

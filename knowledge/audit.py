@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from knowledge.models import AuditEvent
+from knowledge.store.models import AuditEvent
 from knowledge.timeutil import utcnow
 
 

@@ -16,16 +16,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from index.embedders import Embedder
 from index.store import IndexMissing, IndexUnusable, VectorStore
-from knowledge import embeddings, search
-from knowledge.db import (
+from knowledge.retrieval import embeddings, search
+from knowledge.retrieval.search import SearchHit, SearchResult
+from knowledge.store.db import (
     SQLITE_BUSY_TIMEOUT_MS,
     is_sqlite,
     make_engine,
     make_session_factory,
     unit_of_work,
 )
-from knowledge.models import EntryStatus, KnowledgeEntry
-from knowledge.search import SearchHit, SearchResult
+from knowledge.store.models import EntryStatus, KnowledgeEntry
 from knowledge.text import clean
 
 logger = logging.getLogger(__name__)

@@ -14,10 +14,13 @@ from sqlalchemy import func, select
 
 from index.embedders import Embedder, Vectors
 from index.precomputed import save_table, with_precomputed
-from knowledge import advisers, importing, migrate, organisations, tickets
-from knowledge.db import make_engine, make_session_factory, sqlite_url_for, unit_of_work
-from knowledge.models import Asker, AskerStatus, OrganisationKind, Ticket, User, UserRole
+from knowledge.catalog import importing
+from knowledge.desk import tickets
+from knowledge.people import advisers, organisations
 from knowledge.runtime import Knowledge
+from knowledge.store import migrate
+from knowledge.store.db import make_engine, make_session_factory, sqlite_url_for, unit_of_work
+from knowledge.store.models import Asker, AskerStatus, OrganisationKind, Ticket, User, UserRole
 from knowledge.timeutil import utcnow
 
 logger = logging.getLogger(__name__)

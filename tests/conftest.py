@@ -19,8 +19,8 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from knowledge import migrate
-from knowledge.db import Base, make_engine, make_session_factory, sqlite_url_for
+from knowledge.store import migrate
+from knowledge.store.db import Base, make_engine, make_session_factory, sqlite_url_for
 
 PG_URL = os.environ.get("SVP_TEST_DATABASE_URL", "").strip()
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from admin.pages import redirect, render
 from admin.security import ConfigDep, CurrentUser, DbSession, clear_session_cookie
-from knowledge import adviser_links, advisers
+from knowledge.people import adviser_links, advisers
 
 router = APIRouter()
 

@@ -9,8 +9,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from admin.pages import redirect, render
 from admin.security import CurrentUser, DbSession
-from knowledge import askers
-from knowledge.models import AskerStatus
+from knowledge.people import askers
+from knowledge.store.models import AskerStatus
 
 router = APIRouter()
 

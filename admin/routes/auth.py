@@ -20,7 +20,7 @@ from admin.security import (
     set_login_csrf_cookie,
     set_session_cookie,
 )
-from knowledge import advisers
+from knowledge.people import advisers
 
 router = APIRouter()
 

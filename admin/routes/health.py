@@ -19,10 +19,12 @@ from admin.security import (
     KnowledgeDep,
     LoginRequired,
 )
-from knowledge import advisers, migrate, stats
-from knowledge.db import unit_of_work
-from knowledge.models import EntryStatus, KnowledgeEntry
+from knowledge.desk import stats
+from knowledge.people import advisers
 from knowledge.runtime import Knowledge
+from knowledge.store import migrate
+from knowledge.store.db import unit_of_work
+from knowledge.store.models import EntryStatus, KnowledgeEntry
 
 logger = logging.getLogger(__name__)
 router = APIRouter()

@@ -9,8 +9,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from admin.pages import redirect, render
 from admin.security import CurrentUser, DbSession, KnowledgeDep, end_read
-from knowledge import audit, entries
-from knowledge.models import EntryStatus
+from knowledge import audit
+from knowledge.catalog import entries
+from knowledge.store.models import EntryStatus
 
 router = APIRouter()
 PAGE_SIZE = 50

@@ -9,8 +9,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from admin.pages import redirect, render
 from admin.security import CurrentUser, DbSession
-from knowledge import organisations
-from knowledge.models import OrganisationKind
+from knowledge.people import organisations
+from knowledge.store.models import OrganisationKind
 
 router = APIRouter()
 

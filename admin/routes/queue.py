@@ -7,9 +7,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from admin.pages import render
 from admin.security import ConfigDep, CurrentUser, DbSession
-from knowledge import advisers, organisations, review
+from knowledge.desk import review
 from knowledge.errors import InvalidInput
-from knowledge.models import TicketStatus
+from knowledge.people import advisers, organisations
+from knowledge.store.models import TicketStatus
 
 router = APIRouter()
 

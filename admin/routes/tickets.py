@@ -10,10 +10,10 @@ from fastapi.responses import HTMLResponse, Response
 
 from admin.pages import redirect, render
 from admin.security import ConfigDep, CurrentUser, DbSession, KnowledgeDep, end_read
-from knowledge import outbox, review
+from knowledge.desk import outbox, review
 from knowledge.errors import InvalidInput
-from knowledge.models import OutboxKind, User
 from knowledge.runtime import Knowledge, SearchHit
+from knowledge.store.models import OutboxKind, User
 
 logger = logging.getLogger(__name__)
 router = APIRouter()

@@ -9,9 +9,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from admin.pages import redirect, render
 from admin.security import CurrentAdmin, DbSession
-from knowledge import advisers
 from knowledge.errors import Conflict
-from knowledge.models import UserRole
+from knowledge.people import advisers
+from knowledge.store.models import UserRole
 
 router = APIRouter()
 

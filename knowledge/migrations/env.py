@@ -6,9 +6,9 @@ from typing import Any, Literal
 
 from alembic import context
 
-import knowledge.embeddings
-import knowledge.models  # noqa: F401
-from knowledge.db import Base, UtcDateTime
+import knowledge.retrieval.embeddings
+import knowledge.store.models  # noqa: F401
+from knowledge.store.db import Base, UtcDateTime
 
 config = context.config
 target_metadata = Base.metadata
@@ -22,7 +22,7 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[Fa
 
 
 def run_migrations_online() -> None:
-    """Run the migrations on the connection given by `knowledge.migrate`."""
+    """Run the migrations on the connection given by `knowledge.store.migrate`."""
     connection = config.attributes["connection"]
     context.configure(
         connection=connection,

@@ -46,7 +46,7 @@ def settings() -> Settings:
 
 def open_knowledge(current: Settings | None = None, *, require_schema: bool = True) -> Knowledge:
     """Open the knowledge base; fail with a clear line when the database is not initialised."""
-    from knowledge import migrate
+    from knowledge.store import migrate
 
     knowledge = build_knowledge(current or settings())
     if require_schema and not migrate.is_up_to_date(knowledge.engine):

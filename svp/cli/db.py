@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from knowledge import migrate
+from knowledge.store import migrate
 from svp.cli.base import app, open_knowledge, settings
 
 db_app = typer.Typer(help="Gestion du schéma de la base de données.", no_args_is_help=True)

@@ -8,7 +8,12 @@ from typing import Annotated
 
 import typer
 
-from knowledge.evaluation import DecisionQuality, EvaluationReport, evaluate, load_labelled_queries
+from knowledge.retrieval.evaluation import (
+    DecisionQuality,
+    EvaluationReport,
+    evaluate,
+    load_labelled_queries,
+)
 from svp.cli.base import app, open_knowledge
 
 _MAX_UNKNOWN_SHOWN = 10

@@ -15,13 +15,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.orm import Session
 
-from knowledge import entries, exporting, importing
-from knowledge.entries import EntryFilter
+from knowledge.catalog import entries, exporting, importing
+from knowledge.catalog.entries import EntryFilter
+from knowledge.catalog.exporting import EXCEL_CELL_LIMIT, STATUS_LABELS
+from knowledge.catalog.importing import ImportReport
+from knowledge.catalog.tabular import FileFormat, join_list
 from knowledge.errors import NotFound
-from knowledge.exporting import EXCEL_CELL_LIMIT, STATUS_LABELS
-from knowledge.importing import ImportReport
-from knowledge.models import EntryRevision, EntryStatus, KnowledgeEntry
-from knowledge.tabular import FileFormat, join_list
+from knowledge.store.models import EntryRevision, EntryStatus, KnowledgeEntry
 from svp.cli.base import OperatorError, app, open_knowledge
 
 kb_app = typer.Typer(help="Base de connaissances : import, export et consultation des fiches.",

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from knowledge import embeddings
+from knowledge.retrieval import embeddings
 from knowledge.runtime import Knowledge, SearchResult
 from svp.cli.base import OperatorError, app, open_knowledge
 

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from sqlalchemy import select
 
-from knowledge import adviser_links, askers, organisations
-from knowledge.models import AskerStatus, User
+from knowledge.people import adviser_links, askers, organisations
+from knowledge.store.models import AskerStatus, User
 from svp.cli.base import OperatorError, app, open_knowledge, settings
 
 logger = logging.getLogger(__name__)

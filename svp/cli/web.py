@@ -14,8 +14,9 @@ from fastapi import FastAPI
 from starlette.routing import BaseRoute
 
 from admin.config import AdminConfig
-from knowledge import advisers, migrate
+from knowledge.people import advisers
 from knowledge.runtime import Knowledge
+from knowledge.store import migrate
 from svp.cli.base import OperatorError, app, open_knowledge, settings
 from svp.settings import Settings
 

@@ -9,9 +9,17 @@ from fastapi.testclient import TestClient
 
 from admin.app import create_app
 from admin.config import AdminConfig
-from knowledge import advisers, entries, organisations
-from knowledge.models import Asker, AskerStatus, OrganisationKind, Ticket, TicketMessage, UserRole
+from knowledge.catalog import entries
+from knowledge.people import advisers, organisations
 from knowledge.runtime import Knowledge
+from knowledge.store.models import (
+    Asker,
+    AskerStatus,
+    OrganisationKind,
+    Ticket,
+    TicketMessage,
+    UserRole,
+)
 from knowledge.timeutil import utcnow
 
 PASSWORD = "correct horse battery"

@@ -6,9 +6,9 @@ from admin_helpers import PASSWORD, client_for, csrf_from, log_in, make_user
 from sqlalchemy import select
 
 from admin.config import AdminConfig
-from knowledge.advisers import LoginLimits
-from knowledge.models import WebSession
+from knowledge.people.advisers import LoginLimits
 from knowledge.runtime import Knowledge
+from knowledge.store.models import WebSession
 
 
 def test_login_opens_a_session_and_shows_the_queue(admin_knowledge: Knowledge) -> None:

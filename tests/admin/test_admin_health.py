@@ -5,9 +5,9 @@ from __future__ import annotations
 from admin_helpers import client_for, log_in, make_entry, make_ticket, make_user
 
 from admin.config import AdminConfig
-from knowledge import outbox
-from knowledge.models import Outbox, OutboxKind, Ticket
+from knowledge.desk import outbox
 from knowledge.runtime import Knowledge
+from knowledge.store.models import Outbox, OutboxKind, Ticket
 
 
 def test_healthz_reports_database_and_index_to_anyone(admin_knowledge: Knowledge) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from admin_helpers import PASSWORD, client_for, csrf_from, log_in, make_asker, make_entry, make_user
 from sqlalchemy import select
 
-from knowledge.models import Asker, KnowledgeEntry, Organisation, User
 from knowledge.runtime import Knowledge
+from knowledge.store.models import Asker, KnowledgeEntry, Organisation, User
 
 
 def test_semantic_search_box_finds_entries(admin_knowledge: Knowledge) -> None:

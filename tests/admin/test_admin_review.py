@@ -13,16 +13,16 @@ from admin_helpers import (
 )
 from sqlalchemy import func, select
 
-from knowledge import outbox
-from knowledge.embeddings import EntryEmbedding, IndexChange
-from knowledge.models import (
+from knowledge.desk import outbox
+from knowledge.retrieval.embeddings import EntryEmbedding, IndexChange
+from knowledge.runtime import Knowledge
+from knowledge.store.models import (
     EntryRevision,
     KnowledgeEntry,
     Outbox,
     Ticket,
     TicketMessage,
 )
-from knowledge.runtime import Knowledge
 
 TEOM_Q = "Qui doit payer la taxe d'enlèvement des ordures ménagères dans un logement loué ?"
 TEOM_A = ("La taxe d'enlèvement des ordures ménagères (TEOM) est payée par le propriétaire, "
@@ -82,7 +82,7 @@ def test_ticket_page_shows_live_suggestions_and_prefills_the_best_answer(
                          "Ancienne réponse retirée sur la TEOM.")
     make_entry(admin_knowledge, SLS_Q, SLS_A)
     with admin_knowledge.session() as session:
-        from knowledge import entries
+        from knowledge.catalog import entries
 
         entries.retire(session=session, entry_id=retired, actor="test")
     ticket_id = make_ticket(admin_knowledge, "Le locataire doit-il rembourser la TEOM ?")

@@ -17,10 +17,10 @@ from telegram.request import BaseRequest, RequestData
 from bot.application import build_application
 from bot.config import BotConfig
 from index.embedders import Embedder, make_embedder
-from knowledge import askers, organisations
-from knowledge.db import make_engine
-from knowledge.entries import EntryFields, create
+from knowledge.catalog.entries import EntryFields, create
+from knowledge.people import askers, organisations
 from knowledge.runtime import Knowledge
+from knowledge.store.db import make_engine
 
 BOT_ID = 777000
 BOT_USER = {"id": BOT_ID, "is_bot": True, "first_name": "SVP", "username": "svp_test_bot",
@@ -234,7 +234,7 @@ class BotHarness:
             asker_id = asker.id
         # The "inscription validée" message is not what these tests look at.
         with self.knowledge.session() as session:
-            from knowledge.models import Outbox
+            from knowledge.store.models import Outbox
 
             session.query(Outbox).filter(Outbox.asker_id == asker_id).delete()
         return asker_id

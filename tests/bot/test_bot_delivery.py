@@ -9,8 +9,8 @@ from conftest import BotHarness, Person
 from telegram.error import NetworkError, TimedOut
 
 from bot.delivery import drain, render_parts, split_text
-from knowledge import outbox
-from knowledge.models import Outbox, OutboxKind, OutboxStatus
+from knowledge.desk import outbox
+from knowledge.store.models import Outbox, OutboxKind, OutboxStatus
 from knowledge.timeutil import utcnow
 
 pytestmark = [pytest.mark.anyio,
@@ -54,7 +54,7 @@ async def test_answer_is_escaped_with_header_and_feedback_buttons(harness: BotHa
 async def test_answer_to_a_ticket_carries_thumbs(harness: BotHarness) -> None:
     harness.approved_asker(MARIE)
     await harness.say(MARIE, "Question ?")
-    from knowledge.models import Ticket
+    from knowledge.store.models import Ticket
 
     with harness.knowledge.session() as session:
         ticket_id = session.query(Ticket).one().id

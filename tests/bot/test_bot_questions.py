@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import BOT_ID, BotHarness, Person
 
-from knowledge import outbox as outbox_service
-from knowledge.models import (
+from knowledge.desk import outbox as outbox_service
+from knowledge.store.models import (
     MessageAuthor,
     Outbox,
     OutboxKind,
@@ -156,7 +156,7 @@ async def test_rate_limit_per_minute_refuses_the_sixth_question(harness: BotHarn
 async def test_rate_limit_per_day_has_its_own_message(harness: BotHarness) -> None:
     from datetime import timedelta
 
-    from knowledge import tickets
+    from knowledge.desk import tickets
     from knowledge.timeutil import utcnow
 
     marie = Person(2009)
@@ -250,7 +250,7 @@ async def test_unknown_command_shows_help_and_my_questions_lists_tickets(
 
 async def test_new_question_notifies_linked_advisers_with_admin_link(
         harness: BotHarness) -> None:
-    from knowledge import adviser_links
+    from knowledge.people import adviser_links
 
     with harness.knowledge.session() as session:
         user = User(login="claire", display_name="Claire Conseil", password_hash="x")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import BotHarness, Person
 
-from knowledge import askers
-from knowledge.models import Asker, AskerStatus, Outbox, OutboxKind
+from knowledge.people import askers
+from knowledge.store.models import Asker, AskerStatus, Outbox, OutboxKind
 
 pytestmark = [pytest.mark.anyio,
               pytest.mark.filterwarnings("ignore:Ignoring `conversation_timeout`")]
@@ -147,7 +147,7 @@ async def test_erasure_anonymises_the_asker_and_keeps_the_tickets(harness: BotHa
         assert asker is not None
         assert (asker.full_name, asker.email, asker.telegram_user_id, asker.status) == (
             None, None, None, AskerStatus.ERASED.value)
-    from knowledge.models import Ticket
+    from knowledge.store.models import Ticket
 
     with harness.knowledge.session() as session:
         assert session.query(Ticket).filter(Ticket.asker_id == asker_id).count() == 1

@@ -11,8 +11,8 @@ from svp_process import run_svp
 
 from index.embedders import make_embedder
 from index.store import INDEX_FILE
-from knowledge import entries
-from knowledge.entries import EntryFields
+from knowledge.catalog import entries
+from knowledge.catalog.entries import EntryFields
 from knowledge.runtime import Knowledge
 
 RESULT_KEYS = {"id", "external_id", "question", "answer", "score", "theme", "source"}

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from knowledge import askers, organisations
-from knowledge.db import make_engine, make_session_factory, unit_of_work
-from knowledge.models import AskerStatus, Outbox, User
+from knowledge.people import askers, organisations
+from knowledge.store.db import make_engine, make_session_factory, unit_of_work
+from knowledge.store.models import AskerStatus, Outbox, User
 from svp.cli import app
 
 SVP = Path(sys.executable).with_name("svp")

@@ -13,8 +13,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from knowledge.models import KnowledgeEntry, Organisation, Ticket, User
 from knowledge.runtime import Knowledge
+from knowledge.store.models import KnowledgeEntry, Organisation, Ticket, User
 from svp.cli import main
 
 

@@ -1,0 +1,1 @@
+"""The catalogue of entries: entries, import and export."""

@@ -1,0 +1,1 @@
+"""The advisers' desk: tickets, review, outbox, statistics."""

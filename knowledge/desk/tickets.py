@@ -1,0 +1,223 @@
+"""Tickets from the asker's side: submit, clarify, self-serve, wait, give feedback, list."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from knowledge import audit
+from knowledge.desk.outbox import enqueue
+from knowledge.errors import Conflict, Forbidden, InvalidInput, NotFound
+from knowledge.store.models import (
+    Asker,
+    AskerStatus,
+    MessageAuthor,
+    OutboxKind,
+    Ticket,
+    TicketMessage,
+    TicketStatus,
+    User,
+)
+from knowledge.text import clean
+from knowledge.timeutil import utcnow
+
+logger = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 4_000
+MAX_COMMENT_CHARS = 2_000
+_EXCERPT_CHARS = 300
+_OPEN = {TicketStatus.NEW.value, TicketStatus.IN_REVIEW.value, TicketStatus.WAITING_ASKER.value}
+
+
+def validate_question(text: str) -> str:
+    """Return a cleaned question or raise InvalidInput (empty, or over 4,000 characters)."""
+    question = clean(text)
+    if not question:
+        raise InvalidInput("La question est vide.")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise InvalidInput(f"La question dépasse {MAX_QUESTION_CHARS} caractères.")
+    return question
+
+
+def get(*, session: Session, ticket_id: int) -> Ticket:
+    """Return a ticket or raise NotFound."""
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise NotFound("ticket", ticket_id)
+    return ticket
+
+
+def _own(*, session: Session, ticket_id: int, asker_id: int) -> Ticket:
+    ticket = get(session=session, ticket_id=ticket_id)
+    if ticket.asker_id != asker_id:
+        raise Forbidden("Cette question n'est pas la vôtre.")
+    return ticket
+
+
+def _approved_asker(*, session: Session, asker_id: int) -> Asker:
+    asker = session.get(Asker, asker_id)
+    if asker is None:
+        raise NotFound("asker", asker_id)
+    if asker.status != AskerStatus.APPROVED.value:
+        raise Forbidden("Votre inscription n'est pas validée.")
+    return asker
+
+
+def _excerpt(text: str, size: int = _EXCERPT_CHARS) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= size else flat[: size - 1].rstrip() + "…"
+
+
+def submit(*, session: Session, asker_id: int, text: str, telegram_message_id: int | None = None,
+           admin_base_url: str | None = None) -> Ticket:
+    """Store a new question and its first message; tell every linked adviser about it."""
+    question = validate_question(text)
+    asker = _approved_asker(session=session, asker_id=asker_id)
+    now = utcnow()
+    ticket = Ticket(text=question, status=TicketStatus.NEW.value, asker_id=asker.id,
+                    organisation_id=asker.organisation_id, channel="telegram",
+                    telegram_message_id=telegram_message_id, suggested_entry_ids=[],
+                    created_at=now, updated_at=now)
+    session.add(ticket)
+    session.flush()
+    session.add(TicketMessage(ticket_id=ticket.id, author=MessageAuthor.ASKER.value,
+                              kind="question", text=question,
+                              telegram_message_id=telegram_message_id, created_at=now))
+    audit.record(session=session, actor=f"asker:{asker.id}", action="ticket.submit",
+                 object_type="ticket", object_id=ticket.id)
+    _notify_advisers(session=session, ticket=ticket, asker=asker, admin_base_url=admin_base_url)
+    logger.info("ticket %s submitted by asker %s", ticket.id, asker.id)
+    return ticket
+
+
+def _notify_advisers(*, session: Session, ticket: Ticket, asker: Asker,
+                     admin_base_url: str | None) -> None:
+    advisers = session.scalars(
+        select(User).where(User.active.is_(True), User.telegram_chat_id.is_not(None))
+        .order_by(User.id))
+    organisation = asker.organisation.name if asker.organisation is not None else "organisme ?"
+    lines = [f"De : {asker.full_name or 'demandeur'} ({organisation})", "",
+             _excerpt(ticket.text)]
+    if admin_base_url:
+        lines += ["", f"{admin_base_url.rstrip('/')}/tickets/{ticket.id}"]
+    body = "\n".join(lines)
+    for adviser in advisers:
+        assert adviser.telegram_chat_id is not None
+        enqueue(session=session, kind=OutboxKind.NOTIFICATION, chat_id=adviser.telegram_chat_id,
+                text=body, created_by="bot", user_id=adviser.id, ticket_id=ticket.id)
+
+
+def record_suggestions(*, session: Session, ticket_id: int, entry_ids: Sequence[int],
+                       top_score: float | None) -> Ticket:
+    """Remember which entries were suggested to the asker and the best score."""
+    ticket = get(session=session, ticket_id=ticket_id)
+    ticket.suggested_entry_ids = list(entry_ids)
+    ticket.top_score = top_score
+    return ticket
+
+
+def add_asker_message(*, session: Session, ticket_id: int, asker_id: int, text: str,
+                      telegram_message_id: int | None = None) -> Ticket:
+    """Add the asker's clarification to a ticket's thread and put it back in the queue."""
+    message = validate_question(text)
+    ticket = _own(session=session, ticket_id=ticket_id, asker_id=asker_id)
+    now = utcnow()
+    session.add(TicketMessage(ticket_id=ticket.id, author=MessageAuthor.ASKER.value,
+                              kind="clarification", text=message,
+                              telegram_message_id=telegram_message_id, created_at=now))
+    if ticket.status == TicketStatus.WAITING_ASKER.value:
+        ticket.status = (TicketStatus.IN_REVIEW.value if ticket.assigned_to_id is not None
+                         else TicketStatus.NEW.value)
+    ticket.updated_at = now
+    audit.record(session=session, actor=f"asker:{asker_id}", action="ticket.clarify",
+                 object_type="ticket", object_id=ticket.id)
+    adviser = ticket.assigned_to
+    if adviser is not None and adviser.active and adviser.telegram_chat_id is not None:
+        enqueue(session=session, kind=OutboxKind.NOTIFICATION, chat_id=adviser.telegram_chat_id,
+                text=f"Précision du demandeur :\n\n{_excerpt(message)}", created_by="bot",
+                user_id=adviser.id, ticket_id=ticket.id)
+    session.flush()
+    return ticket
+
+
+def mark_self_served(*, session: Session, ticket_id: int, asker_id: int,
+                     entry_id: int | None = None) -> Ticket:
+    """Close a ticket the asker says an existing answer resolved."""
+    ticket = _own(session=session, ticket_id=ticket_id, asker_id=asker_id)
+    if ticket.status == TicketStatus.SELF_SERVED.value:
+        return ticket
+    if ticket.status not in _OPEN:
+        raise Conflict(f"La question n° {ticket.id} est déjà close.")
+    now = utcnow()
+    ticket.status = TicketStatus.SELF_SERVED.value
+    if entry_id is not None:
+        ticket.entry_id = entry_id
+    ticket.answered_at = now
+    ticket.updated_at = now
+    session.add(TicketMessage(ticket_id=ticket.id, author=MessageAuthor.SYSTEM.value,
+                              kind="self_served", created_at=now,
+                              text="Le demandeur indique qu'une réponse existante le satisfait."))
+    audit.record(session=session, actor=f"asker:{asker_id}", action="ticket.self_served",
+                 object_type="ticket", object_id=ticket.id)
+    return ticket
+
+
+def keep_waiting(*, session: Session, ticket_id: int, asker_id: int) -> Ticket:
+    """Note that the suggestions did not help and the asker waits for an adviser."""
+    ticket = _own(session=session, ticket_id=ticket_id, asker_id=asker_id)
+    if ticket.status not in _OPEN:
+        raise Conflict(f"La question n° {ticket.id} est déjà close.")
+    session.add(TicketMessage(ticket_id=ticket.id, author=MessageAuthor.SYSTEM.value,
+                              kind="waiting", created_at=utcnow(),
+                              text="Les réponses proposées ne suffisent pas : le demandeur "
+                                   "attend un conseiller."))
+    return ticket
+
+
+def record_feedback(*, session: Session, ticket_id: int, asker_id: int, value: int,
+                    comment: str | None = None) -> Ticket:
+    """Store the asker's 👍 (+1) or 👎 (-1) on an answer, with an optional comment."""
+    if value not in (1, -1):
+        raise InvalidInput("Avis invalide.")
+    ticket = _own(session=session, ticket_id=ticket_id, asker_id=asker_id)
+    ticket.feedback = value
+    ticket.feedback_at = utcnow()
+    if comment is not None:
+        ticket.feedback_comment = _comment(comment)
+    audit.record(session=session, actor=f"asker:{asker_id}", action="ticket.feedback",
+                 object_type="ticket", object_id=ticket.id, details={"value": value})
+    return ticket
+
+
+def record_feedback_comment(*, session: Session, ticket_id: int, asker_id: int,
+                            comment: str) -> Ticket:
+    """Store the comment that follows a 👎."""
+    ticket = _own(session=session, ticket_id=ticket_id, asker_id=asker_id)
+    ticket.feedback_comment = _comment(comment)
+    ticket.feedback_at = utcnow()
+    return ticket
+
+
+def _comment(text: str) -> str:
+    comment = clean(text)
+    if not comment:
+        raise InvalidInput("Le commentaire est vide.")
+    return comment[:MAX_COMMENT_CHARS]
+
+
+def list_for_asker(*, session: Session, asker_id: int, limit: int = 20) -> list[Ticket]:
+    """Return an asker's most recent tickets, newest first."""
+    return list(session.scalars(
+        select(Ticket).where(Ticket.asker_id == asker_id)
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)))
+
+
+def count_since(*, session: Session, asker_id: int, since: datetime) -> int:
+    """Count the questions an asker submitted since a moment (for rate limits)."""
+    return session.scalar(
+        select(func.count(Ticket.id)).where(Ticket.asker_id == asker_id,
+                                            Ticket.created_at >= since)) or 0

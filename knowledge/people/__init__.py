@@ -1,0 +1,1 @@
+"""People: askers, advisers, organisations and their links."""

@@ -1,0 +1,145 @@
+"""Member organisations: create, list, rename, deactivate, and their invite codes."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from knowledge import audit
+from knowledge.errors import Conflict, InvalidInput, NotFound
+from knowledge.store.models import Organisation, OrganisationKind
+from knowledge.text import clean
+from knowledge.timeutil import utcnow
+
+logger = logging.getLogger(__name__)
+
+_KIND_ALIASES = {
+    "oph": OrganisationKind.OPH,
+    "esh": OrganisationKind.ESH,
+    "cooperative": OrganisationKind.COOPERATIVE,
+    "coopérative": OrganisationKind.COOPERATIVE,
+    "coop": OrganisationKind.COOPERATIVE,
+    "sem": OrganisationKind.SEM,
+    "association": OrganisationKind.ASSOCIATION,
+    "autre": OrganisationKind.AUTRE,
+}
+
+
+def parse_kind(value: str) -> OrganisationKind:
+    """Read an organisation kind from French text; raise InvalidInput when unknown."""
+    kind = _KIND_ALIASES.get(clean(value).casefold())
+    if kind is None:
+        choices = ", ".join(k.label for k in OrganisationKind)
+        raise InvalidInput(f"Type d'organisme inconnu : « {value} » (valeurs : {choices}).")
+    return kind
+
+
+def parse_departement(value: str | None) -> str | None:
+    """Validate a French département code (01-95, 2A, 2B, 971-976)."""
+    if value is None or not clean(value):
+        return None
+    code = clean(value).upper()
+    if code.isdigit() and len(code) == 1:
+        code = "0" + code
+    valid = (
+        (code.isdigit() and len(code) == 2 and 1 <= int(code) <= 95 and code != "20")
+        or code in {"2A", "2B"}
+        or (code.isdigit() and len(code) == 3 and 971 <= int(code) <= 976)
+    )
+    if not valid:
+        raise InvalidInput(f"Code de département invalide : « {value} ».")
+    return code
+
+
+def create(*, session: Session, name: str, kind: OrganisationKind, departement: str | None,
+           actor: str) -> Organisation:
+    """Create a member organisation."""
+    name = clean(name)
+    if not name:
+        raise InvalidInput("Le nom de l'organisme est vide.")
+    if find_by_name(session=session, name=name) is not None:
+        raise Conflict(f"L'organisme « {name} » existe déjà.")
+    organisation = Organisation(name=name, kind=kind.value,
+                                departement=parse_departement(departement), active=True,
+                                created_at=utcnow())
+    session.add(organisation)
+    session.flush()
+    audit.record(session=session, actor=actor, action="organisation.create",
+                 object_type="organisation", object_id=organisation.id)
+    return organisation
+
+
+def get(*, session: Session, organisation_id: int) -> Organisation:
+    """Return an organisation or raise NotFound."""
+    organisation = session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise NotFound("organisation", organisation_id)
+    return organisation
+
+
+def find_by_name(*, session: Session, name: str) -> Organisation | None:
+    """Return the organisation with this name (case-insensitive), if any."""
+    return session.scalar(
+        select(Organisation).where(func.lower(Organisation.name) == clean(name).lower())
+    )
+
+
+def get_by_name(*, session: Session, name: str) -> Organisation:
+    """Return the organisation with this name or raise NotFound."""
+    organisation = find_by_name(session=session, name=name)
+    if organisation is None:
+        raise NotFound("organisation", name)
+    return organisation
+
+
+def list_organisations(*, session: Session, active_only: bool = False) -> list[Organisation]:
+    """List organisations by name."""
+    query = select(Organisation).order_by(Organisation.name)
+    if active_only:
+        query = query.where(Organisation.active.is_(True))
+    return list(session.scalars(query))
+
+
+def update(*, session: Session, organisation_id: int, name: str, kind: OrganisationKind,
+           departement: str | None, active: bool, actor: str) -> Organisation:
+    """Change an organisation's name, kind, département or active flag."""
+    organisation = get(session=session, organisation_id=organisation_id)
+    name = clean(name)
+    if not name:
+        raise InvalidInput("Le nom de l'organisme est vide.")
+    other = find_by_name(session=session, name=name)
+    if other is not None and other.id != organisation.id:
+        raise Conflict(f"L'organisme « {name} » existe déjà.")
+    organisation.name = name
+    organisation.kind = kind.value
+    organisation.departement = parse_departement(departement)
+    organisation.active = active
+    audit.record(session=session, actor=actor, action="organisation.update",
+                 object_type="organisation", object_id=organisation.id)
+    return organisation
+
+
+def new_invite_code(*, session: Session, organisation_id: int, actor: str) -> str:
+    """Give an organisation a fresh invite code (the previous one stops working)."""
+    organisation = get(session=session, organisation_id=organisation_id)
+    if not organisation.active:
+        raise Conflict(f"L'organisme « {organisation.name} » est désactivé.")
+    # Telegram deep-link payloads allow [A-Za-z0-9_-], at most 64 characters.
+    code = secrets.token_urlsafe(12)
+    organisation.invite_code = code
+    organisation.invite_code_created_at = utcnow()
+    audit.record(session=session, actor=actor, action="organisation.invite",
+                 object_type="organisation", object_id=organisation.id)
+    logger.info("new invite code for organisation %s by %s", organisation.id, actor)
+    return code
+
+
+def find_by_invite_code(*, session: Session, code: str) -> Organisation | None:
+    """Return the active organisation this invite code belongs to, if any."""
+    if not code:
+        return None
+    return session.scalar(select(Organisation).where(
+        Organisation.invite_code == code, Organisation.active.is_(True)))

@@ -1,0 +1,1 @@
+"""Retrieval: stored embeddings, search, evaluation."""

@@ -1,0 +1,374 @@
+"""Stored embeddings of knowledge entries and the index change log (retrieval engine).
+
+The database is the source of truth of the vector index: each active entry's vector is stored
+here, and every change that may affect the index appends a row to the change log under a
+sequence number taken from a single counter row. The counter is bumped with
+`UPDATE ... RETURNING` inside the writing transaction, so on PostgreSQL the row lock makes
+concurrent writers commit in sequence order (on SQLite writes are serialised anyway): a
+process that has applied every change up to N never misses one below N later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from knowledge.retrieval.search import FrenchAnalyzer
+from knowledge.store.db import Base, UtcDateTime
+from knowledge.store.models import EntryStatus, KnowledgeEntry
+from knowledge.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from index.embedders import Embedder
+
+logger = logging.getLogger(__name__)
+
+UPSERT = "upsert"
+REMOVE = "remove"
+COUNTER_ID = 1
+
+
+class EntryEmbedding(Base):
+    """The stored vector of an entry, with the model and the hash of the text it embeds."""
+
+    __tablename__ = "entry_embeddings"
+
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("entries.id", ondelete="CASCADE"), primary_key=True
+    )
+    model_id: Mapped[str] = mapped_column(String(200), index=True)
+    dim: Mapped[int] = mapped_column(Integer)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    text_hash: Mapped[str] = mapped_column(String(64))
+    # Stemmed terms of the same text and their counts (`search.TermCounts`): the lexical
+    # signal fused with the cosine at search time, stored so a search never re-reads answers.
+    terms: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class IndexChange(Base):
+    """One change the vector index of every process must apply (ordered by `seq`)."""
+
+    __tablename__ = "index_changes"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    entry_id: Mapped[int] = mapped_column(Integer, index=True)
+    op: Mapped[str] = mapped_column(String(8))
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class IndexCounter(Base):
+    """The single row holding the last sequence number of the change log.
+
+    `epoch` names this database's log: an index saved for another database (or before the
+    log was reset) is recognised and rebuilt.
+    """
+
+    __tablename__ = "index_counter"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+    epoch: Mapped[str] = mapped_column(String(32))
+
+
+@dataclass(frozen=True)
+class LogHead:
+    """Where the change log stands: its epoch and last sequence number."""
+
+    epoch: str
+    value: int
+
+
+# --- texts ---------------------------------------------------------------------------------
+
+
+def passage_text(question: str, answer: str) -> str:
+    """Return the text embedded for an entry: its question, a blank line, its answer."""
+    return f"{question.strip()}\n\n{answer.strip()}"
+
+
+def text_hash(text: str) -> str:
+    """Return the hash that tells whether a stored vector still embeds the current text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def vector_bytes(vector: npt.NDArray[np.float32]) -> bytes:
+    """Serialise one vector for storage (little-endian float32)."""
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
+def vector_from_bytes(data: bytes, dim: int) -> npt.NDArray[np.float32]:
+    """Decode a stored vector; raise ValueError when its size does not match the dimension."""
+    array = np.frombuffer(data, dtype="<f4")
+    if array.shape != (dim,):
+        raise ValueError(f"stored vector has {array.size} values, expected {dim}")
+    return array.astype(np.float32)
+
+
+# --- change log ----------------------------------------------------------------------------
+
+
+def _bump_counter(session: Session, by: int) -> int:
+    # The UPDATE takes the counter's row lock until commit: writers queue here, so their
+    # commits (and thus their sequence numbers) become visible in order.
+    bump = (update(IndexCounter).where(IndexCounter.id == COUNTER_ID)
+            .values(value=IndexCounter.value + by).returning(IndexCounter.value))
+    value = session.execute(bump).scalar()
+    if value is None:
+        # The migration makes the row; if the table was emptied, a new log (epoch) starts.
+        # ON CONFLICT: a concurrent writer may be recreating it too.
+        insert_row = (postgresql_insert if session.get_bind().dialect.name == "postgresql"
+                      else sqlite_insert)(IndexCounter)
+        session.execute(insert_row.values(id=COUNTER_ID, value=0, epoch=uuid.uuid4().hex)
+                        .on_conflict_do_nothing(index_elements=["id"]))
+        value = session.execute(bump).scalar()
+    if value is None:  # pragma: no cover - the row was just made
+        raise RuntimeError("index counter row missing")
+    return int(value)
+
+
+def log_change(*, session: Session, entry_id: int, op: str) -> int:
+    """Append a change of an entry to the index change log; return its sequence number."""
+    seq = _bump_counter(session, 1)
+    session.add(IndexChange(seq=seq, entry_id=entry_id, op=op, at=utcnow()))
+    return seq
+
+
+def log_changes(*, session: Session, entry_ids: Sequence[int], op: str) -> None:
+    """Append one change per entry under consecutive sequence numbers."""
+    if not entry_ids:
+        return
+    last = _bump_counter(session, len(entry_ids))
+    first = last - len(entry_ids) + 1
+    now = utcnow()
+    session.execute(insert(IndexChange), [
+        {"seq": first + offset, "entry_id": entry_id, "op": op, "at": now}
+        for offset, entry_id in enumerate(entry_ids)
+    ])
+
+
+def log_head(*, session: Session | Connection) -> LogHead:
+    """Return the epoch and last sequence number of the change log."""
+    row = session.execute(
+        select(IndexCounter.epoch, IndexCounter.value).where(IndexCounter.id == COUNTER_ID)
+    ).first()
+    if row is None:
+        return LogHead(epoch="", value=0)
+    return LogHead(epoch=row.epoch, value=int(row.value))
+
+
+# --- embedding entries ---------------------------------------------------------------------
+
+
+def _store(session: Session, entry_id: int, model_id: str, dim: int,
+           vector: npt.NDArray[np.float32], digest: str, terms: str) -> None:
+    row = session.get(EntryEmbedding, entry_id)
+    if row is None:
+        session.add(EntryEmbedding(entry_id=entry_id, model_id=model_id, dim=dim,
+                                   vector=vector_bytes(vector), text_hash=digest, terms=terms,
+                                   updated_at=utcnow()))
+    else:
+        row.model_id = model_id
+        row.dim = dim
+        row.vector = vector_bytes(vector)
+        row.text_hash = digest
+        row.terms = terms
+        row.updated_at = utcnow()
+
+
+def entry_changed(*, session: Session, entry: KnowledgeEntry, embedder: Embedder | None) -> None:
+    """Record that an entry changed so stored vectors and every process's index follow."""
+    if entry.status != EntryStatus.ACTIVE.value:
+        log_change(session=session, entry_id=entry.id, op=REMOVE)
+        return
+    if embedder is not None:
+        text = passage_text(entry.question, entry.answer)
+        digest = text_hash(text)
+        row = session.get(EntryEmbedding, entry.id)
+        if (row is None or row.model_id != embedder.model_id or row.text_hash != digest
+                or row.terms is None):
+            vector = embedder.embed_passages([text])[0]
+            _store(session, entry.id, embedder.model_id, embedder.dim, vector, digest,
+                   FrenchAnalyzer().terms(text))
+    # Without an embedder the stored vector (if any) stays in service until `embed_missing`.
+    session.flush()
+    log_change(session=session, entry_id=entry.id, op=UPSERT)
+
+
+def stale_entry_ids(*, session: Session, model_id: str, chunk: int = 1000) -> list[int]:
+    """Return the active entries whose stored vector is missing, stale or of another model."""
+    stale: list[int] = []
+    query = (
+        select(KnowledgeEntry.id, KnowledgeEntry.question, KnowledgeEntry.answer,
+               EntryEmbedding.model_id, EntryEmbedding.text_hash,
+               EntryEmbedding.terms.is_(None).label("no_terms"))
+        .outerjoin(EntryEmbedding, EntryEmbedding.entry_id == KnowledgeEntry.id)
+        .where(KnowledgeEntry.status == EntryStatus.ACTIVE.value)
+        .order_by(KnowledgeEntry.id)
+        .execution_options(yield_per=chunk)
+    )
+    for row in session.execute(query):
+        if row.model_id != model_id or row.no_terms or row.text_hash != text_hash(
+                passage_text(row.question, row.answer)):
+            stale.append(int(row.id))
+    return stale
+
+
+def embed_entries(*, session: Session, embedder: Embedder, entry_ids: Iterable[int]) -> int:
+    """Embed these entries (active ones only), store their vectors and log upserts."""
+    ids = list(entry_ids)
+    if not ids:
+        return 0
+    rows = session.execute(
+        select(KnowledgeEntry.id, KnowledgeEntry.question, KnowledgeEntry.answer)
+        .where(KnowledgeEntry.id.in_(ids), KnowledgeEntry.status == EntryStatus.ACTIVE.value)
+        .order_by(KnowledgeEntry.id)
+    ).all()
+    if not rows:
+        return 0
+    texts = [passage_text(row.question, row.answer) for row in rows]
+    vectors = embedder.embed_passages(texts)
+    analyzer = FrenchAnalyzer()
+    for row, text, vector in zip(rows, texts, vectors, strict=True):
+        _store(session, int(row.id), embedder.model_id, embedder.dim, vector, text_hash(text),
+               analyzer.terms(text))
+    session.flush()
+    log_changes(session=session, entry_ids=[int(row.id) for row in rows], op=UPSERT)
+    return len(rows)
+
+
+def embed_missing(*, session: Session, embedder: Embedder, batch_size: int = 64,
+                  progress: Callable[[int, int], None] | None = None) -> int:
+    """Embed every active entry whose stored vector is missing, stale or of another model."""
+    pending = stale_entry_ids(session=session, model_id=embedder.model_id)
+    done = 0
+    if progress is not None:
+        progress(0, len(pending))
+    for start in range(0, len(pending), max(1, batch_size)):
+        done += embed_entries(session=session, embedder=embedder,
+                              entry_ids=pending[start:start + batch_size])
+        if progress is not None:
+            progress(min(start + batch_size, len(pending)), len(pending))
+    if pending:
+        logger.info("embedded %s entries with %s", done, embedder.model_id)
+    return done
+
+
+def _stored_query(model_id: str, dim: int, entry_ids: Sequence[int] | None) -> Any:
+    query = (
+        select(EntryEmbedding.entry_id, EntryEmbedding.vector)
+        .join(KnowledgeEntry, KnowledgeEntry.id == EntryEmbedding.entry_id)
+        .where(KnowledgeEntry.status == EntryStatus.ACTIVE.value,
+               EntryEmbedding.model_id == model_id, EntryEmbedding.dim == dim)
+        .order_by(EntryEmbedding.entry_id)
+    )
+    if entry_ids is not None:
+        query = query.where(EntryEmbedding.entry_id.in_(list(entry_ids)))
+    return query
+
+
+def iter_stored_vectors(*, session: Session, model_id: str, dim: int,
+                        entry_ids: Sequence[int] | None = None, chunk: int = 10_000,
+                        ) -> Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]]:
+    """Yield ids and vectors of active entries stored for a model, a chunk at a time."""
+    result = session.execute(_stored_query(model_id, dim, entry_ids)
+                             .execution_options(yield_per=chunk))
+    for rows in result.partitions():
+        ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+        vectors = np.empty((len(rows), dim), dtype=np.float32)
+        for position, row in enumerate(rows):
+            vectors[position] = vector_from_bytes(row[1], dim)
+        yield ids, vectors
+
+
+def stored_vectors(*, session: Session, model_id: str, dim: int,
+                   entry_ids: Sequence[int] | None = None,
+                   ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    """Return ids and vectors of active entries stored for a model (all, or these ids)."""
+    chunks = list(iter_stored_vectors(session=session, model_id=model_id, dim=dim,
+                                      entry_ids=entry_ids))
+    if not chunks:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, dim), dtype=np.float32)
+    return (np.concatenate([ids for ids, _ in chunks]),
+            np.concatenate([vectors for _, vectors in chunks]))
+
+
+def stored_ids(*, session: Session, model_id: str, dim: int) -> npt.NDArray[np.int64]:
+    """Return the ids of active entries that have a stored vector of this model, sorted."""
+    ids = session.scalars(
+        select(EntryEmbedding.entry_id)
+        .join(KnowledgeEntry, KnowledgeEntry.id == EntryEmbedding.entry_id)
+        .where(KnowledgeEntry.status == EntryStatus.ACTIVE.value,
+               EntryEmbedding.model_id == model_id, EntryEmbedding.dim == dim)
+        .order_by(EntryEmbedding.entry_id)
+    ).all()
+    return np.asarray(ids, dtype=np.int64)
+
+
+def stored_terms(*, session: Session | Connection, entry_ids: Sequence[int]) -> dict[int, str]:
+    """Return the stored lexical terms of these entries (entries without any are left out)."""
+    if not entry_ids:
+        return {}
+    rows = session.execute(
+        select(EntryEmbedding.entry_id, EntryEmbedding.terms)
+        .where(EntryEmbedding.entry_id.in_(list(entry_ids)))
+    ).all()
+    return {int(row.entry_id): row.terms for row in rows if row.terms is not None}
+
+
+def changed_entry_ids(*, session: Session, after: int) -> tuple[list[int], int]:
+    """Return the entries changed after a sequence number and the last sequence number seen."""
+    rows = session.execute(
+        select(IndexChange.entry_id, IndexChange.seq).where(IndexChange.seq > after)
+        .order_by(IndexChange.seq)
+    ).all()
+    if not rows:
+        return [], after
+    return sorted({int(row.entry_id) for row in rows}), int(rows[-1].seq)
+
+
+__all__ = [
+    "REMOVE",
+    "UPSERT",
+    "EntryEmbedding",
+    "IndexChange",
+    "IndexCounter",
+    "LogHead",
+    "changed_entry_ids",
+    "embed_entries",
+    "embed_missing",
+    "entry_changed",
+    "iter_stored_vectors",
+    "log_change",
+    "log_head",
+    "passage_text",
+    "stale_entry_ids",
+    "stored_ids",
+    "stored_terms",
+    "stored_vectors",
+    "text_hash",
+    "vector_from_bytes",
+]

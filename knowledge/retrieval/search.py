@@ -1,0 +1,211 @@
+"""Search: map vector-index hits to active entries, abstain when nothing is close enough."""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import snowballstemmer
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from knowledge.store.models import EntryStatus, KnowledgeEntry
+from knowledge.text import fold
+
+logger = logging.getLogger(__name__)
+
+# Calibrated abstention thresholds of the fused score, by model id, measured on the development
+# set of tests/data/ over the demo knowledge base: the threshold maximising F1 of "answer when
+# the top hit is right" vs "abstain" (see docs/retrieval.md to recalibrate).
+DEFAULT_THRESHOLDS: dict[str, float] = {
+    "e5-small-int4": 0.81,
+}
+# Models without a calibration: a cautious middle value, to be measured with `svp eval`.
+FALLBACK_THRESHOLD = 0.5
+# Extra candidates fetched from the index, in case some were retired since the last sync.
+CANDIDATE_MARGIN = 5
+# Dense candidates re-ranked with the lexical signal (measured: 50 beats 20 on the holdout).
+RERANK_POOL = 50
+# Weight of the lexical signal in the fused score (measured best among 0.05-0.3).
+LEXICAL_WEIGHT = 0.1
+BM25_K1 = 1.2
+BM25_B = 0.75
+
+# Function words carry no topic: dropped before stemming (already accent-folded).
+_STOPWORD_LIST = """
+a afin ai aie aient ainsi alors as au aucun aucune aupres auquel aura aurait aussi autre autres
+aux avaient avais avait avant avec avez aviez avoir avons ayant c ca car ce ceci cela celle
+celles celui cependant certains ces cet cette ceux chaque chez ci comme comment d dans de des
+desquels deja doit doivent donc dont du duquel elle elles en encore entre est et etaient etais
+etait etant ete etes etre eu eux faire fait faut il ils j je l la laquelle le lequel les
+lesquels leur leurs lors lorsque lui m ma mais me meme memes mes moi moins mon n ne ni non nos
+notre nous on ont or ou par parce pas peu peut peuvent plus pour pourquoi puis qu quand que
+quel quelle quelles quels qui quoi s sa sans se selon ses si sien soit sommes son sont sous
+suis sur t ta te tel telle tes toi ton tous tout toute toutes tres tu un une unes uns vers
+voici voila vos votre vous y
+"""
+STOPWORDS = frozenset(_STOPWORD_LIST.split())
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One suggested entry with its score (higher is closer)."""
+
+    entry_id: int
+    external_id: str | None
+    question: str
+    answer: str
+    score: float
+    theme: str | None
+    source: str | None
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The answer to a search: ranked hits, or an abstention when nothing is close enough."""
+
+    query: str
+    abstained: bool
+    hits: list[SearchHit] = field(default_factory=list)
+
+
+def default_threshold(model_id: str) -> float:
+    """Return the measured abstention threshold of a model (a cautious fallback otherwise)."""
+    return DEFAULT_THRESHOLDS.get(model_id, FALLBACK_THRESHOLD)
+
+
+def active_hits(*, session: Session | Connection,
+                ranked: Sequence[tuple[int, float]]) -> list[SearchHit]:
+    """Turn (entry id, score) pairs into hits, dropping entries that are not active."""
+    if not ranked:
+        return []
+    ids = [entry_id for entry_id, _ in ranked]
+    # Plain columns rather than ORM objects: this runs on every search.
+    entries = {
+        row.id: row
+        for row in session.execute(
+            select(KnowledgeEntry.id, KnowledgeEntry.external_id, KnowledgeEntry.question,
+                   KnowledgeEntry.answer, KnowledgeEntry.theme, KnowledgeEntry.source)
+            .where(KnowledgeEntry.id.in_(ids), KnowledgeEntry.status == EntryStatus.ACTIVE.value)
+        )
+    }
+    hits: list[SearchHit] = []
+    for entry_id, score in ranked:
+        entry = entries.get(entry_id)
+        if entry is None:
+            continue
+        hits.append(SearchHit(entry_id=entry.id, external_id=entry.external_id,
+                              question=entry.question, answer=entry.answer,
+                              score=round(float(score), 6), theme=entry.theme,
+                              source=entry.source))
+    hits.sort(key=lambda hit: (-hit.score, hit.entry_id))
+    return hits
+
+
+def decide(*, query: str, hits: list[SearchHit], k: int, threshold: float) -> SearchResult:
+    """Keep the k best hits at or above the threshold; abstain when none is."""
+    kept = [hit for hit in hits if hit.score >= threshold][:max(k, 0)]
+    return SearchResult(query=query, abstained=not kept, hits=kept)
+
+
+class FrenchAnalyzer:
+    """Turns French text into stemmed terms: accents folded, function words dropped.
+
+    The snowball stemmer keeps state while it works, so calls are serialised; stems of words
+    already seen are cached (the vocabulary of a knowledge base is small).
+    """
+
+    def __init__(self, cache_size: int = 200_000) -> None:
+        self._stemmer = snowballstemmer.stemmer("french")
+        self._cache: dict[str, str] = {}
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def tokens(self, text: str) -> list[str]:
+        """Return the stems of the text's content words, in order."""
+        words = [word for word in fold(text).split() if len(word) > 1 and word not in STOPWORDS]
+        with self._lock:
+            stems = []
+            for word in words:
+                stem = self._cache.get(word)
+                if stem is None:
+                    stem = self._stemmer.stemWord(word)
+                    if len(self._cache) < self._cache_size:
+                        self._cache[word] = stem
+                stems.append(stem)
+        return stems
+
+    def terms(self, text: str) -> str:
+        """Return the text's stems and counts, encoded for storage (see `TermCounts`)."""
+        return TermCounts.encode(Counter(self.tokens(text)))
+
+
+class TermCounts:
+    """Stem counts of a document, stored as text: `"<length>\t stem:count stem:count "`.
+
+    A search reads the counts of a few query stems in 50 documents; finding ` stem:` in a
+    string is much faster than decoding a JSON object of hundreds of stems.
+    """
+
+    def __init__(self, encoded: str) -> None:
+        head, _, self._body = encoded.partition("\t")
+        self.length = int(head or 0)
+
+    @staticmethod
+    def encode(counts: Mapping[str, int]) -> str:
+        """Encode stem counts (stems never contain spaces, colons or tabs)."""
+        body = " ".join(f"{stem}:{count}" for stem, count in sorted(counts.items()))
+        return f"{sum(counts.values())}\t {body} "
+
+    def count(self, stem: str) -> int:
+        """Return how often the stem occurs in the document."""
+        start = self._body.find(f" {stem}:")
+        if start < 0:
+            return 0
+        start += len(stem) + 2
+        return int(self._body[start:self._body.index(" ", start)])
+
+    def __contains__(self, stem: object) -> bool:
+        return isinstance(stem, str) and f" {stem}:" in self._body
+
+
+def lexical_scores(query_terms: Sequence[str],
+                   documents: Sequence[str | None]) -> list[float]:
+    """Score documents against query terms: BM25 share of the query's weight, in [0, 1].
+
+    Inverse document frequencies come from the candidate documents themselves (the dense
+    neighbours of the query), which keeps the signal local and needs no corpus statistics.
+    Each matched term contributes its saturated BM25 weight divided by its maximum, and the sum
+    is divided by the total weight of the query: 1 means every query term is well represented,
+    and a query of words found in no candidate (off-topic) scores near 0.
+    """
+    unique = sorted(set(query_terms))
+    if not unique or not documents:
+        return [0.0] * len(documents)
+    known = [TermCounts(doc or "0\t ") for doc in documents]
+    counts = [[doc.count(term) for term in unique] for doc in known]
+    average = (sum(doc.length for doc in known) / len(known)) or 1.0
+    weights = []
+    for column in range(len(unique)):
+        frequency = sum(1 for row in counts if row[column])
+        weights.append(math.log(1.0 + (len(known) - frequency + 0.5) / (frequency + 0.5)))
+    total = sum(weights) or 1.0
+    scores = []
+    for doc, row in zip(known, counts, strict=True):
+        norm = BM25_K1 * (1.0 - BM25_B + BM25_B * doc.length / average)
+        score = sum(weight * tf / (tf + norm) for weight, tf in zip(weights, row, strict=True)
+                    if tf)
+        scores.append(score / total)
+    return scores
+
+
+def fuse(dense: float, lexical: float, weight: float | None = None) -> float:
+    """Combine the cosine of the embeddings with the lexical score (both higher is closer)."""
+    share = LEXICAL_WEIGHT if weight is None else weight
+    return (1.0 - share) * dense + share * lexical
+

@@ -1,0 +1,362 @@
+"""Database models of the SVP assistant (SQLAlchemy 2.0, typed)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from knowledge.store.db import Base, UtcDateTime
+from knowledge.timeutil import utcnow
+
+
+class OrganisationKind(enum.StrEnum):
+    """Legal kind of a member organisation."""
+
+    OPH = "oph"
+    ESH = "esh"
+    COOPERATIVE = "cooperative"
+    SEM = "sem"
+    ASSOCIATION = "association"
+    AUTRE = "autre"
+
+    @property
+    def label(self) -> str:
+        """French label shown to people."""
+        return ORGANISATION_KIND_LABELS[self]
+
+
+ORGANISATION_KIND_LABELS = {
+    OrganisationKind.OPH: "OPH",
+    OrganisationKind.ESH: "ESH",
+    OrganisationKind.COOPERATIVE: "Coopérative",
+    OrganisationKind.SEM: "SEM",
+    OrganisationKind.ASSOCIATION: "Association",
+    OrganisationKind.AUTRE: "Autre",
+}
+
+
+class EntryStatus(enum.StrEnum):
+    """Whether an entry may be suggested."""
+
+    ACTIVE = "active"
+    RETIRED = "retired"
+
+
+class TicketStatus(enum.StrEnum):
+    """Where a question stands in the advisers' workflow."""
+
+    NEW = "new"
+    IN_REVIEW = "in_review"
+    WAITING_ASKER = "waiting_asker"
+    ANSWERED = "answered"
+    SELF_SERVED = "self_served"
+    REJECTED = "rejected"
+
+
+TICKET_STATUS_LABELS = {
+    TicketStatus.NEW: "Nouvelle",
+    TicketStatus.IN_REVIEW: "En cours d'examen",
+    TicketStatus.WAITING_ASKER: "En attente du demandeur",
+    TicketStatus.ANSWERED: "Répondue",
+    TicketStatus.SELF_SERVED: "Résolue par une réponse existante",
+    TicketStatus.REJECTED: "Rejetée",
+}
+
+
+class AskerStatus(enum.StrEnum):
+    """Registration state of a member organisation's staff member."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    BLOCKED = "blocked"
+    ERASED = "erased"
+
+
+class UserRole(enum.StrEnum):
+    """Role of a web admin account."""
+
+    ADVISER = "adviser"
+    ADMIN = "admin"
+
+
+class OutboxStatus(enum.StrEnum):
+    """Delivery state of a message to send through Telegram."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class OutboxKind(enum.StrEnum):
+    """Why a message is sent."""
+
+    ANSWER = "answer"
+    CLARIFICATION = "clarification"
+    REJECTION = "rejection"
+    CORRECTION = "correction"
+    NOTIFICATION = "notification"
+    REGISTRATION = "registration"
+
+
+class MessageAuthor(enum.StrEnum):
+    """Who wrote a message of a ticket's thread."""
+
+    ASKER = "asker"
+    ADVISER = "adviser"
+    SYSTEM = "system"
+
+
+
+
+class Organisation(Base):
+    """A member organisation (social landlord) whose staff may ask questions."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(32), default=OrganisationKind.AUTRE.value)
+    departement: Mapped[str | None] = mapped_column(String(3))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    invite_code: Mapped[str | None] = mapped_column(String(64), unique=True)
+    invite_code_created_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class KnowledgeEntry(Base):
+    """A validated question and answer that later questions are matched against."""
+
+    __tablename__ = "entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    theme: Mapped[str | None] = mapped_column(String(200))
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    legal_references: Mapped[list[str]] = mapped_column(JSON, default=list)
+    source: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default=EntryStatus.ACTIVE.value, index=True)
+    review_by: Mapped[date | None] = mapped_column(Date)
+    question_hash: Mapped[str] = mapped_column(String(64), index=True)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    revisions: Mapped[list[EntryRevision]] = relationship(
+        back_populates="entry", order_by="EntryRevision.revision", cascade="all, delete-orphan"
+    )
+
+
+class EntryRevision(Base):
+    """The state of an entry before one change: what it said, who changed it, when and why."""
+
+    __tablename__ = "entry_revisions"
+    __table_args__ = (UniqueConstraint("entry_id", "revision", name="uq_entry_revisions_entry"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"))
+    revision: Mapped[int] = mapped_column(Integer)
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    theme: Mapped[str | None] = mapped_column(String(200))
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    legal_references: Mapped[list[str]] = mapped_column(JSON, default=list)
+    source: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    review_by: Mapped[date | None] = mapped_column(Date)
+    actor: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    entry: Mapped[KnowledgeEntry] = relationship(back_populates="revisions")
+
+
+class User(Base):
+    """An adviser or administrator of the web admin."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    login: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16), default=UserRole.ADVISER.value)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    password_changed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    telegram_link_code: Mapped[str | None] = mapped_column(String(64), unique=True)
+    telegram_link_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class WebSession(Base):
+    """A server-side login session of the web admin; the cookie holds only a random token."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the token
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+
+
+class LoginAttempt(Base):
+    """One login attempt, kept to rate-limit by address and by account."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_ip_at", "ip", "at"),
+        Index("ix_login_attempts_login_at", "login", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    ip: Mapped[str] = mapped_column(String(64))
+    login: Mapped[str] = mapped_column(String(100))
+    success: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Asker(Base):
+    """A staff member of a member organisation who asks questions through Telegram."""
+
+    __tablename__ = "askers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    telegram_username: Mapped[str | None] = mapped_column(String(100))
+    full_name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default=AskerStatus.PENDING.value, index=True)
+    consent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+
+    organisation: Mapped[Organisation | None] = relationship()
+
+
+class Ticket(Base):
+    """A question asked by a staff member, from arrival to answer."""
+
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default=TicketStatus.NEW.value, index=True)
+    asker_id: Mapped[int | None] = mapped_column(
+        ForeignKey("askers.id", ondelete="SET NULL"), index=True
+    )
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="SET NULL"), index=True
+    )
+    assigned_to_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    entry_id: Mapped[int | None] = mapped_column(
+        ForeignKey("entries.id", ondelete="SET NULL"), index=True
+    )
+    theme: Mapped[str | None] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(16), default="telegram")
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    top_score: Mapped[float | None] = mapped_column(Float)
+    suggested_entry_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    feedback: Mapped[int | None] = mapped_column(Integer)
+    feedback_comment: Mapped[str | None] = mapped_column(Text)
+    feedback_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    asker: Mapped[Asker | None] = relationship()
+    organisation: Mapped[Organisation | None] = relationship()
+    assigned_to: Mapped[User | None] = relationship()
+    entry: Mapped[KnowledgeEntry | None] = relationship()
+    messages: Mapped[list[TicketMessage]] = relationship(
+        back_populates="ticket", order_by="TicketMessage.id", cascade="all, delete-orphan"
+    )
+
+
+class TicketMessage(Base):
+    """One message of a ticket's thread (question, clarification, answer, note)."""
+
+    __tablename__ = "ticket_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), index=True
+    )
+    author: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(32), default="question")
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="messages")
+
+
+class Outbox(Base):
+    """A message to send through Telegram; the bot's delivery job drains this table."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    asker_id: Mapped[int | None] = mapped_column(ForeignKey("askers.id", ondelete="SET NULL"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    ticket_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id", ondelete="SET NULL"), index=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    buttons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    telegram_message_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class AuditEvent(Base):
+    """Who did what to which object, and when."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
