@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import sys
@@ -88,10 +89,8 @@ def serve(api: StandInBotApi) -> tuple[ThreadingHTTPServer, str]:
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            try:
+            with contextlib.suppress(OSError):  # the bot went away mid-poll (end of the run)
                 self.wfile.write(data)
-            except OSError:  # the bot went away mid-poll (end of the run)
-                pass
 
         def log_message(self, format: str, *args: Any) -> None:
             return None

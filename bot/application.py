@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 from typing import Any
 
 from telegram import BotCommand, Update
+from telegram.error import RetryAfter
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -24,6 +26,7 @@ from bot import handlers, keyboards, registration, texts
 from bot.config import BotConfig
 from bot.context import SERVICES_KEY, SvpApplication, SvpContext
 from bot.delivery import outbox_job
+from bot.intake import INTAKE_KEY, Intake
 from bot.services import BotServices
 from knowledge.runtime import Knowledge
 
@@ -53,7 +56,7 @@ def build_application(*, knowledge: Knowledge, config: BotConfig,
         .base_url(config.api_url)
         .context_types(ContextTypes(context=SvpContext))
         .rate_limiter(AIORateLimiter())
-        .post_init(_post_init)
+        .updater(None)  # bot.intake polls: the offset only moves past committed updates
     )
     if request is not None:
         builder = builder.request(request)
@@ -61,21 +64,37 @@ def build_application(*, knowledge: Knowledge, config: BotConfig,
         builder = builder.get_updates_request(get_updates_request)
     application: SvpApplication = builder.build()
     application.bot_data[SERVICES_KEY] = BotServices(knowledge, config)
+    application.bot_data[INTAKE_KEY] = Intake(
+        application, knowledge, retention=timedelta(days=config.inbox_retention_days))
     add_handlers(application)
+    logging.getLogger("telegram.ext.AIORateLimiter").addFilter(_HandledFloodControl())
     job_queue = application.job_queue
     if job_queue is None:
         raise RuntimeError("python-telegram-bot was installed without its job-queue extra")
     job_queue.run_repeating(outbox_job, interval=config.outbox_interval_seconds, first=1.0,
                             name="outbox", job_kwargs={"max_instances": 1, "coalesce": True})
+    job_queue.run_repeating(prune_job, interval=3600, first=60, name="prune",
+                            job_kwargs={"max_instances": 1, "coalesce": True})
     return application
 
 
-async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    try:
-        await set_commands(application)
-    except Exception:  # the command menu is a comfort; never refuse to start for it
-        logger.warning("could not register the bot commands", exc_info=True)
-    warm_up(application)
+class _HandledFloodControl(logging.Filter):
+    """Drop the rate limiter's traceback for a 429: the caller waits and logs one warning."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, RetryAfter)
+
+
+async def prune_job(context: SvpContext) -> None:
+    """JobQueue callback: forget processed updates past the retention, and consumed index log."""
+    intake = context.application.bot_data.get(INTAKE_KEY)
+    if isinstance(intake, Intake):
+        try:
+            await asyncio.to_thread(intake.prune)
+            await asyncio.to_thread(context.svp.knowledge.prune_index_log)
+        except Exception:  # pruning is housekeeping: try again at the next run
+            logger.warning("could not prune the inbox or the index log", exc_info=True)
 
 
 def warm_up(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -20,6 +20,7 @@ class BotConfig:
     outbox_interval_seconds: float = 2.0
     suggestions_shown: int = 3
     admin_base_url: str = "http://127.0.0.1:8000"
+    inbox_retention_days: int = 30
 
     @property
     def shown(self) -> int:

@@ -11,6 +11,7 @@ fail the row at once, with the reason advisers see.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import logging
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from bot import keyboards, texts
 from bot.context import SvpContext
 from knowledge.desk import outbox
 from knowledge.runtime import Knowledge
-from knowledge.store.models import OutboxKind
+from knowledge.store.models import Outbox, OutboxKind, OutboxStatus
 from knowledge.text import clean
 from knowledge.timeutil import utcnow
 
@@ -102,6 +103,8 @@ def render_parts(*, body: str, header: str | None = None, footer: str | None = N
 
 def render_outbox(item: OutboxItem) -> list[str]:
     """Telegram HTML parts of an outbox row: French header by kind, body, footer."""
+    if item.kind == OutboxKind.RECEIPT.value:
+        return [item.text]  # already Telegram HTML (texts.receipt), well within one message
     return render_parts(body=item.text, header=texts.outbox_header(item.kind, item.ticket_id),
                         footer=texts.outbox_footer(item.kind))
 
@@ -109,6 +112,13 @@ def render_outbox(item: OutboxItem) -> list[str]:
 def _markup(item: OutboxItem) -> InlineKeyboardMarkup | ForceReply | None:
     if item.kind == OutboxKind.CLARIFICATION.value:
         return ForceReply(input_field_placeholder=texts.CLARIFICATION_PLACEHOLDER)
+    if item.kind == OutboxKind.FEEDBACK_PROMPT.value:
+        return ForceReply(input_field_placeholder=texts.FEEDBACK_COMMENT_PLACEHOLDER)
+    if item.kind == OutboxKind.RECEIPT.value:  # rows of callback buttons, as keyboards made them
+        return InlineKeyboardMarkup([[InlineKeyboardButton(str(button["text"]),
+                                                           callback_data=str(button["callback_data"]))
+                                      for button in row] for row in item.buttons]) \
+            if item.buttons else None
     rows: list[list[InlineKeyboardButton]] = []
     if item.kind in (OutboxKind.ANSWER.value, OutboxKind.CORRECTION.value) and \
             item.ticket_id is not None:
@@ -128,19 +138,28 @@ async def send_long(bot: Bot, chat_id: int, body: str, *, header: str | None = N
                                link_preview_options=LinkPreviewOptions(is_disabled=True))
 
 
+def _item(row: Outbox) -> OutboxItem:
+    return OutboxItem(id=row.id, kind=row.kind, chat_id=row.chat_id, ticket_id=row.ticket_id,
+                      text=row.text, buttons=list(row.buttons or []), attempts=row.attempts,
+                      sent_message_ids=tuple(row.telegram_message_ids or ()))
+
+
 def _claim(knowledge: Knowledge, now: datetime | None, limit: int) -> list[OutboxItem]:
     with knowledge.session() as session:
-        return [OutboxItem(id=row.id, kind=row.kind, chat_id=row.chat_id,
-                           ticket_id=row.ticket_id, text=row.text, buttons=list(row.buttons or []),
-                           attempts=row.attempts,
-                           sent_message_ids=tuple(row.telegram_message_ids or ()))
-                for row in outbox.claim_due(session=session, now=now, limit=limit)]
+        return [_item(row) for row in outbox.claim_due(session=session, now=now, limit=limit)]
 
 
-def _record_part(knowledge: Knowledge, outbox_id: int, message_id: int) -> None:
+def _in_hand(knowledge: Knowledge, outbox_id: int) -> OutboxItem | None:
+    with knowledge.session() as session:
+        row = session.get(Outbox, outbox_id)
+        return _item(row) if row is not None and row.status == OutboxStatus.PENDING.value \
+            else None
+
+
+def _record_part(knowledge: Knowledge, outbox_id: int, message_id: int, last: bool) -> None:
     with knowledge.session() as session:
         outbox.record_part_sent(session=session, outbox_id=outbox_id,
-                                telegram_message_id=message_id)
+                                telegram_message_id=message_id, last=last)
 
 
 def _mark_sent(knowledge: Knowledge, outbox_id: int) -> None:
@@ -187,8 +206,9 @@ async def deliver(bot: Bot, knowledge: Knowledge, item: OutboxItem, *,
                 item.chat_id, parts[index], parse_mode=ParseMode.HTML,
                 reply_markup=_markup(item) if last else None,
                 link_preview_options=LinkPreviewOptions(is_disabled=True))
-            await asyncio.to_thread(_record_part, knowledge, item.id, message.message_id)
-        await asyncio.to_thread(_mark_sent, knowledge, item.id)
+            await asyncio.to_thread(_record_part, knowledge, item.id, message.message_id, last)
+        if len(item.sent_message_ids) >= len(parts):  # every part went out before a crash
+            await asyncio.to_thread(_mark_sent, knowledge, item.id)
         return True
     except Forbidden as error:
         reason = f"destinataire injoignable : il a bloqué le bot ou supprimé son compte " \
@@ -224,6 +244,15 @@ async def drain(bot: Bot, knowledge: Knowledge, *, now: datetime | None = None,
                 await asyncio.to_thread(_release, knowledge, rest.id, not_before)
             break
     return delivered
+
+
+async def deliver_in_hand(bot: Bot, knowledge: Knowledge, outbox_id: int) -> None:
+    """Send at once a row its creator claimed (`enqueue(in_hand=...)`); the job retries failures."""
+    item = await asyncio.to_thread(_in_hand, knowledge, outbox_id)
+    if item is None:
+        return
+    with contextlib.suppress(SlowDown):  # recorded: the delivery job sends it after the delay
+        await deliver(bot, knowledge, item)
 
 
 async def outbox_job(context: SvpContext) -> None:

@@ -5,22 +5,20 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from telegram import ForceReply, Message, Update
+from telegram import Message, Update
 from telegram.constants import ChatType, ParseMode
-from telegram.error import TelegramError
+from telegram.error import RetryAfter, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot import keyboards, texts
 from bot.context import SvpContext
-from bot.delivery import send_long
+from bot.delivery import deliver_in_hand, send_long
 from knowledge.desk.tickets import MAX_QUESTION_CHARS
 from knowledge.errors import DomainError
 from knowledge.text import clean
 
 logger = logging.getLogger(__name__)
 
-_GROUPS_TOLD = "groups_told"
-_FEEDBACK_PROMPTS = "feedback_prompts"
 
 
 # --- guards (group -1: run before everything, may stop the update) -------------------------------
@@ -32,10 +30,9 @@ async def guard(update: Update, context: SvpContext) -> None:
         raise ApplicationHandlerStop  # polls, channel posts without sender...
     if chat.type == ChatType.PRIVATE:
         return
-    told: set[int] = context.bot_data.setdefault(_GROUPS_TOLD, set())
-    if chat.id not in told and update.effective_message is not None and \
-            chat.type != ChatType.CHANNEL:
-        told.add(chat.id)
+    # Told once per group, remembered in the database so a restart does not repeat it.
+    if update.effective_message is not None and chat.type != ChatType.CHANNEL and \
+            await asyncio.to_thread(context.svp.tell_group_once, chat.id):
         try:
             await context.bot.send_message(chat.id, texts.PRIVATE_ONLY)
         except TelegramError:
@@ -183,8 +180,8 @@ async def on_text(update: Update, context: SvpContext) -> None:
 
 async def _feedback_comment(message: Message, replied: Message, asker_id: int,
                             context: SvpContext) -> bool:
-    prompts: dict[int, int] = (context.user_data or {}).get(_FEEDBACK_PROMPTS, {})
-    ticket_id = prompts.pop(replied.message_id, None)
+    ticket_id = await asyncio.to_thread(context.svp.feedback_prompt_ticket, message.chat_id,
+                                        replied.message_id)
     if ticket_id is None:
         return False
     await asyncio.to_thread(context.svp.feedback_comment, ticket_id, asker_id,
@@ -200,15 +197,12 @@ async def _new_question(message: Message, asker_id: int, text: str,
     if limit is not None:
         await message.reply_text(texts.RATE_MINUTE if limit == "minute" else texts.RATE_DAY)
         return
-    # The ticket is committed before anything is answered: a crash later loses nothing.
-    ticket_id = await asyncio.to_thread(context.svp.submit_question, asker_id, text,
-                                        message.message_id)
-    suggestions = await asyncio.to_thread(context.svp.suggest, ticket_id, text)
-    markup = keyboards.suggestions(ticket_id, [s.entry_id for s in suggestions]) \
-        if suggestions else None
-    await message.reply_html(texts.receipt(ticket_id, [(s.question, s.answer)
-                                                       for s in suggestions]),
-                             reply_markup=markup)
+    # Ticket, suggestions and receipt are committed together: the receipt goes out now, or
+    # from the outbox after a crash; a replayed update finds its ticket and writes nothing.
+    receipt = await asyncio.to_thread(context.svp.ask, asker_id, text, message.chat_id,
+                                      message.message_id)
+    if receipt is not None:
+        await deliver_in_hand(context.bot, context.svp.knowledge, receipt)
 
 
 async def on_unsupported(update: Update, context: SvpContext) -> None:
@@ -247,14 +241,14 @@ async def ticket_button(update: Update, context: SvpContext) -> None:
         return
     ticket_id = numbers[0]
     try:
-        if solved:
-            await asyncio.to_thread(context.svp.self_served, ticket_id, asker.id)
-        else:
-            await asyncio.to_thread(context.svp.keep_waiting, ticket_id, asker.id)
+        changed = await asyncio.to_thread(
+            context.svp.self_served if solved else context.svp.keep_waiting, ticket_id, asker.id)
     except DomainError as error:
         await query.answer(str(error)[:190])
         return
     await query.answer()
+    if not changed:  # pressed twice, or replayed: done already, say nothing more
+        return
     # Keep the "Voir la réponse" buttons; drop the choice that has just been made.
     await query.edit_message_reply_markup(keyboards.without_choice(query.message))
     if query.message is not None:
@@ -272,19 +266,18 @@ async def feedback_button(update: Update, context: SvpContext) -> None:
         await query.answer(texts.BUTTON_EXPIRED)
         return
     ticket_id, value = numbers
+    chat_id = query.message.chat.id if query.message is not None else None
     try:
-        await asyncio.to_thread(context.svp.feedback, ticket_id, asker.id, value)
+        # A 👎 queues its comment prompt in the same unit of work: a restart keeps it pending.
+        prompt = await asyncio.to_thread(context.svp.feedback, ticket_id, asker.id, value,
+                                         chat_id)
     except DomainError:
         await query.answer(texts.ACTION_IMPOSSIBLE)
         return
     await query.answer(texts.FEEDBACK_THANKS)
     await query.edit_message_reply_markup(None)
-    if value == -1 and query.message is not None:
-        prompt = await context.bot.send_message(
-            query.message.chat.id, texts.FEEDBACK_ASK_COMMENT,
-            reply_markup=ForceReply(input_field_placeholder=texts.FEEDBACK_COMMENT_PLACEHOLDER))
-        if context.user_data is not None:
-            context.user_data.setdefault(_FEEDBACK_PROMPTS, {})[prompt.message_id] = ticket_id
+    if prompt is not None:
+        await deliver_in_hand(context.bot, context.svp.knowledge, prompt)
 
 
 async def stale_button(update: Update, context: SvpContext) -> None:
@@ -297,6 +290,10 @@ async def stale_button(update: Update, context: SvpContext) -> None:
 
 async def on_error(update: object, context: SvpContext) -> None:
     """Log the error and, in a private chat, apologise to the user."""
+    if isinstance(context.error, RetryAfter):  # flood control: expected, and already waited on
+        logger.warning("Telegram asked to slow down while handling an update (%s)",
+                       context.error)
+        return
     logger.error("error while handling an update", exc_info=context.error)
     if not isinstance(update, Update):
         return

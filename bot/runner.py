@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 from typing import Any
 
 from telegram import Update
 from telegram.ext import Application
 
 from bot.application import set_commands, warm_up
+from bot.intake import intake_of
 
 logger = logging.getLogger(__name__)
 
@@ -19,33 +22,28 @@ async def start(application: AnyApplication, *, webhook_url: str | None,
                 secret: str | None) -> None:
     """Initialise and start the bot in a running loop: webhook when a URL is given, else polling.
 
-    For use inside another event loop (e.g. the web server's lifespan); pair with `stop`.
+    Unprocessed updates left in the inbox by a previous run are processed first. For use
+    inside another event loop (e.g. the web server's lifespan); pair with `stop`.
     """
     await application.initialize()
     try:
         await set_commands(application)
-    except Exception:
+    except Exception:  # the command menu is a comfort; never refuse to start for it
         logger.warning("could not register the bot commands", exc_info=True)
     if webhook_url:
         await application.bot.set_webhook(webhook_url, secret_token=secret,
                                           allowed_updates=Update.ALL_TYPES)
-        logger.info("bot started with a webhook")
     else:
         await application.bot.delete_webhook()
-        updater = application.updater
-        if updater is None:
-            raise RuntimeError("the application has no updater to poll with")
-        await updater.start_polling(allowed_updates=Update.ALL_TYPES)
-        logger.info("bot started, polling")
     await application.start()
+    intake_of(application).start(polling=not webhook_url)
+    logger.info("bot started, %s", "webhook" if webhook_url else "polling")
     warm_up(application)
 
 
 async def stop(application: AnyApplication) -> None:
-    """Stop polling (if any), the job queue and handlers, then release resources."""
-    updater = application.updater
-    if updater is not None and updater.running:
-        await updater.stop()
+    """Stop polling and processing, the job queue and handlers, then release resources."""
+    await intake_of(application).stop()
     if application.running:
         await application.stop()
     await application.shutdown()
@@ -53,4 +51,16 @@ async def stop(application: AnyApplication) -> None:
 
 def run_polling(application: AnyApplication) -> None:
     """Run the bot in polling mode until interrupted (SIGINT/SIGTERM); blocking."""
-    application.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=False)
+
+    async def main() -> None:
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(number, stopping.set)
+        await start(application, webhook_url=None, secret=None)
+        try:
+            await stopping.wait()
+        finally:
+            await stop(application)
+
+    asyncio.run(main())

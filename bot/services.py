@@ -6,17 +6,40 @@ Handlers run these with `asyncio.to_thread`; they return small frozen views, nev
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+from sqlalchemy.orm import Session
+
+from bot import keyboards, texts
 from bot.config import BotConfig
-from knowledge.desk import outbox, tickets
+from knowledge.desk import inbox, outbox, tickets
 from knowledge.people import adviser_links, askers, organisations
 from knowledge.runtime import Knowledge
-from knowledge.store.models import Asker, EntryStatus, KnowledgeEntry, OutboxKind
+from knowledge.store.models import Asker, EntryStatus, KnowledgeEntry, OutboxKind, TicketStatus
 from knowledge.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
+
+# A receipt is sent by the handler right after its commit; the delivery job takes over only if
+# the handler died or failed, once this lease has expired (so never twice while it is sending).
+RECEIPT_LEASE = timedelta(seconds=15)
+
+
+@dataclass
+class InboxMark:
+    """The inbox update being processed; `done` once a unit of work marked it processed."""
+
+    update_id: int
+    done: bool = False
+
+
+current_update: ContextVar[InboxMark | None] = ContextVar("svp_current_update", default=None)
+"""Set by the intake while an update is processed (copied into `asyncio.to_thread` calls)."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +92,17 @@ class BotServices:
         self.knowledge = knowledge
         self.config = config
 
+    @contextmanager
+    def _unit(self) -> Iterator[Session]:
+        """A unit of work that also marks the update being processed as done, atomically."""
+        mark = current_update.get()
+        with self.knowledge.session() as session:
+            yield session
+            if mark is not None and not mark.done:
+                inbox.mark_done(session=session, update_id=mark.update_id)
+        if mark is not None:
+            mark.done = True
+
     def warm_up(self) -> None:
         """Load the embedder and the vector index now rather than on the first question."""
         try:
@@ -94,7 +128,7 @@ class BotServices:
     def register_pending(self, *, telegram_user_id: int, chat_id: int, username: str | None,
                          full_name: str, email: str, organisation_id: int) -> AskerView:
         """Register an asker who must wait for approval."""
-        with self.knowledge.session() as session:
+        with self._unit() as session:
             asker = askers.register_pending(
                 session=session, telegram_user_id=telegram_user_id, chat_id=chat_id,
                 telegram_username=username, full_name=full_name, email=email,
@@ -104,7 +138,7 @@ class BotServices:
     def register_with_invite(self, *, code: str, telegram_user_id: int, chat_id: int,
                              username: str | None, full_name: str) -> AskerView:
         """Register and approve an asker holding an invite code."""
-        with self.knowledge.session() as session:
+        with self._unit() as session:
             asker = askers.register_with_invite(
                 session=session, code=code, telegram_user_id=telegram_user_id, chat_id=chat_id,
                 telegram_username=username, full_name=full_name)
@@ -112,18 +146,18 @@ class BotServices:
 
     def set_email(self, asker_id: int, email: str) -> AskerView:
         """Record an asker's e-mail."""
-        with self.knowledge.session() as session:
+        with self._unit() as session:
             return AskerView.of(askers.set_email(session=session, asker_id=asker_id,
                                                  email=email))
 
     def erase(self, asker_id: int) -> None:
         """Erase an asker's personal data at their request."""
-        with self.knowledge.session() as session:
+        with self._unit() as session:
             askers.erase(session=session, asker_id=asker_id, actor=f"asker:{asker_id}")
 
     def link_adviser(self, code: str, chat_id: int) -> str:
         """Link an adviser's account to this chat; return their display name."""
-        with self.knowledge.session() as session:
+        with self._unit() as session:
             return adviser_links.link(session=session, code=code, chat_id=chat_id).display_name
 
     # --- questions ----------------------------------------------------------------------------
@@ -142,73 +176,112 @@ class BotServices:
                 return "day"
         return None
 
-    def submit_question(self, asker_id: int, text: str, message_id: int | None) -> int:
-        """Store a question (committed on return) and return its ticket number."""
-        with self.knowledge.session() as session:
-            ticket = tickets.submit(session=session, asker_id=asker_id, text=text,
-                                    telegram_message_id=message_id,
-                                    admin_base_url=self.config.admin_base_url)
-            return ticket.id
+    def ask(self, asker_id: int, text: str, chat_id: int, message_id: int) -> int | None:
+        """Store a question, its suggestions and its receipt in one unit of work.
 
-    def suggest(self, ticket_id: int, text: str) -> list[Suggestion]:
-        """Find the validated answers close to a question and record them on its ticket."""
+        Return the receipt's outbox id, claimed for the caller to send at once, or None when
+        this Telegram message was stored before (a replayed update: nothing is written twice).
+        """
+        found, top_score = self._search(text)  # reads only: before taking the write lock
+        with self._unit() as session:
+            if tickets.find_by_telegram_message(session=session, chat_id=chat_id,
+                                                telegram_message_id=message_id) is not None:
+                logger.info("message %s of chat %s already stored: not stored again",
+                            message_id, chat_id)
+                return None
+            ticket = tickets.submit(session=session, asker_id=asker_id, text=text,
+                                    telegram_chat_id=chat_id, telegram_message_id=message_id,
+                                    admin_base_url=self.config.admin_base_url)
+            tickets.record_suggestions(session=session, ticket_id=ticket.id,
+                                       entry_ids=[item.entry_id for item in found],
+                                       top_score=top_score)
+            markup = keyboards.suggestions(ticket.id, [item.entry_id for item in found]) \
+                if found else None
+            receipt = outbox.enqueue(
+                session=session, kind=OutboxKind.RECEIPT, chat_id=chat_id, created_by="bot",
+                text=texts.receipt(ticket.id, [(item.question, item.answer) for item in found]),
+                buttons=_rows(markup), asker_id=asker_id, ticket_id=ticket.id,
+                in_hand=RECEIPT_LEASE)
+            return receipt.id
+
+    def _search(self, text: str) -> tuple[list[Suggestion], float | None]:
+        """The validated answers to show under a question, and the best score found."""
         shown = self.config.shown
         if shown == 0:
-            return []
+            return [], None
         try:
             # Ask for the best hits whatever their score, so the ticket keeps the top score
             # even when nothing is shown (advisers tune the threshold with it).
             result = self.knowledge.similar(text, k=shown, min_score=-1.0)
             threshold = self.knowledge.abstain_threshold
         except Exception:  # the question is stored; advisers answer even if search is down
-            logger.exception("search failed for ticket %s", ticket_id)
-            return []
+            logger.exception("search failed for a new question")
+            return [], None
         found = [Suggestion(entry_id=hit.entry_id, question=hit.question, answer=hit.answer,
                             score=hit.score)
                  for hit in result.hits[:shown] if hit.score >= threshold]
-        with self.knowledge.session() as session:
-            tickets.record_suggestions(session=session, ticket_id=ticket_id,
-                                       entry_ids=[item.entry_id for item in found],
-                                       top_score=max((hit.score for hit in result.hits),
-                                                     default=None))
-        return found
+        return found, max((hit.score for hit in result.hits), default=None)
 
     def clarification_ticket(self, chat_id: int, message_id: int) -> int | None:
         """Return the ticket whose clarification request is this bot message, if any."""
+        return self._prompted_ticket(chat_id, message_id, OutboxKind.CLARIFICATION)
+
+    def feedback_prompt_ticket(self, chat_id: int, message_id: int) -> int | None:
+        """Return the ticket whose 👎 comment prompt is this bot message, if any."""
+        return self._prompted_ticket(chat_id, message_id, OutboxKind.FEEDBACK_PROMPT)
+
+    def _prompted_ticket(self, chat_id: int, message_id: int, kind: OutboxKind) -> int | None:
         with self.knowledge.session() as session:
             row = outbox.find_by_sent_message(session=session, chat_id=chat_id,
-                                              telegram_message_id=message_id,
-                                              kind=OutboxKind.CLARIFICATION)
+                                              telegram_message_id=message_id, kind=kind)
             return row.ticket_id if row is not None else None
 
     def add_clarification(self, ticket_id: int, asker_id: int, text: str,
                           message_id: int | None) -> None:
-        """Add the asker's reply to a ticket's thread."""
-        with self.knowledge.session() as session:
+        """Add the asker's reply to a ticket's thread (once per Telegram message)."""
+        with self._unit() as session:
             tickets.add_asker_message(session=session, ticket_id=ticket_id, asker_id=asker_id,
                                       text=text, telegram_message_id=message_id)
 
-    def self_served(self, ticket_id: int, asker_id: int) -> None:
-        """Close a ticket resolved by a suggestion."""
-        with self.knowledge.session() as session:
+    def self_served(self, ticket_id: int, asker_id: int) -> bool:
+        """Close a ticket resolved by a suggestion; False if it already was."""
+        with self._unit() as session:
+            already = tickets.get(session=session, ticket_id=ticket_id).status == \
+                TicketStatus.SELF_SERVED.value
             tickets.mark_self_served(session=session, ticket_id=ticket_id, asker_id=asker_id)
+            return not already
 
-    def keep_waiting(self, ticket_id: int, asker_id: int) -> None:
-        """Note that the asker waits for an adviser."""
-        with self.knowledge.session() as session:
+    def keep_waiting(self, ticket_id: int, asker_id: int) -> bool:
+        """Note that the asker waits for an adviser; False if they already said so."""
+        with self._unit() as session:
+            already = tickets.is_waiting(tickets.get(session=session, ticket_id=ticket_id))
             tickets.keep_waiting(session=session, ticket_id=ticket_id, asker_id=asker_id)
+            return not already
 
-    def feedback(self, ticket_id: int, asker_id: int, value: int) -> None:
-        """Store 👍 / 👎 on a ticket."""
-        with self.knowledge.session() as session:
+    def feedback(self, ticket_id: int, asker_id: int, value: int,
+                 chat_id: int | None = None) -> int | None:
+        """Store 👍 / 👎 on a ticket; a new 👎 queues a comment prompt (its outbox id returned)."""
+        with self._unit() as session:
+            previous = tickets.get(session=session, ticket_id=ticket_id).feedback
             tickets.record_feedback(session=session, ticket_id=ticket_id, asker_id=asker_id,
                                     value=value)
+            if value != -1 or previous == -1 or chat_id is None:
+                return None
+            return outbox.enqueue(session=session, kind=OutboxKind.FEEDBACK_PROMPT,
+                                  chat_id=chat_id, text=texts.FEEDBACK_ASK_COMMENT,
+                                  created_by="bot", asker_id=asker_id, ticket_id=ticket_id,
+                                  in_hand=RECEIPT_LEASE).id
 
     def feedback_comment(self, ticket_id: int, asker_id: int, comment: str) -> None:
         """Store the comment that follows a 👎."""
-        with self.knowledge.session() as session:
+        with self._unit() as session:
             tickets.record_feedback_comment(session=session, ticket_id=ticket_id,
                                             asker_id=asker_id, comment=comment)
+
+    def tell_group_once(self, chat_id: int) -> bool:
+        """Remember that a group is told "private chats only"; False if it was told before."""
+        with self._unit() as session:
+            return inbox.tell_group_once(session=session, chat_id=chat_id)
 
     def entry(self, entry_id: int) -> tuple[str, str, str | None] | None:
         """Return (question, answer, source) of an active entry, if it exists."""
@@ -224,3 +297,10 @@ class BotServices:
             return [TicketLine(id=t.id, status=t.status, created_at=t.created_at, text=t.text)
                     for t in tickets.list_for_asker(session=session, asker_id=asker_id,
                                                     limit=limit)]
+
+
+def _rows(markup: Any) -> list[Any]:
+    """An inline keyboard as stored with an outbox row (rows of button dicts)."""
+    if markup is None:
+        return []
+    return [[button.to_dict() for button in row] for row in markup.inline_keyboard]

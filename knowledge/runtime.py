@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from index.embedders import Embedder
 from index.store import IndexMissing, IndexUnusable, VectorStore
-from knowledge.retrieval import embeddings, search
+from knowledge.retrieval import embeddings, log_readers, search
 from knowledge.retrieval.search import SearchHit, SearchResult
 from knowledge.store.db import (
     SQLITE_BUSY_TIMEOUT_MS,
@@ -67,6 +67,9 @@ class Knowledge:
         self._store: VectorStore | None = None
         self._saved_watermark: int | None = None
         self._index_lock = threading.RLock()
+        self._note_lock = threading.Lock()
+        self._note_due: int | None = None
+        self._note_thread: threading.Thread | None = None
         self._analyzer = search.FrenchAnalyzer()
         self.metrics_registry = CollectorRegistry(auto_describe=True)
         self._latency = Histogram(
@@ -199,7 +202,14 @@ class Knowledge:
                 logger.warning("the change log was reset: rebuilding the index")
                 self._store = self._rebuild_locked()
                 return
+            with self._read_engine.connect() as connection:
+                pruned = log_readers.has_gap(session=connection, watermark=store.watermark)
+            if pruned:
+                logger.warning("changes this index had not applied were pruned: rebuilding it")
+                self._store = self._rebuild_locked()
+                return
             self._catch_up(store)
+            self._note_reader(store.watermark)
 
     def rebuild_index(self) -> int:
         """Rebuild the index from the stored vectors, save it, and return its size."""
@@ -253,6 +263,10 @@ class Knowledge:
                 raise IndexUnusable("index enregistré pour une autre base de données")
             if store.watermark > head.value:
                 raise IndexUnusable("index en avance sur la base de données")
+            with self._read() as session:
+                if log_readers.has_gap(session=session, watermark=store.watermark):
+                    raise IndexUnusable("modifications élaguées depuis l'enregistrement de "
+                                        "l'index")
             self._saved_watermark = store.watermark
             self._catch_up(store)
             differences = self._differences(store)
@@ -270,6 +284,7 @@ class Knowledge:
             return self._rebuild_locked()
         logger.info("index loaded from %s: %s vectors, watermark %s", self.index_dir,
                     len(store), store.watermark)
+        self._note_reader(store.watermark)
         return store
 
     def _rebuild_locked(self) -> VectorStore:
@@ -293,7 +308,38 @@ class Knowledge:
             logger.warning("%s active entries have no vector for %s: run `svp index reembed`",
                            active - len(store), embedder.model_id)
         self._save_locked(store)
+        self._note_reader(store.watermark)
         return store
+
+    def _note_reader(self, watermark: int) -> None:
+        # Tells the pruning job how far this process has read. Written from a thread of its own:
+        # a search may run inside a caller's unit of work, whose write lock it must not wait on.
+        with self._note_lock:
+            self._note_due = watermark
+            if self._note_thread is not None:
+                return
+            self._note_thread = threading.Thread(target=self._write_notes, daemon=True,
+                                                 name="svp-index-reader")
+            self._note_thread.start()
+
+    def _write_notes(self) -> None:
+        while True:
+            with self._note_lock:
+                watermark, self._note_due = self._note_due, None
+                if watermark is None:
+                    self._note_thread = None
+                    return
+            try:
+                with self.session() as session:
+                    log_readers.note(session=session, name=log_readers.reader_name(),
+                                     watermark=watermark)
+            except Exception as error:  # never worth failing anything for
+                logger.debug("could not note this index's watermark: %s", error)
+
+    def prune_index_log(self) -> int:
+        """Delete the index changes every live process has applied; return how many."""
+        with self.session() as session:
+            return log_readers.prune(session=session)
 
     def _save_locked(self, store: VectorStore) -> None:
         if not self.save_index:

@@ -27,10 +27,14 @@ def enqueue(
     user_id: int | None = None,
     ticket_id: int | None = None,
     buttons: list[Any] | None = None,
+    in_hand: timedelta | None = None,
 ) -> Outbox:
     """Add a message to send; it is delivered after the unit of work commits.
 
-    `text` is plain text: the bot escapes it for Telegram HTML when sending.
+    `text` is plain text: the bot escapes it for Telegram HTML when sending (a receipt is
+    already Telegram HTML). With `in_hand`, the row is created claimed by the caller, who
+    sends it right after the commit; if the caller dies first, the delivery job takes it
+    once that lease has expired.
     """
     now = utcnow()
     message = Outbox(
@@ -42,8 +46,8 @@ def enqueue(
         text=text,
         buttons=buttons or [],
         status=OutboxStatus.PENDING.value,
-        attempts=0,
-        next_attempt_at=now,
+        attempts=1 if in_hand is not None else 0,
+        next_attempt_at=now + in_hand if in_hand is not None else now,
         created_by=created_by,
         created_at=now,
     )
@@ -96,10 +100,13 @@ def get(*, session: Session, outbox_id: int) -> Outbox:
     return row
 
 
-def record_part_sent(*, session: Session, outbox_id: int, telegram_message_id: int) -> Outbox:
-    """Remember that Telegram accepted one more part of a message."""
+def record_part_sent(*, session: Session, outbox_id: int, telegram_message_id: int,
+                     last: bool = False) -> Outbox:
+    """Remember that Telegram accepted one more part of a message (the last one: it is sent)."""
     row = get(session=session, outbox_id=outbox_id)
     row.telegram_message_ids = [*(row.telegram_message_ids or []), telegram_message_id]
+    if last:
+        return mark_sent(session=session, outbox_id=outbox_id)
     return row
 
 

@@ -72,14 +72,26 @@ def _excerpt(text: str, size: int = _EXCERPT_CHARS) -> str:
     return flat if len(flat) <= size else flat[: size - 1].rstrip() + "…"
 
 
+def find_by_telegram_message(*, session: Session, chat_id: int,
+                             telegram_message_id: int) -> Ticket | None:
+    """Return the ticket stored for a Telegram message, if it was stored already."""
+    return session.scalar(select(Ticket).where(Ticket.telegram_chat_id == chat_id,
+                                               Ticket.telegram_message_id == telegram_message_id))
+
+
 def submit(*, session: Session, asker_id: int, text: str, telegram_message_id: int | None = None,
-           admin_base_url: str | None = None) -> Ticket:
-    """Store a new question and its first message; tell every linked adviser about it."""
+           admin_base_url: str | None = None, telegram_chat_id: int | None = None) -> Ticket:
+    """Store a new question and its first message; tell every linked adviser about it.
+
+    With a chat id, the tickets table's unique (chat, message) key stores a Telegram message
+    at most once: callers look it up first (`find_by_telegram_message`) when replaying.
+    """
     question = validate_question(text)
     asker = _approved_asker(session=session, asker_id=asker_id)
     now = utcnow()
     ticket = Ticket(text=question, status=TicketStatus.NEW.value, asker_id=asker.id,
                     organisation_id=asker.organisation_id, channel="telegram",
+                    telegram_chat_id=telegram_chat_id,
                     telegram_message_id=telegram_message_id, suggested_entry_ids=[],
                     created_at=now, updated_at=now)
     session.add(ticket)
@@ -122,9 +134,16 @@ def record_suggestions(*, session: Session, ticket_id: int, entry_ids: Sequence[
 
 def add_asker_message(*, session: Session, ticket_id: int, asker_id: int, text: str,
                       telegram_message_id: int | None = None) -> Ticket:
-    """Add the asker's clarification to a ticket's thread and put it back in the queue."""
+    """Add the asker's clarification to a ticket's thread and put it back in the queue.
+
+    The same Telegram message given twice (a replayed update) is added once.
+    """
     message = validate_question(text)
     ticket = _own(session=session, ticket_id=ticket_id, asker_id=asker_id)
+    if telegram_message_id is not None and any(
+            item.kind == "clarification" and item.telegram_message_id == telegram_message_id
+            for item in ticket.messages):
+        return ticket
     now = utcnow()
     session.add(TicketMessage(ticket_id=ticket.id, author=MessageAuthor.ASKER.value,
                               kind="clarification", text=message,
@@ -167,15 +186,22 @@ def mark_self_served(*, session: Session, ticket_id: int, asker_id: int,
 
 
 def keep_waiting(*, session: Session, ticket_id: int, asker_id: int) -> Ticket:
-    """Note that the suggestions did not help and the asker waits for an adviser."""
+    """Note that the suggestions did not help and the asker waits for an adviser (once)."""
     ticket = _own(session=session, ticket_id=ticket_id, asker_id=asker_id)
     if ticket.status not in _OPEN:
         raise Conflict(f"La question n° {ticket.id} est déjà close.")
+    if is_waiting(ticket):
+        return ticket
     session.add(TicketMessage(ticket_id=ticket.id, author=MessageAuthor.SYSTEM.value,
                               kind="waiting", created_at=utcnow(),
                               text="Les réponses proposées ne suffisent pas : le demandeur "
                                    "attend un conseiller."))
     return ticket
+
+
+def is_waiting(ticket: Ticket) -> bool:
+    """Tell whether the asker already said they wait for an adviser."""
+    return any(item.kind == "waiting" for item in ticket.messages)
 
 
 def record_feedback(*, session: Session, ticket_id: int, asker_id: int, value: int,

@@ -112,6 +112,8 @@ class OutboxKind(enum.StrEnum):
     CORRECTION = "correction"
     NOTIFICATION = "notification"
     REGISTRATION = "registration"
+    RECEIPT = "receipt"
+    FEEDBACK_PROMPT = "feedback_prompt"
 
 
 class MessageAuthor(enum.StrEnum):
@@ -266,6 +268,9 @@ class Ticket(Base):
     """A question asked by a staff member, from arrival to answer."""
 
     __tablename__ = "tickets"
+    # A Telegram message is stored at most once, however often its update is replayed.
+    __table_args__ = (UniqueConstraint("telegram_chat_id", "telegram_message_id",
+                                       name="uq_tickets_telegram_message"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     text: Mapped[str] = mapped_column(Text)
@@ -284,6 +289,7 @@ class Ticket(Base):
     )
     theme: Mapped[str | None] = mapped_column(String(200))
     channel: Mapped[str] = mapped_column(String(16), default="telegram")
+    telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
     top_score: Mapped[float | None] = mapped_column(Float)
     suggested_entry_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
@@ -360,3 +366,6 @@ class AuditEvent(Base):
     object_type: Mapped[str] = mapped_column(String(32))
     object_id: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+from knowledge.store.runstate import GroupNotice, InboxUpdate, IndexReader  # noqa: E402,F401

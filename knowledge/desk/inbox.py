@@ -1,0 +1,169 @@
+"""The Telegram inbox: updates committed before Telegram may forget them, processed once, in order.
+
+The bot records every update here first (polling: before the next `getUpdates` offset confirms
+it; webhook: before answering 200), then processes the rows in arrival order. A handler that
+writes marks its update processed in the same transaction, so a crash either leaves both
+undone (the update is replayed) or both done (it is not). Done rows are pruned after a
+retention period.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from knowledge.store.models import GroupNotice, InboxUpdate, Outbox, OutboxStatus
+from knowledge.timeutil import utcnow
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """An update as received from Telegram, with what the inbox indexes."""
+
+    update_id: int
+    chat_id: int | None
+    kind: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PendingUpdate:
+    """An unprocessed inbox row, copied out of its unit of work."""
+
+    id: int
+    update_id: int
+    chat_id: int | None
+    payload: dict[str, Any]
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """What waits: unprocessed updates (count, age of the oldest) and unsent messages."""
+
+    inbox_pending: int
+    inbox_oldest_seconds: float | None
+    outbox_pending: int
+    outbox_oldest_seconds: float | None
+
+
+def record(*, session: Session, arrivals: Sequence[Arrival],
+           now: datetime | None = None) -> list[int]:
+    """Store the updates not seen yet; return the update ids that were new (duplicates ignored)."""
+    ids = [arrival.update_id for arrival in arrivals]
+    if not ids:
+        return []
+    seen = set(session.scalars(select(InboxUpdate.update_id)
+                               .where(InboxUpdate.update_id.in_(ids))))
+    now = now or utcnow()
+    new: list[int] = []
+    for arrival in arrivals:
+        if arrival.update_id in seen:
+            continue
+        seen.add(arrival.update_id)
+        session.add(InboxUpdate(update_id=arrival.update_id, chat_id=arrival.chat_id,
+                                kind=arrival.kind, payload=arrival.payload, received_at=now,
+                                attempts=0))
+        new.append(arrival.update_id)
+    session.flush()
+    if len(new) < len(ids):
+        logger.info("%s update(s) already in the inbox ignored", len(ids) - len(new))
+    return new
+
+
+def pending(*, session: Session, limit: int = 50, after_id: int = 0) -> list[PendingUpdate]:
+    """Return unprocessed updates in arrival order (hence in order within each chat)."""
+    rows = session.scalars(
+        select(InboxUpdate).where(InboxUpdate.processed_at.is_(None), InboxUpdate.id > after_id)
+        .order_by(InboxUpdate.id).limit(limit))
+    return [PendingUpdate(id=row.id, update_id=row.update_id, chat_id=row.chat_id,
+                          payload=dict(row.payload), attempts=row.attempts) for row in rows]
+
+
+def begin(*, session: Session, inbox_id: int, now: datetime | None = None) -> bool:
+    """Count one more attempt at an update; False (and the row closed) when it failed too often.
+
+    The attempt is committed before processing, so an update that kills the process every
+    time is given up after MAX_ATTEMPTS instead of blocking the inbox forever.
+    """
+    row = session.get(InboxUpdate, inbox_id)
+    if row is None or row.processed_at is not None:
+        return False
+    row.attempts = (row.attempts or 0) + 1
+    if row.attempts > MAX_ATTEMPTS:
+        row.processed_at = now or utcnow()
+        row.last_error = f"abandonné après {MAX_ATTEMPTS} tentatives interrompues"
+        logger.warning("inbox update %s given up after %s attempts", row.update_id,
+                       MAX_ATTEMPTS)
+        return False
+    return True
+
+
+def mark_done(*, session: Session, update_id: int, error: str | None = None,
+              now: datetime | None = None) -> None:
+    """Mark an update processed (in the unit of work of whatever it wrote)."""
+    values: dict[str, Any] = {"processed_at": now or utcnow()}
+    if error is not None:
+        values["last_error"] = error[:2000]
+    session.execute(update(InboxUpdate).where(InboxUpdate.update_id == update_id,
+                                              InboxUpdate.processed_at.is_(None))
+                    .values(**values))
+
+
+def is_done(*, session: Session, update_id: int) -> bool:
+    """Tell whether an update was already processed."""
+    return session.scalar(select(InboxUpdate.processed_at)
+                          .where(InboxUpdate.update_id == update_id)) is not None
+
+
+def tell_group_once(*, session: Session, chat_id: int, now: datetime | None = None) -> bool:
+    """Remember that a group was told the bot serves private chats; False if it already was."""
+    if session.get(GroupNotice, chat_id) is not None:
+        return False
+    session.add(GroupNotice(chat_id=chat_id, told_at=now or utcnow()))
+    session.flush()
+    return True
+
+
+def prune(*, session: Session, retention: timedelta, now: datetime | None = None) -> int:
+    """Delete the processed updates older than the retention period; return how many."""
+    limit = (now or utcnow()) - retention
+    result = session.execute(delete(InboxUpdate).where(InboxUpdate.processed_at.is_not(None),
+                                                       InboxUpdate.processed_at < limit))
+    count = int(getattr(result, "rowcount", 0) or 0)
+    if count:
+        logger.info("%s processed inbox update(s) older than %s pruned", count, limit)
+    return count
+
+
+def backlog(*, session: Session, now: datetime | None = None) -> Backlog:
+    """Count what waits in the inbox and the outbox, and how long the oldest has waited."""
+    now = now or utcnow()
+    inbox_count, inbox_oldest = session.execute(
+        select(func.count(InboxUpdate.id), func.min(InboxUpdate.received_at))
+        .where(InboxUpdate.processed_at.is_(None))).one()
+    outbox_count, outbox_oldest = session.execute(
+        select(func.count(Outbox.id), func.min(Outbox.created_at))
+        .where(Outbox.status == OutboxStatus.PENDING.value)).one()
+    return Backlog(inbox_pending=int(inbox_count or 0),
+                   inbox_oldest_seconds=_age(inbox_oldest, now),
+                   outbox_pending=int(outbox_count or 0),
+                   outbox_oldest_seconds=_age(outbox_oldest, now))
+
+
+def _age(moment: datetime | None, now: datetime) -> float | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:  # aggregates bypass the column type on some drivers
+        moment = moment.replace(tzinfo=UTC)
+    return max((now - moment).total_seconds(), 0.0)
