@@ -46,6 +46,7 @@ def bot_config(settings: Settings) -> BotConfig:
         outbox_interval_seconds=settings.outbox_interval_seconds,
         suggestions_shown=settings.suggestions_shown,
         admin_base_url=settings.admin_base_url,
+        inbox_retention_days=settings.inbox_retention_days,
     )
 
 

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     rate_limit_per_day: int = 30
     outbox_interval_seconds: float = 2.0
     suggestions_shown: int = 3
+    inbox_retention_days: int = Field(
+        default=30, ge=1, description="Jours de conservation des mises à jour Telegram traitées."
+    )
 
     # --- web admin -----------------------------------------------------------------------
     admin_base_url: str = "http://127.0.0.1:8000"

@@ -19,7 +19,7 @@ from admin.security import (
     KnowledgeDep,
     LoginRequired,
 )
-from knowledge.desk import stats
+from knowledge.desk import inbox, stats
 from knowledge.people import advisers
 from knowledge.runtime import Knowledge
 from knowledge.store import migrate
@@ -56,15 +56,30 @@ def healthz(knowledge: KnowledgeDep) -> JSONResponse:
         logger.warning("health check: index not ready: %s", error)
         body["index"] = {"ready": False, "error": type(error).__name__}
         healthy = False
+    try:
+        # What waits to be processed or sent: a stuck bot shows as a growing, ageing backlog.
+        with unit_of_work(knowledge.sessions) as session:
+            waiting = inbox.backlog(session=session)
+        body["backlog"] = {"inbox_pending": waiting.inbox_pending,
+                           "inbox_oldest_seconds": _rounded(waiting.inbox_oldest_seconds),
+                           "outbox_pending": waiting.outbox_pending,
+                           "outbox_oldest_seconds": _rounded(waiting.outbox_oldest_seconds)}
+    except Exception as error:  # reported by the database part already
+        logger.warning("health check: backlog unavailable: %s", error)
     body["status"] = "ok" if healthy else "error"
     return JSONResponse(body, status_code=200 if healthy else 503)
+
+
+def _rounded(seconds: float | None) -> float | None:
+    return round(seconds, 1) if seconds is not None else None
 
 
 class _DatabaseCollector(Collector):
     """Counts read from the database at scrape time."""
 
-    def __init__(self, counts: stats.OperationalCounts) -> None:
+    def __init__(self, counts: stats.OperationalCounts, waiting: inbox.Backlog) -> None:
         self.counts = counts
+        self.waiting = waiting
 
     def collect(self) -> Iterable[CounterMetricFamily | GaugeMetricFamily]:
         c = self.counts
@@ -82,6 +97,15 @@ class _DatabaseCollector(Collector):
                                 value=c.outbox_pending)
         yield GaugeMetricFamily("svp_outbox_failures", "Messages en échec définitif.",
                                 value=c.outbox_failed)
+        w = self.waiting
+        yield GaugeMetricFamily("svp_outbox_oldest_age_seconds",
+                                "Âge du plus ancien message en attente d'envoi.",
+                                value=w.outbox_oldest_seconds or 0.0)
+        yield GaugeMetricFamily("svp_inbox_backlog", "Mises à jour Telegram non traitées.",
+                                value=w.inbox_pending)
+        yield GaugeMetricFamily("svp_inbox_oldest_age_seconds",
+                                "Âge de la plus ancienne mise à jour Telegram non traitée.",
+                                value=w.inbox_oldest_seconds or 0.0)
         yield GaugeMetricFamily("svp_active_entries", "Fiches actives.", value=c.active_entries)
         yield GaugeMetricFamily("svp_pending_askers", "Demandeurs en attente d'approbation.",
                                 value=c.pending_askers)
@@ -108,7 +132,8 @@ def metrics(request: Request, knowledge: KnowledgeDep, config: ConfigDep) -> Res
         raise LoginRequired()
     with unit_of_work(knowledge.sessions) as session:
         counts = stats.counts(session=session)
+        waiting = inbox.backlog(session=session)
     registry = CollectorRegistry()
-    registry.register(_DatabaseCollector(counts))
+    registry.register(_DatabaseCollector(counts, waiting))
     body = generate_latest(registry) + generate_latest(knowledge.metrics_registry)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from admin_helpers import client_for, log_in, make_entry, make_ticket, make_user
 
 from admin.config import AdminConfig
-from knowledge.desk import outbox
+from knowledge.desk import inbox, outbox
 from knowledge.runtime import Knowledge
 from knowledge.store.models import Outbox, OutboxKind, Ticket
+from knowledge.timeutil import utcnow
 
 
 def test_healthz_reports_database_and_index_to_anyone(admin_knowledge: Knowledge) -> None:
@@ -69,3 +72,27 @@ def test_metrics_open_to_a_logged_in_user_without_token(admin_knowledge: Knowled
         response = client.get("/metrics")
     assert response.status_code == 200 and "svp_outbox_backlog" in response.text
     assert Outbox.__tablename__ == "outbox"
+
+
+def test_healthz_and_metrics_show_the_inbox_and_outbox_backlog(
+        admin_knowledge: Knowledge) -> None:
+    long_ago = utcnow() - timedelta(minutes=10)
+    with admin_knowledge.session() as session:
+        inbox.record(session=session, now=long_ago, arrivals=[
+            inbox.Arrival(update_id=number, chat_id=42, kind="message",
+                          payload={"update_id": number}) for number in (1, 2, 3)])
+        inbox.mark_done(session=session, update_id=1)
+        queued = outbox.enqueue(session=session, kind=OutboxKind.ANSWER, chat_id=1, text="r",
+                                created_by="test")
+        queued.created_at = long_ago
+    with client_for(admin_knowledge, AdminConfig(metrics_token="s3cret")) as client:
+        backlog = client.get("/healthz").json()["backlog"]
+        text = client.get("/metrics", headers={"Authorization": "Bearer s3cret"}).text
+    assert backlog["inbox_pending"] == 2 and backlog["outbox_pending"] == 1
+    assert 590 < backlog["inbox_oldest_seconds"] < 700
+    assert 590 < backlog["outbox_oldest_seconds"] < 700
+    assert "svp_inbox_backlog 2.0" in text
+    assert "svp_outbox_backlog 1.0" in text
+    oldest = next(line for line in text.splitlines()
+                  if line.startswith("svp_inbox_oldest_age_seconds "))
+    assert 590 < float(oldest.split()[1]) < 700
