@@ -27,10 +27,12 @@ def enqueue(
     user_id: int | None = None,
     ticket_id: int | None = None,
     buttons: list[Any] | None = None,
+    formatted: bool = False,
 ) -> Outbox:
     """Add a message to send; it is delivered after the unit of work commits.
 
-    `text` is plain text: the bot escapes it for Telegram HTML when sending.
+    `text` is plain text, escaped by the bot for Telegram HTML; with `formatted`, its light
+    markup (knowledge.desk.formatting) becomes bold, italics and links.
     """
     now = utcnow()
     message = Outbox(
@@ -40,6 +42,7 @@ def enqueue(
         user_id=user_id,
         ticket_id=ticket_id,
         text=text,
+        formatted=formatted,
         buttons=buttons or [],
         status=OutboxStatus.PENDING.value,
         attempts=0,
