@@ -226,15 +226,33 @@ def count_mine(*, session: Session, adviser_id: int) -> int:
         Ticket.status.in_([s.value for s in OPEN_STATUSES]))) or 0
 
 
+def _workable(adviser: User, current: Ticket) -> list[ColumnElement[bool]]:
+    return [Ticket.status.in_([s.value for s in OPEN_STATUSES]), Ticket.id != current.id,
+            or_(Ticket.assigned_to_id.is_(None), Ticket.assigned_to_id == adviser.id)]
+
+
 def next_ticket(*, session: Session, after: Ticket, adviser: User) -> Ticket | None:
     """The next open ticket of the queue this adviser may take (wrapping to the oldest)."""
-    mine_or_free = or_(Ticket.assigned_to_id.is_(None), Ticket.assigned_to_id == adviser.id)
-    base = (select(Ticket).where(Ticket.status.in_([s.value for s in OPEN_STATUSES]),
-                                 Ticket.id != after.id, mine_or_free)
+    base = (select(Ticket).where(*_workable(adviser, after))
             .order_by(Ticket.created_at, Ticket.id).limit(1))
     later = or_(Ticket.created_at > after.created_at,
                 (Ticket.created_at == after.created_at) & (Ticket.id > after.id))
     return session.scalars(base.where(later)).first() or session.scalars(base).first()
+
+
+def previous_ticket(*, session: Session, before: Ticket, adviser: User) -> Ticket | None:
+    """The previous open ticket of the queue this adviser may take (wrapping to the newest)."""
+    base = (select(Ticket).where(*_workable(adviser, before))
+            .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(1))
+    earlier = or_(Ticket.created_at < before.created_at,
+                  (Ticket.created_at == before.created_at) & (Ticket.id < before.id))
+    return session.scalars(base.where(earlier)).first() or session.scalars(base).first()
+
+
+def count_open_since(*, session: Session, after_id: int) -> int:
+    """Count the open tickets newer than a ticket number (the queue's live refresh)."""
+    return session.scalar(select(func.count(Ticket.id)).where(
+        Ticket.id > after_id, Ticket.status.in_([s.value for s in OPEN_STATUSES]))) or 0
 
 
 def latest_ticket_id(*, session: Session) -> int:
