@@ -121,7 +121,10 @@ def test_approve_publishes_a_new_entry_found_by_the_next_search(
         entry = session.get(KnowledgeEntry, ticket.entry_id)
         assert entry is not None and entry.legal_references == [
             "Convention collective des gardiens"]
-    assert sent.kind == "answer" and sent.text == answer
+    # The message carries the references, one per line, and the adviser's signature.
+    assert sent.kind == "answer" and sent.text == (
+        f"{answer}\n\nRéférences :\nConvention collective des gardiens\n\n"
+        "— Camille, SVP de l'AR Hlm")
 
 
 def test_approve_can_revise_the_suggested_entry(admin_knowledge: Knowledge) -> None:
