@@ -100,8 +100,8 @@
         }
         source.value = id;
         if (entrySelect) entrySelect.value = id;
-        if (sourceNote) sourceNote.textContent = " (réponse reprise de la fiche n° " + id +
-          ", à laquelle la question sera liée)";
+        if (sourceNote) sourceNote.textContent = " (réponse de la fiche n° " + id +
+          " : envoyée telle quelle, la question sera liée à cette fiche)";
         manualPublication = false;
         changed();
         answer.focus();

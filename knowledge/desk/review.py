@@ -390,8 +390,11 @@ def approve(*, session: Session, ticket_id: int, adviser: User, approval: Approv
                 external_id=previous.external_id))
         entry_id = entry.id
     elif approval.source_entry_id is not None:
-        # Sent as is: the ticket stays linked to the entry its answer came from.
-        entry_id = entries.get(session=session, entry_id=approval.source_entry_id).id
+        # A suggestion sent as is: the ticket is linked to the entry its answer came from
+        # (the asker's feedback then concerns that entry). Rewritten text is the adviser's own.
+        source = entries.get(session=session, entry_id=approval.source_entry_id)
+        if clean(source.answer) == answer:
+            entry_id = source.id
     now = utcnow()
     session.add(TicketMessage(ticket_id=ticket.id, author=MessageAuthor.ADVISER.value,
                               kind="answer", user_id=adviser.id, text=answer, created_at=now))

@@ -136,6 +136,11 @@ def test_unchanged_suggestion_sent_without_publishing_is_linked_to_its_entry(
                                                       source_entry_id=entry.id))
     assert outcome.ticket.entry_id == entry.id
     assert session.scalar(select(KnowledgeEntry.revision)) == 1  # the entry is untouched
+    rewritten = _ticket(session)
+    outcome = review.approve(session=session, ticket_id=rewritten.id, adviser=adviser,
+                             approval=review.Approval(answer="Ma propre réponse.",
+                                                      source_entry_id=entry.id))
+    assert outcome.ticket.entry_id is None  # the adviser's own words: no link
 
 
 # --- 4. notes, follow-ups, release, hand-over, templates ---------------------------------
