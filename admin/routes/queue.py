@@ -42,7 +42,7 @@ def queue(request: Request, db: DbSession, user: CurrentUser,
     if status == "open":
         statuses = review.OPEN_STATUSES
     elif status == "all":
-        statuses = tuple(TicketStatus)
+        statuses = ()  # no condition at all: the cheapest query
     else:
         try:
             statuses = (TicketStatus(status),)
