@@ -208,8 +208,10 @@ def _desk_flow(page: Any, server: DeskServer, *, question: str, uncovered: bool,
     answer.fill(long_answer)
     expect(page.locator("#answer-counter")).to_contain_text("2 message(s) Telegram")
     expect(page.locator(".tg-part")).to_have_count(2)
-    page.locator("#answer-counter").scroll_into_view_if_needed()
-    page.screenshot(path=str(SCREENSHOTS / f"{shots}-preview.png"), full_page=False)
+    page.locator("#preview-box").evaluate("box => { box.open = true; }")
+    expect(page.locator(".tg-part b").first).to_have_text("informe")  # 6. rendered markup
+    expect(page.locator(".tg-part").last).to_be_visible()
+    page.locator(".tg-part").last.screenshot(path=str(SCREENSHOTS / f"{shots}-preview.png"))
     page.get_by_label("Envoyer sans publier").check()
     page.get_by_label("Références juridiques").fill("CCH, art. L. 442-1")
     page.screenshot(path=str(SCREENSHOTS / f"{shots}-draft.png"), full_page=False)
