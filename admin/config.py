@@ -17,6 +17,10 @@ class AdminConfig:
     duplicate_threshold: float = 0.93
     suggestions_shown: int = 5
     base_url: str = "http://127.0.0.1:8000"
+    # Appended to every answer sent; {prénom} and {nom} are the adviser's.
+    answer_signature: str = "— {prénom}, SVP de l'AR Hlm"
+    # The bot's @username (without @), for the t.me links of invite codes.
+    bot_username: str | None = None
     # Bearer token a Prometheus scraper may present on /metrics; None: only logged-in users.
     metrics_token: str | None = None
     login_limits: LoginLimits = field(default_factory=LoginLimits)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -11,12 +12,15 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from knowledge.desk import review
 from knowledge.store.models import (
     ORGANISATION_KIND_LABELS,
     TICKET_STATUS_LABELS,
     OrganisationKind,
     TicketStatus,
 )
+
+logger = logging.getLogger(__name__)
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -25,8 +29,17 @@ PARIS = ZoneInfo("Europe/Paris")
 # Short notices shown after a redirect (`?info=key`): the URL never carries free text.
 NOTICES = {
     "assigned": "La question vous est attribuée.",
-    "clarified": "La demande de précision a été envoyée au demandeur.",
-    "approved": "La réponse a été validée et sera envoyée au demandeur.",
+    "clarified": "La demande de précision est enregistrée : le bot l'envoie au demandeur "
+                 "(son état figure ci-dessous).",
+    "approved": "La réponse a été validée ; le bot l'envoie au demandeur (son état figure "
+                "ci-dessous).",
+    "draft_saved": "Le brouillon est enregistré ; rien n'a été envoyé.",
+    "note_added": "La note interne est ajoutée ; elle n'est pas envoyée au demandeur.",
+    "follow_up": "Le complément est enregistré ; le bot l'envoie au demandeur.",
+    "released": "La question est rendue à la file d'attente.",
+    "handed_over": "La question est confiée à votre collègue.",
+    "template_saved": "Le modèle de réponse est enregistré.",
+    "template_deleted": "Le modèle de réponse est supprimé.",
     "rejected": "La question a été classée hors champ ; le demandeur sera prévenu.",
     "entry_saved": "La fiche a été enregistrée.",
     "entry_retired": "La fiche a été retirée des suggestions.",
@@ -83,6 +96,7 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None,
     visitor = getattr(request.state, "visitor", None)
     info = request.query_params.get("info")
     full = {
+        "my_count": _my_count(request, visitor.user.id) if visitor else None,
         "visitor": visitor,
         "user": visitor.user if visitor else None,
         "csrf_token": visitor.csrf_token if visitor else "",
@@ -91,6 +105,17 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None,
     }
     templates: Jinja2Templates = request.app.state.templates
     return templates.TemplateResponse(request, name, full, status_code=status_code)
+
+
+def _my_count(request: Request, user_id: int) -> int | None:
+    # The menu's "mes questions": read on its own snapshot, never waiting on the request's
+    # unit of work (SQLite's write lock).
+    try:
+        with request.app.state.knowledge.reading() as session:
+            return review.count_mine(session=session, adviser_id=user_id)
+    except Exception:  # the menu must never break a page
+        logger.exception("count of the adviser's questions failed")
+        return None
 
 
 def redirect(url: str, info: str | None = None) -> RedirectResponse:

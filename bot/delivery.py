@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,22 +24,20 @@ from telegram import (
     InlineKeyboardMarkup,
     LinkPreviewOptions,
 )
-from telegram.constants import MessageLimit, ParseMode
+from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
 from bot import keyboards, texts
 from bot.context import SvpContext
-from knowledge.desk import outbox
+from knowledge.desk import heartbeat, outbox
+from knowledge.desk.formatting import MESSAGE_LIMIT as MESSAGE_LIMIT  # 4,096, re-exported
+from knowledge.desk.formatting import render_parts
+from knowledge.desk.formatting import split_text as split_text  # re-exported for callers
 from knowledge.runtime import Knowledge
 from knowledge.store.models import Outbox, OutboxKind, OutboxStatus
-from knowledge.text import clean
 from knowledge.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
-
-MESSAGE_LIMIT = int(MessageLimit.MAX_TEXT_LENGTH)  # 4,096
-_BOLD_TAGS = len("<b></b>")
-_SEPARATORS = ("\n\n", "\n", " ")
 
 
 @dataclass(frozen=True)
@@ -55,58 +52,17 @@ class OutboxItem:
     buttons: list[Any]
     attempts: int
     sent_message_ids: tuple[int, ...]
+    formatted: bool = False
 
 
-# --- rendering -------------------------------------------------------------------------------
-
-def _escaped_length(text: str) -> int:
-    return len(html.escape(text, quote=False))
-
-
-def split_text(text: str, limit: int) -> list[str]:
-    """Cut plain text into pieces whose escaped form fits `limit`, on paragraph boundaries first.
-
-    Falls back to line breaks, then spaces, then a hard cut for a single endless word.
-    """
-    chunks: list[str] = []
-    rest = text.strip()
-    while rest:
-        if _escaped_length(rest) <= limit:
-            chunks.append(rest)
-            break
-        size = end = 0
-        for index, char in enumerate(rest):
-            size += _escaped_length(char)
-            if size > limit:
-                break
-            end = index + 1
-        window = rest[:end]
-        cut = next((pos for sep in _SEPARATORS if (pos := window.rfind(sep)) > 0), end)
-        chunk, rest = rest[:cut].rstrip(), rest[cut:].lstrip()
-        if chunk:
-            chunks.append(chunk)
-    return chunks
-
-
-def render_parts(*, body: str, header: str | None = None, footer: str | None = None,
-                 limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Render a plain-text message as Telegram HTML parts (header in bold), each within limit."""
-    pieces = [clean(piece) for piece in (header, body, footer) if piece]
-    chunks = split_text("\n\n".join(piece for piece in pieces if piece), limit - _BOLD_TAGS)
-    parts = [html.escape(chunk, quote=False) for chunk in chunks]
-    title = clean(header) if header else ""
-    if title and chunks and chunks[0].startswith(title):
-        parts[0] = f"<b>{html.escape(title, quote=False)}</b>" + \
-            html.escape(chunks[0][len(title):], quote=False)
-    return parts or [html.escape("(message vide)", quote=False)]
-
+# --- rendering (shared with the admin's preview: knowledge.desk.formatting) ------------------
 
 def render_outbox(item: OutboxItem) -> list[str]:
     """Telegram HTML parts of an outbox row: French header by kind, body, footer."""
     if item.kind == OutboxKind.RECEIPT.value:
         return [item.text]  # already Telegram HTML (texts.receipt), well within one message
     return render_parts(body=item.text, header=texts.outbox_header(item.kind, item.ticket_id),
-                        footer=texts.outbox_footer(item.kind))
+                        footer=texts.outbox_footer(item.kind), formatted=item.formatted)
 
 
 def _markup(item: OutboxItem) -> InlineKeyboardMarkup | ForceReply | None:
@@ -141,11 +97,14 @@ async def send_long(bot: Bot, chat_id: int, body: str, *, header: str | None = N
 def _item(row: Outbox) -> OutboxItem:
     return OutboxItem(id=row.id, kind=row.kind, chat_id=row.chat_id, ticket_id=row.ticket_id,
                       text=row.text, buttons=list(row.buttons or []), attempts=row.attempts,
-                      sent_message_ids=tuple(row.telegram_message_ids or ()))
+                      sent_message_ids=tuple(row.telegram_message_ids or ()),
+                      formatted=bool(row.formatted))
 
 
 def _claim(knowledge: Knowledge, now: datetime | None, limit: int) -> list[OutboxItem]:
     with knowledge.session() as session:
+        # The sign of life advisers see on the ticket page ("le bot ne tourne pas").
+        heartbeat.beat(session=session, name=heartbeat.BOT_DELIVERY)
         return [_item(row) for row in outbox.claim_due(session=session, now=now, limit=limit)]
 
 

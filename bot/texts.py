@@ -264,6 +264,7 @@ def outbox_header(kind: str, ticket_id: int | None) -> str | None:
                                         f"question{number} :",
         OutboxKind.REJECTION.value: f"Votre question{number} n'a pas pu être traitée :",
         OutboxKind.CORRECTION.value: f"Correction de la réponse à votre question{number} :",
+        OutboxKind.FOLLOW_UP.value: f"Complément du SVP à votre question{number} :",
         OutboxKind.NOTIFICATION.value: f"Nouvelle question{number}",
     }
     return headers.get(kind)

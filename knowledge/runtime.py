@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -110,6 +110,10 @@ class Knowledge:
         """Open a unit of work: committed when the block succeeds, rolled back otherwise."""
         with unit_of_work(self.sessions) as session:
             yield session
+
+    def reading(self) -> AbstractContextManager[Session]:
+        """A read-only session that never waits on SQLite's write lock (rolled back after)."""
+        return self._read()
 
     @contextmanager
     def _read(self) -> Iterator[Session]:

@@ -54,6 +54,13 @@ class Settings(BaseSettings):
     session_hours: int = 12
     target_delay_days: int = 5
     duplicate_threshold: float = 0.93
+    answer_signature: str = Field(
+        default="— {prénom}, SVP de l'AR Hlm",
+        description="Signature ajoutée aux réponses ({prénom}, {nom} : le conseiller).",
+    )
+    telegram_bot_username: str | None = Field(
+        default=None, description="Nom du bot (sans @) pour les liens t.me des invitations."
+    )
     metrics_token: str | None = Field(
         default=None, description="Jeton Bearer accepté sur /metrics (sinon : session web)."
     )

@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
+import segno
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from admin.pages import redirect, render
-from admin.security import CurrentUser, DbSession
+from admin.security import ConfigDep, CurrentUser, DbSession
 from knowledge.people import organisations
 from knowledge.store.models import OrganisationKind
 
 router = APIRouter()
+
+
+def invite_link(bot_username: str | None, code: str | None) -> str | None:
+    """The t.me deep link that opens the bot with the invite code, if the bot's name is known."""
+    if not bot_username or not code:
+        return None
+    return f"https://t.me/{quote(bot_username.lstrip('@'), safe='')}?start={quote(code, safe='')}"
+
+
+def qr_svg(text: str) -> str:
+    """An inline SVG QR code of a text, drawn here (no external service)."""
+    code = segno.make(text, error="m")
+    return str(code.svg_inline(scale=5, border=2, title="QR code du lien d'invitation"))
 
 
 @router.get("/organisations")
@@ -38,11 +53,15 @@ def create_organisation(db: DbSession, user: CurrentUser,
 
 @router.get("/organisations/{organisation_id}")
 def organisation_page(request: Request, organisation_id: int, db: DbSession,
-                      user: CurrentUser) -> HTMLResponse:
-    """Show and edit one organisation."""
+                      user: CurrentUser, config: ConfigDep) -> HTMLResponse:
+    """Show and edit one organisation, with its invite link and QR code."""
+    organisation = organisations.get(session=db, organisation_id=organisation_id)
+    link = invite_link(config.bot_username, organisation.invite_code)
     return render(request, "organisation.html", {
-        "organisation": organisations.get(session=db, organisation_id=organisation_id),
+        "organisation": organisation,
         "kinds": list(OrganisationKind),
+        "invite_link": link,
+        "invite_qr": qr_svg(link) if link else None,
     })
 
 

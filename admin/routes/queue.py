@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from admin.pages import render
 from admin.security import ConfigDep, CurrentUser, DbSession
@@ -40,13 +42,16 @@ def queue(request: Request, db: DbSession, user: CurrentUser,
     if status == "open":
         statuses = review.OPEN_STATUSES
     elif status == "all":
-        statuses = tuple(TicketStatus)
+        statuses = ()  # no condition at all: the cheapest query
     else:
         try:
             statuses = (TicketStatus(status),)
         except ValueError:
             raise InvalidInput(f"Statut inconnu : « {status} ».") from None
     assigned = params.get("assigned", "")
+    feedback = params.get("feedback", "")
+    if feedback and feedback not in review.FEEDBACK_FILTERS:
+        raise InvalidInput(f"Filtre d'avis inconnu : « {feedback} ».")
     criteria = review.QueueFilter(
         statuses=statuses,
         unassigned=assigned == "none",
@@ -56,18 +61,39 @@ def queue(request: Request, db: DbSession, user: CurrentUser,
         organisation_id=_int(params.get("organisation"), "organisme"),
         departement=organisations.parse_departement(params.get("departement")),
         min_age_days=_int(params.get("min_age"), "ancienneté"),
+        text=params.get("q") or None,
+        feedback=feedback or None,
     )
-    items = review.list_queue(session=db, criteria=criteria,
-                              target_days=config.target_delay_days)
+    result = review.queue_page(session=db, criteria=criteria,
+                               page=_int(params.get("page"), "page") or 1,
+                               target_days=config.target_delay_days)
+    filters = {"status": status, "assigned": assigned, "theme": params.get("theme", ""),
+               "organisation": params.get("organisation", ""),
+               "departement": params.get("departement", ""),
+               "min_age": params.get("min_age", ""), "q": params.get("q", ""),
+               "feedback": feedback}
     return render(request, "queue.html", {
-        "items": items,
-        "filters": {"status": status, "assigned": assigned,
-                    "theme": params.get("theme", ""),
-                    "organisation": params.get("organisation", ""),
-                    "departement": params.get("departement", ""),
-                    "min_age": params.get("min_age", "")},
+        "result": result,
+        "items": result.items,
+        "filters": filters,
+        "active_filters": sum(1 for key, value in filters.items()
+                              if value and not (key == "status" and value == "open")),
+        "page_url": "/queue?" + urlencode({k: v for k, v in filters.items() if v}),
         "themes": review.themes(session=db),
         "organisations": organisations.list_organisations(session=db),
         "advisers": [u for u in advisers.list_users(session=db) if u.active],
+        "feedback_filters": review.FEEDBACK_FILTERS,
         "target_days": config.target_delay_days,
+        "latest_id": review.latest_ticket_id(session=db),
     })
+
+
+@router.get("/queue/updates")
+def queue_updates(db: DbSession, user: CurrentUser, since: int = 0) -> JSONResponse:
+    """What changed since the queue page was drawn: newest ticket, new open ones, my count."""
+    latest = review.latest_ticket_id(session=db)
+    return JSONResponse({
+        "latest": latest,
+        "new": review.count_open_since(session=db, after_id=since) if latest > since else 0,
+        "mine": review.count_mine(session=db, adviser_id=user.id),
+    }, headers={"Cache-Control": "no-store"})

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Form, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from admin.pages import redirect, render
 from admin.security import ConfigDep, CurrentUser, DbSession, KnowledgeDep, end_read
-from knowledge.desk import outbox, review
-from knowledge.errors import InvalidInput
+from knowledge.desk import drafts, formatting, heartbeat, notes, outbox, reply_templates, review
+from knowledge.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from knowledge.people import advisers
 from knowledge.runtime import Knowledge, SearchHit
 from knowledge.store.models import OutboxKind, User
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
+
+# Generous form limits: the services give the precise French message, on the filled form.
+_TEXT = 200_000
+_ERROR_STATUS = {InvalidInput: 422, Conflict: 409, Forbidden: 403, NotFound: 404}
 
 
 def _suggestions(knowledge: Knowledge, text: str, k: int) -> tuple[list[SearchHit], str | None]:
@@ -32,33 +38,59 @@ def _references(text: str) -> tuple[str, ...]:
     return tuple(line.strip() for line in text.splitlines() if line.strip())
 
 
+def _signature(config: ConfigDep, user: User) -> str:
+    return formatting.signature_for(config.answer_signature, user.display_name)
+
+
+def _similarity(knowledge: Knowledge, config: ConfigDep) -> Callable[[float], str]:
+    close, very_close = knowledge.abstain_threshold, config.duplicate_threshold
+    return lambda score: drafts.similarity_label(score, close=close, very_close=very_close)
+
+
+def _preview(answer: str, references: str, signature: str) -> dict[str, Any]:
+    text = formatting.compose(answer=answer, references=_references(references),
+                              signature=signature)
+    parts = formatting.render_parts(body=text, formatted=True) if answer.strip() else []
+    return {"chars": len(answer.strip()), "parts": parts, "max": review.MAX_ANSWER_CHARS}
+
+
+def _status_of(error: DomainError) -> int:
+    return next((code for kind, code in _ERROR_STATUS.items() if isinstance(error, kind)), 400)
+
+
 def _ticket_page(request: Request, db: DbSession, knowledge: Knowledge, config: ConfigDep,
                  user: User, ticket_id: int, *, form: dict[str, Any] | None = None,
-                 duplicates: list[SearchHit] | None = None, status_code: int = 200
-                 ) -> HTMLResponse:
+                 duplicates: list[SearchHit] | None = None, status_code: int = 200,
+                 error: str | None = None, error_at: str | None = None,
+                 texts: dict[str, str] | None = None) -> HTMLResponse:
     ticket = review.get_ticket(session=db, ticket_id=ticket_id)
     text = ticket.text
     end_read(db)
     hits, search_error = _suggestions(knowledge, text, config.suggestions_shown)
     ticket = review.get_ticket(session=db, ticket_id=ticket_id)
-    best = hits[0] if hits else None
-    draft = form or {
-        "answer": best.answer if best else "",
-        "question": ticket.text,
-        "theme": (best.theme if best else None) or ticket.theme or "",
-        "references": "",
-        "publication": "new",
-        "entry_id": str(best.entry_id) if best else "",
-    }
+    threshold = knowledge.abstain_threshold
+    if form is not None:
+        draft = drafts.Draft.of(form)
+    else:
+        draft = drafts.initial_draft(ticket=ticket, hits=hits, threshold=threshold)
+        taken = next((h for h in hits if str(h.entry_id) == request.query_params.get("take")),
+                     None)
+        if taken is not None:  # "Reprendre cette réponse" without JavaScript
+            draft = drafts.Draft(**{**draft.as_form(), "answer": taken.answer,
+                                    "publication": review.Publication.NONE.value,
+                                    "entry_id": str(taken.entry_id),
+                                    "source_entry_id": str(taken.entry_id)})
     is_open = ticket.status in {s.value for s in review.OPEN_STATUSES}
     mine_or_free = ticket.assigned_to_id in (None, user.id) or user.role == "admin"
+    deliveries = [message for message in outbox.list_for_ticket(session=db, ticket_id=ticket.id)
+                  if message.kind != OutboxKind.NOTIFICATION.value]
+    signature = _signature(config, user)
     return render(request, "ticket.html", {
         "ticket": ticket,
         "messages": review.thread(session=db, ticket_id=ticket.id),
         # Advisers must see when an answer could not be delivered (e.g. the bot was blocked).
-        "deliveries": [message for message in outbox.list_for_ticket(session=db,
-                                                                     ticket_id=ticket.id)
-                       if message.kind != OutboxKind.NOTIFICATION.value],
+        "deliveries": deliveries,
+        "bot": heartbeat.state(session=db),
         "asker": ticket.asker,
         "organisation": ticket.organisation,
         "assigned_to": ticket.assigned_to,
@@ -66,19 +98,42 @@ def _ticket_page(request: Request, db: DbSession, knowledge: Knowledge, config: 
         "target_days": config.target_delay_days,
         "hits": hits,
         "search_error": search_error,
-        "abstain_threshold": knowledge.abstain_threshold,
-        "draft": draft,
+        "abstain_threshold": threshold,
+        "similarity": _similarity(knowledge, config),
+        "draft": draft.as_form(),
+        "preview": _preview(draft.answer, draft.references, signature),
+        "signature": signature,
         "duplicates": duplicates or [],
         "can_act": is_open and mine_or_free,
         "can_clarify": ticket.status in {"new", "in_review"} and mine_or_free,
+        "can_follow_up": not is_open and ticket.asker is not None,
         "is_open": is_open,
+        "next_ticket": review.next_ticket(session=db, after=ticket, adviser=user),
+        "previous_ticket": review.previous_ticket(session=db, before=ticket, adviser=user),
+        "templates": reply_templates.list_templates(session=db),
+        "colleagues": [u for u in advisers.list_users(session=db)
+                       if u.active and u.id != user.id],
+        "error": error,
+        "error_at": error_at,
+        "texts": texts or {},
     }, status_code=status_code)
+
+
+def _page_on_error(request: Request, db: DbSession, knowledge: Knowledge, config: ConfigDep,
+                   user: User, ticket_id: int, error: DomainError, *, at: str,
+                   form: dict[str, Any] | None = None,
+                   texts: dict[str, str] | None = None) -> HTMLResponse:
+    # Nothing of the failed action is kept, but everything the adviser typed comes back.
+    db.rollback()
+    return _ticket_page(request, db, knowledge, config, user, ticket_id, form=form,
+                        status_code=_status_of(error), error=str(error), error_at=at,
+                        texts=texts)
 
 
 @router.get("/tickets/{ticket_id}")
 def ticket_page(request: Request, ticket_id: int, db: DbSession, knowledge: KnowledgeDep,
                 config: ConfigDep, user: CurrentUser) -> HTMLResponse:
-    """Show a ticket with its thread, live suggestions and a prefilled draft."""
+    """Show a ticket with its thread, live suggestions and a draft."""
     return _ticket_page(request, db, knowledge, config, user, ticket_id)
 
 
@@ -89,57 +144,165 @@ def assign(ticket_id: int, db: DbSession, user: CurrentUser) -> Response:
     return redirect(f"/tickets/{ticket_id}", "assigned")
 
 
+@router.post("/tickets/{ticket_id}/release")
+def release(ticket_id: int, db: DbSession, user: CurrentUser) -> Response:
+    """Give the ticket back to the queue."""
+    notes.release(session=db, ticket_id=ticket_id, adviser=user)
+    return redirect(f"/tickets/{ticket_id}", "released")
+
+
+@router.post("/tickets/{ticket_id}/hand-over")
+def hand_over(ticket_id: int, db: DbSession, user: CurrentUser,
+              colleague: Annotated[str, Form()]) -> Response:
+    """Assign the ticket to a colleague."""
+    if not colleague.strip().isdigit():
+        raise InvalidInput("Choisissez le collègue à qui confier la question.")
+    notes.hand_over(session=db, ticket_id=ticket_id, adviser=user, colleague_id=int(colleague))
+    return redirect(f"/tickets/{ticket_id}", "handed_over")
+
+
 @router.post("/tickets/{ticket_id}/clarify")
-def clarify(ticket_id: int, db: DbSession, user: CurrentUser,
-            message: Annotated[str, Form(max_length=4000)]) -> Response:
+def clarify(request: Request, ticket_id: int, db: DbSession, knowledge: KnowledgeDep,
+            config: ConfigDep, user: CurrentUser,
+            message: Annotated[str, Form(max_length=_TEXT)]) -> Response:
     """Ask the asker for details."""
-    review.request_clarification(session=db, ticket_id=ticket_id, adviser=user, message=message)
+    try:
+        review.request_clarification(session=db, ticket_id=ticket_id, adviser=user,
+                                     message=message)
+    except DomainError as error:
+        return _page_on_error(request, db, knowledge, config, user, ticket_id, error,
+                              at="clarify", texts={"clarify": message})
     return redirect(f"/tickets/{ticket_id}", "clarified")
+
+
+@router.post("/tickets/{ticket_id}/note")
+def add_note(request: Request, ticket_id: int, db: DbSession, knowledge: KnowledgeDep,
+             config: ConfigDep, user: CurrentUser,
+             text: Annotated[str, Form(max_length=_TEXT)]) -> Response:
+    """Add an internal note (never sent to the asker)."""
+    try:
+        notes.add_note(session=db, ticket_id=ticket_id, adviser=user, text=text)
+    except DomainError as error:
+        return _page_on_error(request, db, knowledge, config, user, ticket_id, error,
+                              at="note", texts={"note": text})
+    return redirect(f"/tickets/{ticket_id}#h-thread", "note_added")
+
+
+@router.post("/tickets/{ticket_id}/follow-up")
+def follow_up(request: Request, ticket_id: int, db: DbSession, knowledge: KnowledgeDep,
+              config: ConfigDep, user: CurrentUser,
+              text: Annotated[str, Form(max_length=_TEXT)],
+              kind: Annotated[str, Form()] = "follow_up") -> Response:
+    """Send the asker a follow-up or a correction after the answer."""
+    try:
+        notes.send_follow_up(session=db, ticket_id=ticket_id, adviser=user, text=text,
+                             correction=kind == "correction",
+                             signature=_signature(config, user))
+    except DomainError as error:
+        return _page_on_error(request, db, knowledge, config, user, ticket_id, error,
+                              at="follow-up", texts={"follow_up": text})
+    return redirect(f"/tickets/{ticket_id}", "follow_up")
+
+
+def _form(answer: str, question: str, theme: str, references: str, publication: str,
+          entry_id: str, source_entry_id: str) -> dict[str, str]:
+    return {"answer": answer, "question": question, "theme": theme, "references": references,
+            "publication": publication, "entry_id": entry_id,
+            "source_entry_id": source_entry_id}
+
+
+@router.post("/tickets/{ticket_id}/draft")
+def save_draft(request: Request, ticket_id: int, db: DbSession, knowledge: KnowledgeDep,
+               config: ConfigDep, user: CurrentUser,
+               answer: Annotated[str, Form(max_length=_TEXT)] = "",
+               publication: Annotated[str, Form()] = "new",
+               question: Annotated[str, Form(max_length=_TEXT)] = "",
+               theme: Annotated[str, Form(max_length=_TEXT)] = "",
+               references: Annotated[str, Form(max_length=_TEXT)] = "",
+               entry_id: Annotated[str, Form()] = "",
+               source_entry_id: Annotated[str, Form()] = "") -> Response:
+    """Keep the draft on the ticket without sending anything."""
+    form = _form(answer, question, theme, references, publication, entry_id, source_entry_id)
+    try:
+        drafts.save(session=db, ticket_id=ticket_id, adviser=user, draft=drafts.Draft.of(form))
+    except DomainError as error:
+        return _page_on_error(request, db, knowledge, config, user, ticket_id, error,
+                              at="answer", form=form)
+    return redirect(f"/tickets/{ticket_id}", "draft_saved")
+
+
+@router.post("/tickets/{ticket_id}/preview")
+def preview(ticket_id: int, config: ConfigDep, user: CurrentUser,
+            answer: Annotated[str, Form(max_length=_TEXT)] = "",
+            references: Annotated[str, Form(max_length=_TEXT)] = "") -> JSONResponse:
+    """The answer as the asker will see it in Telegram: HTML parts and counts."""
+    return JSONResponse(_preview(answer, references, _signature(config, user)))
+
+
+def _int_or_none(value: str, what: str) -> int | None:
+    if not value.strip():
+        return None
+    if not value.strip().isdigit():
+        raise InvalidInput(f"{what} invalide.")
+    return int(value)
 
 
 @router.post("/tickets/{ticket_id}/approve")
 def approve(request: Request, ticket_id: int, db: DbSession, knowledge: KnowledgeDep,
             config: ConfigDep, user: CurrentUser, background: BackgroundTasks,
-            answer: Annotated[str, Form(max_length=200_000)],
+            answer: Annotated[str, Form(max_length=_TEXT)] = "",
             publication: Annotated[str, Form()] = "none",
-            question: Annotated[str, Form(max_length=4000)] = "",
-            theme: Annotated[str, Form(max_length=200)] = "",
-            references: Annotated[str, Form(max_length=20_000)] = "",
+            question: Annotated[str, Form(max_length=_TEXT)] = "",
+            theme: Annotated[str, Form(max_length=_TEXT)] = "",
+            references: Annotated[str, Form(max_length=_TEXT)] = "",
             entry_id: Annotated[str, Form()] = "",
+            source_entry_id: Annotated[str, Form()] = "",
             confirm_duplicate: Annotated[str, Form()] = "") -> Response:
     """Send the answer to the asker and, if asked, publish it to the knowledge base."""
+    form = _form(answer, question, theme, references, publication, entry_id, source_entry_id)
     try:
-        choice = review.Publication(publication)
-    except ValueError:
-        raise InvalidInput("Choix de publication inconnu.") from None
-    if choice is review.Publication.NEW and confirm_duplicate != "1":
-        # Checked before the unit of work writes anything (the search reads on its own).
-        duplicates = knowledge.near_duplicates(question or answer, answer,
-                                               min_score=config.duplicate_threshold)
-        if duplicates:
-            form = {"answer": answer, "question": question, "theme": theme,
-                    "references": references, "publication": publication,
-                    "entry_id": str(duplicates[0].entry_id)}
-            return _ticket_page(request, db, knowledge, config, user, ticket_id, form=form,
-                                duplicates=duplicates, status_code=409)
-    target = None
-    if choice is review.Publication.UPDATE:
-        if not entry_id.strip().isdigit():
-            raise InvalidInput("Choisissez la fiche à mettre à jour.")
-        target = int(entry_id)
-    review.approve(
-        session=db, ticket_id=ticket_id, adviser=user, embedder=knowledge.embedder,
-        approval=review.Approval(answer=answer, publication=choice,
-                                 question=question or None, theme=theme or None,
-                                 legal_references=_references(references), entry_id=target))
+        try:
+            choice = review.Publication(publication)
+        except ValueError:
+            raise InvalidInput("Choix de publication inconnu.") from None
+        if choice is review.Publication.NEW and confirm_duplicate != "1" and answer.strip():
+            # Checked before the unit of work writes anything (the search reads on its own).
+            duplicates = knowledge.near_duplicates(question or answer, answer,
+                                                   min_score=config.duplicate_threshold)
+            if duplicates:
+                form["entry_id"] = str(duplicates[0].entry_id)
+                return _ticket_page(request, db, knowledge, config, user, ticket_id,
+                                    form=form, duplicates=duplicates, status_code=409)
+        target = None
+        if choice is review.Publication.UPDATE:
+            target = _int_or_none(entry_id, "Fiche à mettre à jour")
+            if target is None:
+                raise InvalidInput("Choisissez la fiche à mettre à jour.")
+        source = (_int_or_none(source_entry_id, "Fiche d'origine")
+                  if choice is review.Publication.NONE else None)
+        review.approve(
+            session=db, ticket_id=ticket_id, adviser=user, embedder=knowledge.embedder,
+            approval=review.Approval(answer=answer, publication=choice,
+                                     question=question or None, theme=theme or None,
+                                     legal_references=_references(references),
+                                     entry_id=target, source_entry_id=source,
+                                     signature=_signature(config, user)))
+    except DomainError as error:
+        return _page_on_error(request, db, knowledge, config, user, ticket_id, error,
+                              at="answer", form=form)
     # After the commit (which precedes the response), bring this process's index up to date.
     background.add_task(knowledge.sync_index)
     return redirect(f"/tickets/{ticket_id}", "approved")
 
 
 @router.post("/tickets/{ticket_id}/reject")
-def reject(ticket_id: int, db: DbSession, user: CurrentUser,
-           message: Annotated[str, Form(max_length=4000)]) -> Response:
+def reject(request: Request, ticket_id: int, db: DbSession, knowledge: KnowledgeDep,
+           config: ConfigDep, user: CurrentUser,
+           message: Annotated[str, Form(max_length=_TEXT)]) -> Response:
     """Close the ticket as out of scope, with a message to the asker."""
-    review.reject(session=db, ticket_id=ticket_id, adviser=user, message=message)
+    try:
+        review.reject(session=db, ticket_id=ticket_id, adviser=user, message=message)
+    except DomainError as error:
+        return _page_on_error(request, db, knowledge, config, user, ticket_id, error,
+                              at="reject", texts={"reject": message})
     return redirect(f"/tickets/{ticket_id}", "rejected")

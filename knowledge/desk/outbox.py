@@ -28,12 +28,14 @@ def enqueue(
     ticket_id: int | None = None,
     buttons: list[Any] | None = None,
     in_hand: timedelta | None = None,
+    formatted: bool = False,
 ) -> Outbox:
     """Add a message to send; it is delivered after the unit of work commits.
 
     `text` is plain text: the bot escapes it for Telegram HTML when sending (a receipt is
-    already Telegram HTML). With `in_hand`, the row is created claimed by the caller, who
-    sends it right after the commit; if the caller dies first, the delivery job takes it
+    already Telegram HTML); with `formatted`, its light markup (knowledge.desk.formatting)
+    becomes bold, italics and links. With `in_hand`, the row is created claimed by the caller,
+    who sends it right after the commit; if the caller dies first, the delivery job takes it
     once that lease has expired.
     """
     now = utcnow()
@@ -44,6 +46,7 @@ def enqueue(
         user_id=user_id,
         ticket_id=ticket_id,
         text=text,
+        formatted=formatted,
         buttons=buttons or [],
         status=OutboxStatus.PENDING.value,
         attempts=1 if in_hand is not None else 0,

@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from knowledge import audit
 from knowledge.catalog import entries
 from knowledge.desk import outbox
+from knowledge.desk.formatting import compose
 from knowledge.errors import Conflict, Forbidden, InvalidInput, NotFound
 from knowledge.store.models import (
     TICKET_STATUS_LABELS,
@@ -38,6 +39,11 @@ logger = logging.getLogger(__name__)
 OPEN_STATUSES = (TicketStatus.NEW, TicketStatus.IN_REVIEW, TicketStatus.WAITING_ASKER)
 CLOSED_STATUSES = (TicketStatus.ANSWERED, TicketStatus.SELF_SERVED, TicketStatus.REJECTED)
 MAX_MESSAGE_CHARS = 4_000
+# Telegram takes 4,096 characters per message; the outbox sends longer answers in parts.
+MAX_ANSWER_CHARS = 20_000
+PAGE_SIZE = 50
+FEEDBACK_FILTERS = {"any": "avec un avis", "up": "👍", "down": "👎",
+                    "comment": "avec un commentaire"}
 
 
 class Publication(enum.StrEnum):
@@ -58,7 +64,9 @@ class QueueFilter:
     theme: str | None = None
     organisation_id: int | None = None
     departement: str | None = None
-    min_age_days: int | None = None  # working days
+    min_age_days: int | None = None  # working days since arrival
+    text: str | None = None  # words of the question, or its number
+    feedback: str | None = None  # a key of FEEDBACK_FILTERS
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,21 @@ class QueueItem:
 
 
 @dataclass(frozen=True)
+class QueuePage:
+    """One page of the queue and how many tickets match in all."""
+
+    items: list[QueueItem]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        """Number of pages (at least one)."""
+        return max((self.total + self.page_size - 1) // self.page_size, 1)
+
+
+@dataclass(frozen=True)
 class Approval:
     """What an adviser decided when approving a ticket."""
 
@@ -92,6 +115,8 @@ class Approval:
     legal_references: tuple[str, ...] = ()
     entry_id: int | None = None  # the entry to revise when publication is UPDATE
     tags: tuple[str, ...] = field(default=())
+    signature: str = ""  # appended to the message sent, never to the entry
+    source_entry_id: int | None = None  # the suggestion sent as is (publication NONE)
 
 
 @dataclass(frozen=True)
@@ -122,35 +147,117 @@ def age_in_working_days(ticket: Ticket, now: datetime | None = None) -> int:
     return working_days_between(ticket.created_at.date(), end.date())
 
 
+def _arrived_on_or_before(min_age_days: int, today: date) -> date:
+    # The latest arrival day that is at least `min_age_days` working days old today.
+    day = today
+    while working_days_between(day, today) < min_age_days:
+        day -= timedelta(days=1)
+    return day
+
+
+def _conditions(criteria: QueueFilter, now: datetime) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if criteria.statuses:
+        conditions.append(Ticket.status.in_([s.value for s in criteria.statuses]))
+    if criteria.unassigned:
+        conditions.append(Ticket.assigned_to_id.is_(None))
+    elif criteria.assigned_to_id is not None:
+        conditions.append(Ticket.assigned_to_id == criteria.assigned_to_id)
+    if criteria.theme:
+        conditions.append(Ticket.theme == criteria.theme)
+    if criteria.organisation_id is not None:
+        conditions.append(Ticket.organisation_id == criteria.organisation_id)
+    if criteria.departement:
+        conditions.append(Ticket.organisation_id.in_(
+            select(Organisation.id).where(Organisation.departement == criteria.departement)))
+    if criteria.min_age_days:
+        last_day = _arrived_on_or_before(criteria.min_age_days, now.date())
+        conditions.append(Ticket.created_at < datetime.combine(
+            last_day + timedelta(days=1), datetime.min.time(), tzinfo=now.tzinfo))
+    words = clean(criteria.text or "")
+    if words:
+        number = words.removeprefix("n°").strip()
+        pattern = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace(
+            "_", "\\_") + "%"
+        match = Ticket.text.ilike(pattern, escape="\\")
+        conditions.append(or_(match, Ticket.id == int(number)) if number.isdigit() else match)
+    if criteria.feedback == "up":
+        conditions.append(Ticket.feedback == 1)
+    elif criteria.feedback == "down":
+        conditions.append(Ticket.feedback == -1)
+    elif criteria.feedback == "comment":
+        conditions.append(Ticket.feedback_comment.is_not(None))
+    elif criteria.feedback == "any":
+        conditions.append(Ticket.feedback.is_not(None))
+    return conditions
+
+
+def queue_page(*, session: Session, criteria: QueueFilter | None = None, page: int = 1,
+               page_size: int = PAGE_SIZE, target_days: int = 5,
+               now: datetime | None = None) -> QueuePage:
+    """One page of the tickets matching the criteria, oldest first, with their age badges."""
+    criteria = criteria or QueueFilter()
+    now = now or utcnow()
+    conditions = _conditions(criteria, now)
+    total = session.scalar(select(func.count(Ticket.id)).where(*conditions)) or 0
+    pages = max((total + page_size - 1) // page_size, 1)
+    page = min(max(page, 1), pages)
+    query = (select(Ticket).where(*conditions)
+             .options(selectinload(Ticket.asker), selectinload(Ticket.organisation),
+                      selectinload(Ticket.assigned_to))
+             .order_by(Ticket.created_at, Ticket.id)
+             .offset((page - 1) * page_size).limit(page_size))
+    items = [QueueItem(ticket=ticket, age_days=age_in_working_days(ticket, now),
+                       target_days=target_days) for ticket in session.scalars(query)]
+    return QueuePage(items=items, total=total, page=page, page_size=page_size)
+
+
 def list_queue(*, session: Session, criteria: QueueFilter | None = None, target_days: int = 5,
                now: datetime | None = None, limit: int = 500) -> list[QueueItem]:
     """List the tickets matching the criteria, oldest first, with their age badges."""
-    criteria = criteria or QueueFilter()
-    query = (select(Ticket)
-             .options(selectinload(Ticket.asker), selectinload(Ticket.organisation),
-                      selectinload(Ticket.assigned_to))
-             .order_by(Ticket.created_at, Ticket.id))
-    if criteria.statuses:
-        query = query.where(Ticket.status.in_([s.value for s in criteria.statuses]))
-    if criteria.unassigned:
-        query = query.where(Ticket.assigned_to_id.is_(None))
-    elif criteria.assigned_to_id is not None:
-        query = query.where(Ticket.assigned_to_id == criteria.assigned_to_id)
-    if criteria.theme:
-        query = query.where(Ticket.theme == criteria.theme)
-    if criteria.organisation_id is not None:
-        query = query.where(Ticket.organisation_id == criteria.organisation_id)
-    if criteria.departement:
-        query = query.join(Organisation, Organisation.id == Ticket.organisation_id).where(
-            Organisation.departement == criteria.departement)
-    now = now or utcnow()
-    items = []
-    for ticket in session.scalars(query.limit(limit)):
-        age = age_in_working_days(ticket, now)
-        if criteria.min_age_days is not None and age < criteria.min_age_days:
-            continue
-        items.append(QueueItem(ticket=ticket, age_days=age, target_days=target_days))
-    return items
+    return queue_page(session=session, criteria=criteria, page_size=limit,
+                      target_days=target_days, now=now).items
+
+
+def count_mine(*, session: Session, adviser_id: int) -> int:
+    """Count the open tickets assigned to an adviser (the menu's "mes questions")."""
+    return session.scalar(select(func.count(Ticket.id)).where(
+        Ticket.assigned_to_id == adviser_id,
+        Ticket.status.in_([s.value for s in OPEN_STATUSES]))) or 0
+
+
+def _workable(adviser: User, current: Ticket) -> list[ColumnElement[bool]]:
+    return [Ticket.status.in_([s.value for s in OPEN_STATUSES]), Ticket.id != current.id,
+            or_(Ticket.assigned_to_id.is_(None), Ticket.assigned_to_id == adviser.id)]
+
+
+def next_ticket(*, session: Session, after: Ticket, adviser: User) -> Ticket | None:
+    """The next open ticket of the queue this adviser may take (wrapping to the oldest)."""
+    base = (select(Ticket).where(*_workable(adviser, after))
+            .order_by(Ticket.created_at, Ticket.id).limit(1))
+    later = or_(Ticket.created_at > after.created_at,
+                (Ticket.created_at == after.created_at) & (Ticket.id > after.id))
+    return session.scalars(base.where(later)).first() or session.scalars(base).first()
+
+
+def previous_ticket(*, session: Session, before: Ticket, adviser: User) -> Ticket | None:
+    """The previous open ticket of the queue this adviser may take (wrapping to the newest)."""
+    base = (select(Ticket).where(*_workable(adviser, before))
+            .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(1))
+    earlier = or_(Ticket.created_at < before.created_at,
+                  (Ticket.created_at == before.created_at) & (Ticket.id < before.id))
+    return session.scalars(base.where(earlier)).first() or session.scalars(base).first()
+
+
+def count_open_since(*, session: Session, after_id: int) -> int:
+    """Count the open tickets newer than a ticket number (the queue's live refresh)."""
+    return session.scalar(select(func.count(Ticket.id)).where(
+        Ticket.id > after_id, Ticket.status.in_([s.value for s in OPEN_STATUSES]))) or 0
+
+
+def latest_ticket_id(*, session: Session) -> int:
+    """The number of the newest ticket (0 when there is none), for the queue's live refresh."""
+    return session.scalar(select(func.max(Ticket.id))) or 0
 
 
 def themes(*, session: Session) -> list[str]:
@@ -171,7 +278,8 @@ def _actor(adviser: User) -> str:
     return f"user:{adviser.login}"
 
 
-def _check_can_act(ticket: Ticket, adviser: User, allowed: tuple[TicketStatus, ...]) -> None:
+def check_can_act(ticket: Ticket, adviser: User, allowed: tuple[TicketStatus, ...]) -> None:
+    """Refuse an action on a ticket in another status or assigned to another adviser."""
     # Advisers work their own tickets and unassigned ones; admins may take over any ticket.
     if not adviser.active:
         raise Forbidden("Votre compte est désactivé.")
@@ -200,19 +308,20 @@ def _chat_of(ticket: Ticket) -> tuple[Asker | None, int | None]:
     return asker, asker.chat_id or asker.telegram_user_id
 
 
-def _message_text(text: str, what: str) -> str:
+def message_text(text: str, what: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """Clean a message to the asker; refuse it empty or longer than `limit`."""
     value = clean(text)
     if not value:
         raise InvalidInput(f"{what} est vide.")
-    if len(value) > MAX_MESSAGE_CHARS:
-        raise InvalidInput(f"{what} dépasse {MAX_MESSAGE_CHARS} caractères.")
+    if len(value) > limit:
+        raise InvalidInput(f"{what} compte {len(value)} caractères : le maximum est {limit}.")
     return value
 
 
 def assign_to_me(*, session: Session, ticket_id: int, adviser: User) -> Ticket:
     """Assign a ticket to the adviser; a new ticket goes into review."""
     ticket = get_ticket(session=session, ticket_id=ticket_id)
-    _check_can_act(ticket, adviser, OPEN_STATUSES)
+    check_can_act(ticket, adviser, OPEN_STATUSES)
     ticket.assigned_to_id = adviser.id
     _touch(ticket, TicketStatus.IN_REVIEW if ticket.status == TicketStatus.NEW.value else None)
     audit.record(session=session, actor=_actor(adviser), action="ticket.assign",
@@ -225,8 +334,8 @@ def request_clarification(*, session: Session, ticket_id: int, adviser: User,
                           message: str) -> Ticket:
     """Ask the asker for details through the outbox; the ticket waits for the asker."""
     ticket = get_ticket(session=session, ticket_id=ticket_id)
-    _check_can_act(ticket, adviser, (TicketStatus.NEW, TicketStatus.IN_REVIEW))
-    text = _message_text(message, "La demande de précision")
+    check_can_act(ticket, adviser, (TicketStatus.NEW, TicketStatus.IN_REVIEW))
+    text = message_text(message, "La demande de précision")
     asker, chat_id = _chat_of(ticket)
     if chat_id is None:
         raise Conflict("Le demandeur n'est plus joignable sur Telegram.")
@@ -249,8 +358,8 @@ def approve(*, session: Session, ticket_id: int, adviser: User, approval: Approv
             embedder: Embedder | None = None) -> ApprovalOutcome:
     """Answer a ticket: publish or revise an entry if asked, queue the answer, in one unit."""
     ticket = get_ticket(session=session, ticket_id=ticket_id)
-    _check_can_act(ticket, adviser, OPEN_STATUSES)
-    answer = _message_text(approval.answer, "La réponse")
+    check_can_act(ticket, adviser, OPEN_STATUSES)
+    answer = message_text(approval.answer, "La réponse", MAX_ANSWER_CHARS)
     actor = _actor(adviser)
     entry_id: int | None = None
     if approval.publication is Publication.NEW:
@@ -280,14 +389,22 @@ def approve(*, session: Session, ticket_id: int, adviser: User, approval: Approv
                 tags=previous.tags, source=previous.source, review_by=previous.review_by,
                 external_id=previous.external_id))
         entry_id = entry.id
+    elif approval.source_entry_id is not None:
+        # A suggestion sent as is: the ticket is linked to the entry its answer came from
+        # (the asker's feedback then concerns that entry). Rewritten text is the adviser's own.
+        source = entries.get(session=session, entry_id=approval.source_entry_id)
+        if clean(source.answer) == answer:
+            entry_id = source.id
     now = utcnow()
     session.add(TicketMessage(ticket_id=ticket.id, author=MessageAuthor.ADVISER.value,
                               kind="answer", user_id=adviser.id, text=answer, created_at=now))
     asker, chat_id = _chat_of(ticket)
     outbox_id = None
     if chat_id is not None:
+        sent = compose(answer=answer, references=approval.legal_references,
+                       signature=approval.signature)
         message = outbox.enqueue(session=session, kind=OutboxKind.ANSWER, chat_id=chat_id,
-                                 text=answer, created_by=actor,
+                                 text=sent, created_by=actor, formatted=True,
                                  asker_id=asker.id if asker else None, ticket_id=ticket.id)
         outbox_id = message.id
     else:
@@ -296,6 +413,7 @@ def approve(*, session: Session, ticket_id: int, adviser: User, approval: Approv
                                   created_at=now))
     ticket.entry_id = entry_id if entry_id is not None else ticket.entry_id
     ticket.answered_at = now
+    ticket.draft = None
     if ticket.assigned_to_id is None:
         ticket.assigned_to_id = adviser.id
     if approval.theme and not ticket.theme:
@@ -313,8 +431,8 @@ def approve(*, session: Session, ticket_id: int, adviser: User, approval: Approv
 def reject(*, session: Session, ticket_id: int, adviser: User, message: str) -> Ticket:
     """Close a ticket as out of scope and tell the asker why."""
     ticket = get_ticket(session=session, ticket_id=ticket_id)
-    _check_can_act(ticket, adviser, OPEN_STATUSES)
-    text = _message_text(message, "Le message de rejet")
+    check_can_act(ticket, adviser, OPEN_STATUSES)
+    text = message_text(message, "Le message de rejet")
     actor = _actor(adviser)
     session.add(TicketMessage(ticket_id=ticket.id, author=MessageAuthor.ADVISER.value,
                               kind="rejection", user_id=adviser.id, text=text,

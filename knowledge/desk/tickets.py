@@ -15,6 +15,7 @@ from knowledge.errors import Conflict, Forbidden, InvalidInput, NotFound
 from knowledge.store.models import (
     Asker,
     AskerStatus,
+    KnowledgeEntry,
     MessageAuthor,
     OutboxKind,
     Ticket,
@@ -125,10 +126,18 @@ def _notify_advisers(*, session: Session, ticket: Ticket, asker: Asker,
 
 def record_suggestions(*, session: Session, ticket_id: int, entry_ids: Sequence[int],
                        top_score: float | None) -> Ticket:
-    """Remember which entries were suggested to the asker and the best score."""
+    """Remember which entries were suggested to the asker and the best score.
+
+    An open question without a theme takes the theme of the best suggestion, so the queue's
+    theme filter finds it before an adviser answers.
+    """
     ticket = get(session=session, ticket_id=ticket_id)
     ticket.suggested_entry_ids = list(entry_ids)
     ticket.top_score = top_score
+    if entry_ids and not ticket.theme:
+        best = session.get(KnowledgeEntry, entry_ids[0])
+        if best is not None and best.theme:
+            ticket.theme = best.theme
     return ticket
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -110,6 +111,7 @@ class OutboxKind(enum.StrEnum):
     CLARIFICATION = "clarification"
     REJECTION = "rejection"
     CORRECTION = "correction"
+    FOLLOW_UP = "follow_up"
     NOTIFICATION = "notification"
     REGISTRATION = "registration"
     RECEIPT = "receipt"
@@ -268,9 +270,14 @@ class Ticket(Base):
     """A question asked by a staff member, from arrival to answer."""
 
     __tablename__ = "tickets"
-    # A Telegram message is stored at most once, however often its update is replayed.
-    __table_args__ = (UniqueConstraint("telegram_chat_id", "telegram_message_id",
-                                       name="uq_tickets_telegram_message"),)
+    # A Telegram message is stored at most once, however often its update is replayed; the
+    # queue lists open tickets oldest first, and "mes questions" counts per adviser.
+    __table_args__ = (
+        UniqueConstraint("telegram_chat_id", "telegram_message_id",
+                         name="uq_tickets_telegram_message"),
+        Index("ix_tickets_status_created", "status", "created_at"),
+        Index("ix_tickets_assigned_status", "assigned_to_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     text: Mapped[str] = mapped_column(Text)
@@ -296,6 +303,9 @@ class Ticket(Base):
     feedback: Mapped[int | None] = mapped_column(Integer)
     feedback_comment: Mapped[str | None] = mapped_column(Text)
     feedback_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The adviser's saved draft (answer, question, theme, references, publication, entry).
+    draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    draft_saved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -343,6 +353,8 @@ class Outbox(Base):
         ForeignKey("tickets.id", ondelete="SET NULL"), index=True
     )
     text: Mapped[str] = mapped_column(Text)
+    # True: `text` uses the light markup of knowledge.desk.formatting (bold, italics, links).
+    formatted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     buttons: Mapped[list[Any]] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -368,4 +380,5 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+from knowledge.store.desk_tables import ProcessHeartbeat, ReplyTemplate  # noqa: E402, F401
 from knowledge.store.runstate import GroupNotice, InboxUpdate, IndexReader  # noqa: E402,F401

@@ -37,6 +37,8 @@ def admin_config(current: Settings) -> AdminConfig:
         target_delay_days=current.target_delay_days,
         duplicate_threshold=current.duplicate_threshold,
         base_url=current.admin_base_url,
+        answer_signature=current.answer_signature,
+        bot_username=(current.telegram_bot_username or "").lstrip("@") or None,
         metrics_token=current.metrics_token,
     )
 

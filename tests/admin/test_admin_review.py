@@ -89,7 +89,7 @@ def test_ticket_page_shows_live_suggestions_and_prefills_the_best_answer(
     with client_for(admin_knowledge) as client:
         log_in(client, "camille")
         page = client.get(f"/tickets/{ticket_id}").text
-    assert f"/kb/{teom}" in page and "score" in page
+    assert f"/kb/{teom}" in page and 'title="similarité 0.' in page
     assert f"/kb/{retired}\"" not in page
     answer_box = page.split('id="answer"', 1)[1].split("</textarea>", 1)[0]
     assert "récupérer auprès du locataire" in answer_box
@@ -114,14 +114,17 @@ def test_approve_publishes_a_new_entry_found_by_the_next_search(
         result = admin_knowledge.similar("logement de fonction pour le gardien", k=3)
     ticket = _ticket(admin_knowledge, ticket_id)
     assert ticket.status == "answered" and ticket.entry_id is not None
-    assert "sera envoyée au demandeur" in page
+    assert "envoie au demandeur" in page
     assert result.hits and result.hits[0].entry_id == ticket.entry_id
     with admin_knowledge.session() as session:
         sent = session.scalars(select(Outbox).where(Outbox.ticket_id == ticket_id)).one()
         entry = session.get(KnowledgeEntry, ticket.entry_id)
         assert entry is not None and entry.legal_references == [
             "Convention collective des gardiens"]
-    assert sent.kind == "answer" and sent.text == answer
+    # The message carries the references, one per line, and the adviser's signature.
+    assert sent.kind == "answer" and sent.text == (
+        f"{answer}\n\nRéférences :\nConvention collective des gardiens\n\n"
+        "— Camille, SVP de l'AR Hlm")
 
 
 def test_approve_can_revise_the_suggested_entry(admin_knowledge: Knowledge) -> None:

@@ -1,0 +1,215 @@
+/* SVP admin: confirmations, draft helpers, live counter and preview, live queue, shortcuts.
+   No inline script anywhere: every behaviour hangs on ids and data- attributes. */
+(function () {
+  "use strict";
+
+  function typing(target) {
+    return target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+  }
+
+  /* Confirmation before irreversible actions: <form data-confirm="..."> */
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var submitter = event.submitter;
+    if (!form.dataset || !form.dataset.confirm) return;
+    if (submitter && submitter.hasAttribute("data-no-confirm")) return;
+    if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+  });
+
+  function ticketPage() {
+    var form = document.getElementById("approve-form");
+    var answer = document.getElementById("answer");
+    if (!form || !answer) return;
+    var references = document.getElementById("references");
+    var source = document.getElementById("source_entry_id");
+    var entrySelect = document.getElementById("entry_id");
+    var counter = document.getElementById("answer-counter");
+    var preview = document.getElementById("answer-preview");
+    var sourceNote = document.getElementById("source-note");
+    var max = parseInt(form.dataset.max || "20000", 10);
+    var manualPublication = false;
+    var timer = null;
+
+    function sourceText() {
+      var node = source && source.value ? document.getElementById("hit-answer-" + source.value) : null;
+      return node ? node.textContent : null;
+    }
+    function choose(value) {
+      var radio = document.getElementById("pub-" + value);
+      if (radio) radio.checked = true;
+    }
+    function autoPublication() {
+      if (manualPublication) return;
+      var original = sourceText();
+      if (original === null) { choose("new"); return; }
+      choose(answer.value.trim() === original.trim() ? "none" : "update");
+    }
+    function localCount() {
+      var chars = answer.value.trim().length;
+      counter.textContent = chars + " caractère(s) sur " + max + " · calcul des messages…";
+      counter.classList.toggle("over", chars > max);
+    }
+    function refreshPreview() {
+      var body = new URLSearchParams();
+      body.set("answer", answer.value);
+      body.set("references", references ? references.value : "");
+      body.set("csrf_token", form.querySelector("input[name=csrf_token]").value);
+      fetch(form.dataset.previewUrl, {method: "POST", body: body, credentials: "same-origin"})
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) {
+          if (!data) return;
+          counter.textContent = data.chars + " caractère(s) sur " + data.max + " · " +
+            data.parts.length + " message(s) Telegram";
+          counter.classList.toggle("over", data.chars > data.max);
+          preview.textContent = "";
+          data.parts.forEach(function (part) {
+            var div = document.createElement("div");
+            div.className = "tg-part";
+            div.innerHTML = part;  /* escaped server-side: only b, i, a tags */
+            preview.appendChild(div);
+          });
+        })
+        .catch(function () { /* the counter keeps the local count */ });
+    }
+    function changed() {
+      localCount();
+      autoPublication();
+      clearTimeout(timer);
+      timer = setTimeout(refreshPreview, 400);
+    }
+    answer.addEventListener("input", changed);
+    if (references) references.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(refreshPreview, 400);
+    });
+    form.querySelectorAll("input[name=publication]").forEach(function (radio) {
+      radio.addEventListener("change", function () { manualPublication = true; });
+    });
+
+    /* "Reprendre cette réponse" / "Ajouter à la suite": into the draft, no reload. */
+    document.querySelectorAll("button.take").forEach(function (button) {
+      button.hidden = false;
+      button.addEventListener("click", function (event) {
+        event.preventDefault();
+        var id = button.dataset.entry;
+        var text = document.getElementById("hit-answer-" + id).textContent;
+        if (button.dataset.take === "append" && answer.value.trim()) {
+          answer.value = answer.value.replace(/\s+$/, "") + "\n\n" + text;
+        } else {
+          answer.value = text;
+        }
+        source.value = id;
+        if (entrySelect) entrySelect.value = id;
+        if (sourceNote) sourceNote.textContent = " (réponse de la fiche n° " + id +
+          " : envoyée telle quelle, la question sera liée à cette fiche)";
+        manualPublication = false;
+        changed();
+        answer.focus();
+      });
+    });
+
+    /* Reply templates: inserted where the cursor is. */
+    var picker = document.querySelector(".template-picker");
+    var choice = document.getElementById("template-choice");
+    if (picker && choice) {
+      picker.hidden = false;
+      choice.addEventListener("change", function () {
+        var template = document.getElementById("template-" + choice.value);
+        if (!template) return;
+        var text = template.content.textContent;
+        var start = answer.selectionStart, end = answer.selectionEnd;
+        var before = answer.value.slice(0, start), after = answer.value.slice(end);
+        var glue = before && !/\n$/.test(before) ? "\n\n" : "";
+        answer.value = before + glue + text + (after && !/^\n/.test(after) ? "\n\n" : "") + after;
+        choice.value = "";
+        changed();
+        answer.focus();
+      });
+    }
+
+    document.addEventListener("keydown", function (event) {
+      if ((event.ctrlKey || event.metaKey) && event.key === "Enter" && form.contains(event.target)) {
+        event.preventDefault();
+        form.requestSubmit(document.getElementById("approve-button"));
+        return;
+      }
+      if (typing(event.target) || event.ctrlKey || event.metaKey || event.altKey) return;
+      if (event.key === "r") { event.preventDefault(); answer.focus(); }
+    });
+  }
+
+  function ticketNavigation() {
+    if (!document.querySelector(".ticket-nav")) return;
+    document.addEventListener("keydown", function (event) {
+      if (typing(event.target) || event.ctrlKey || event.metaKey || event.altKey) return;
+      var link = null;
+      if (event.key === "j") link = document.getElementById("next-ticket");
+      if (event.key === "k") link = document.getElementById("previous-ticket");
+      if (link) { event.preventDefault(); window.location.href = link.href; }
+    });
+  }
+
+  function queuePage() {
+    var results = document.getElementById("queue-results");
+    if (!results) return;
+    var filters = document.getElementById("queue-filters");
+    if (filters && window.matchMedia("(max-width: 700px)").matches) filters.open = false;
+    var live = document.getElementById("queue-live");
+    var latest = parseInt(results.dataset.latest || "0", 10);
+    var current = -1;
+
+    function links() { return Array.prototype.slice.call(results.querySelectorAll("a.ticket-link")); }
+    document.addEventListener("keydown", function (event) {
+      if (typing(event.target) || event.ctrlKey || event.metaKey || event.altKey) return;
+      if (event.key === "/") {
+        event.preventDefault();
+        document.getElementById("f-q").focus();
+        return;
+      }
+      if (event.key !== "j" && event.key !== "k") return;
+      var all = links();
+      if (!all.length) return;
+      current = all.indexOf(document.activeElement);
+      current = event.key === "j" ? Math.min(current + 1, all.length - 1) : Math.max(current - 1, 0);
+      event.preventDefault();
+      all[current].focus();
+    });
+
+    function poll() {
+      fetch(results.dataset.updatesUrl + "?since=" + latest, {credentials: "same-origin"})
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) {
+          if (!data) return;
+          var count = document.getElementById("my-count");
+          if (count) count.textContent = data.mine;
+          if (data.latest <= latest) return;
+          var arrived = data.new;
+          latest = data.latest;
+          return fetch(window.location.href, {credentials: "same-origin"})
+            .then(function (r) { return r.ok ? r.text() : null; })
+            .then(function (html) {
+              if (!html) return;
+              var fresh = new DOMParser().parseFromString(html, "text/html")
+                .getElementById("queue-results");
+              if (!fresh) return;
+              results.innerHTML = fresh.innerHTML;
+              if (arrived > 0) {
+                live.textContent = arrived + " nouvelle(s) question(s) arrivée(s) : la liste est à jour.";
+                live.hidden = false;
+              }
+            });
+        })
+        .catch(function () { /* try again at the next tick */ });
+    }
+    var interval = parseInt(results.dataset.refreshSeconds || "15", 10) * 1000;
+    window.setInterval(poll, interval);
+  }
+
+  function ready() {
+    ticketPage();
+    ticketNavigation();
+    queuePage();
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", ready);
+  else ready();
+})();

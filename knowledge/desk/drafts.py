@@ -1,0 +1,105 @@
+"""The answer draft of a ticket: what the page starts with, what publication fits, saving it."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from knowledge import audit
+from knowledge.desk.review import Publication, check_can_act, get_ticket
+from knowledge.errors import InvalidInput
+from knowledge.store.models import Ticket, TicketStatus, User
+from knowledge.text import clean
+from knowledge.timeutil import utcnow
+
+logger = logging.getLogger(__name__)
+
+MAX_DRAFT_ANSWER_CHARS = 20_000
+
+
+class Suggestion(Protocol):
+    """What the draft needs to know of a suggested entry."""
+
+    entry_id: int
+    answer: str
+    score: float
+    theme: str | None
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The fields of the answer form."""
+
+    answer: str = ""
+    question: str = ""
+    theme: str = ""
+    references: str = ""
+    publication: str = Publication.NEW.value
+    entry_id: str = ""  # the entry to update when publication is "update"
+    source_entry_id: str = ""  # the suggestion the answer was taken from, if any
+
+    def as_form(self) -> dict[str, str]:
+        """The draft as the template's form values."""
+        return asdict(self)
+
+    @classmethod
+    def of(cls, values: dict[str, Any]) -> Draft:
+        """Build a draft from form or stored values, ignoring unknown keys."""
+        known = {name: str(values.get(name) or "") for name in cls.__dataclass_fields__}
+        return cls(**{**known, "publication": known["publication"] or Publication.NEW.value})
+
+
+def publication_for(answer: str, source_answer: str | None) -> Publication:
+    """Pre-select what fits: unchanged suggestion → none (linked), edited one → update, else new."""
+    if source_answer is None:
+        return Publication.NEW
+    if clean(answer) == clean(source_answer):
+        return Publication.NONE
+    return Publication.UPDATE
+
+
+def similarity_label(score: float, *, close: float, very_close: float) -> str:
+    """Say in words how similar two texts are: très proche, proche or éloignée."""
+    if score >= very_close:
+        return "très proche"
+    if score >= close:
+        return "proche"
+    return "éloignée"
+
+
+def initial_draft(*, ticket: Ticket, hits: list[Any], threshold: float) -> Draft:
+    """The draft a ticket page opens with: the saved one, else the best suggestion above the
+    abstention threshold, else an empty answer (nothing covers the question)."""
+    if ticket.draft:
+        return Draft.of(ticket.draft)
+    best = hits[0] if hits else None
+    if best is None or best.score < threshold:
+        return Draft(question=ticket.text, theme=ticket.theme or "",
+                     entry_id=str(best.entry_id) if best else "")
+    return Draft(answer=best.answer, question=ticket.text,
+                 theme=best.theme or ticket.theme or "",
+                 publication=publication_for(best.answer, best.answer).value,
+                 entry_id=str(best.entry_id), source_entry_id=str(best.entry_id))
+
+
+def save(*, session: Session, ticket_id: int, adviser: User, draft: Draft) -> Ticket:
+    """Keep the adviser's draft on the ticket without sending anything."""
+    ticket = get_ticket(session=session, ticket_id=ticket_id)
+    check_can_act(ticket, adviser, (TicketStatus.NEW, TicketStatus.IN_REVIEW,
+                                    TicketStatus.WAITING_ASKER))
+    if len(clean(draft.answer)) > MAX_DRAFT_ANSWER_CHARS:
+        raise InvalidInput(f"La réponse dépasse {MAX_DRAFT_ANSWER_CHARS} caractères.")
+    ticket.draft = draft.as_form()
+    ticket.draft_saved_at = utcnow()
+    if ticket.assigned_to_id is None:
+        ticket.assigned_to_id = adviser.id
+        if ticket.status == TicketStatus.NEW.value:
+            ticket.status = TicketStatus.IN_REVIEW.value
+    ticket.updated_at = ticket.draft_saved_at
+    audit.record(session=session, actor=f"user:{adviser.login}", action="ticket.draft",
+                 object_type="ticket", object_id=ticket.id)
+    logger.info("draft of ticket %s saved by %s", ticket.id, adviser.login)
+    return ticket

@@ -1,0 +1,121 @@
+"""Desk tools around the answer: internal notes, follow-ups, releasing or handing a ticket."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.orm import Session
+
+from knowledge import audit
+from knowledge.desk import outbox
+from knowledge.desk.formatting import compose
+from knowledge.desk.review import (
+    CLOSED_STATUSES,
+    MAX_ANSWER_CHARS,
+    OPEN_STATUSES,
+    check_can_act,
+    get_ticket,
+    message_text,
+)
+from knowledge.errors import Conflict, Forbidden, InvalidInput, NotFound
+from knowledge.store.models import (
+    MessageAuthor,
+    OutboxKind,
+    Ticket,
+    TicketMessage,
+    TicketStatus,
+    User,
+)
+from knowledge.timeutil import utcnow
+
+logger = logging.getLogger(__name__)
+
+INTERNAL_NOTE = "internal_note"
+FOLLOW_UP = "follow_up"
+CORRECTION = "correction"
+MAX_NOTE_CHARS = 10_000
+
+
+def add_note(*, session: Session, ticket_id: int, adviser: User, text: str) -> TicketMessage:
+    """Add an internal note to a ticket's thread; it is never sent to the asker."""
+    ticket = get_ticket(session=session, ticket_id=ticket_id)
+    if not adviser.active:
+        raise Forbidden("Votre compte est désactivé.")
+    body = message_text(text, "La note", MAX_NOTE_CHARS)
+    note = TicketMessage(ticket_id=ticket.id, author=MessageAuthor.ADVISER.value,
+                         kind=INTERNAL_NOTE, user_id=adviser.id, text=body, created_at=utcnow())
+    session.add(note)
+    audit.record(session=session, actor=f"user:{adviser.login}", action="ticket.note",
+                 object_type="ticket", object_id=ticket.id)
+    session.flush()
+    logger.info("internal note on ticket %s by %s", ticket.id, adviser.login)
+    return note
+
+
+def send_follow_up(*, session: Session, ticket_id: int, adviser: User, text: str,
+                   correction: bool = False, signature: str = "") -> TicketMessage:
+    """Send the asker a follow-up (or a correction) of an answered ticket, through the outbox."""
+    ticket = get_ticket(session=session, ticket_id=ticket_id)
+    if not adviser.active:
+        raise Forbidden("Votre compte est désactivé.")
+    if ticket.status not in {s.value for s in CLOSED_STATUSES}:
+        raise Conflict(f"La question n° {ticket.id} n'a pas encore reçu de réponse : "
+                       "répondez-lui d'abord.")
+    body = message_text(text, "Le complément", MAX_ANSWER_CHARS)
+    asker = ticket.asker
+    chat_id = (asker.chat_id or asker.telegram_user_id) if asker is not None else None
+    if asker is None or chat_id is None:
+        raise Conflict("Le demandeur n'est plus joignable sur Telegram.")
+    kind = CORRECTION if correction else FOLLOW_UP
+    message = TicketMessage(ticket_id=ticket.id, author=MessageAuthor.ADVISER.value, kind=kind,
+                            user_id=adviser.id, text=body, created_at=utcnow())
+    session.add(message)
+    outbox.enqueue(session=session,
+                   kind=OutboxKind.CORRECTION if correction else OutboxKind.FOLLOW_UP,
+                   chat_id=chat_id, text=compose(answer=body, signature=signature),
+                   formatted=True, created_by=f"user:{adviser.login}", asker_id=asker.id,
+                   ticket_id=ticket.id)
+    audit.record(session=session, actor=f"user:{adviser.login}", action=f"ticket.{kind}",
+                 object_type="ticket", object_id=ticket.id)
+    session.flush()
+    logger.info("%s sent on ticket %s by %s", kind, ticket.id, adviser.login)
+    return message
+
+
+def release(*, session: Session, ticket_id: int, adviser: User) -> Ticket:
+    """Give a ticket back to the queue: nobody is assigned, a ticket in review is new again."""
+    ticket = get_ticket(session=session, ticket_id=ticket_id)
+    check_can_act(ticket, adviser, OPEN_STATUSES)
+    if ticket.assigned_to_id is None:
+        raise Conflict(f"La question n° {ticket.id} n'est attribuée à personne.")
+    ticket.assigned_to_id = None
+    if ticket.status == TicketStatus.IN_REVIEW.value:
+        ticket.status = TicketStatus.NEW.value
+    ticket.updated_at = utcnow()
+    audit.record(session=session, actor=f"user:{adviser.login}", action="ticket.release",
+                 object_type="ticket", object_id=ticket.id)
+    logger.info("ticket %s released by %s", ticket.id, adviser.login)
+    return ticket
+
+
+def hand_over(*, session: Session, ticket_id: int, adviser: User, colleague_id: int) -> Ticket:
+    """Assign a ticket to a colleague (an active account)."""
+    ticket = get_ticket(session=session, ticket_id=ticket_id)
+    check_can_act(ticket, adviser, OPEN_STATUSES)
+    colleague = session.get(User, colleague_id)
+    if colleague is None:
+        raise NotFound("user", colleague_id)
+    if not colleague.active:
+        raise InvalidInput(f"Le compte de {colleague.display_name} est désactivé.")
+    ticket.assigned_to_id = colleague.id
+    if ticket.status == TicketStatus.NEW.value:
+        ticket.status = TicketStatus.IN_REVIEW.value
+    ticket.updated_at = utcnow()
+    session.add(TicketMessage(ticket_id=ticket.id, author=MessageAuthor.SYSTEM.value,
+                              kind=INTERNAL_NOTE, user_id=adviser.id, created_at=utcnow(),
+                              text=f"Question confiée à {colleague.display_name} par "
+                                   f"{adviser.display_name}."))
+    audit.record(session=session, actor=f"user:{adviser.login}", action="ticket.hand_over",
+                 object_type="ticket", object_id=ticket.id, details={"to": colleague.login})
+    logger.info("ticket %s handed over by %s to %s", ticket.id, adviser.login, colleague.login)
+    return ticket
