@@ -35,4 +35,6 @@ _KIND_FR = {
     "asker": "Demandeur",
     "user": "Compte",
     "outbox": "Message",
+    "theme": "Thème",
+    "revision": "Révision",
 }

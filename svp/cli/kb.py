@@ -127,22 +127,11 @@ def import_command(
 
 
 def _print_report(report: ImportReport) -> None:
-    if report.aborted:
-        typer.echo(f"Import annulé : {len(report.skipped)} ligne(s) invalide(s) dans "
-                   f"« {report.filename} » ; rien n'a été enregistré (--strict).", err=True)
-    else:
-        typer.echo(f"Import de « {report.filename} » ({report.format.value.upper()}) : "
-                   f"créées : {report.created}, mises à jour : {report.updated}, "
-                   f"inchangées : {report.unchanged}, ignorées : {len(report.skipped)}.")
-    if report.ignored_columns:
-        names = ", ".join(f"« {name} »" for name in report.ignored_columns)
-        typer.echo(f"Colonnes non reconnues, ignorées : {names}.", err=True)
-    if report.skipped:
-        typer.echo("Lignes ignorées :" if not report.aborted else "Lignes invalides :", err=True)
-        for problem in report.skipped[:MAX_PROBLEMS_SHOWN]:
-            typer.echo(f"  {problem}", err=True)
-        if len(report.skipped) > MAX_PROBLEMS_SHOWN:
-            typer.echo(f"  … et {len(report.skipped) - MAX_PROBLEMS_SHOWN} autre(s).", err=True)
+    summary, problems = importing.report_lines(report, MAX_PROBLEMS_SHOWN)
+    for line in summary:
+        typer.echo(line, err=report.aborted)
+    for line in problems:
+        typer.echo(line, err=True)
 
 
 @kb_app.command("export")
