@@ -19,4 +19,5 @@ class AdminConfig:
     base_url: str = "http://127.0.0.1:8000"
     # Bearer token a Prometheus scraper may present on /metrics; None: only logged-in users.
     metrics_token: str | None = None
+    review_months: int = 12  # default period before an entry must be checked again
     login_limits: LoginLimits = field(default_factory=LoginLimits)

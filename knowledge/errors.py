@@ -37,4 +37,5 @@ _KIND_FR = {
     "outbox": "Message",
     "theme": "Thème",
     "revision": "Révision",
+    "import": "Import en attente",
 }

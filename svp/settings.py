@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     session_hours: int = 12
     target_delay_days: int = 5
     duplicate_threshold: float = 0.93
+    review_months: int = Field(
+        default=12, ge=1, le=120, description="Délai avant de revérifier une fiche publiée (mois)."
+    )
     metrics_token: str | None = Field(
         default=None, description="Jeton Bearer accepté sur /metrics (sinon : session web)."
     )

@@ -131,7 +131,8 @@ def approve(request: Request, ticket_id: int, db: DbSession, knowledge: Knowledg
         session=db, ticket_id=ticket_id, adviser=user, embedder=knowledge.embedder,
         approval=review.Approval(answer=answer, publication=choice,
                                  question=question or None, theme=theme or None,
-                                 legal_references=_references(references), entry_id=target))
+                                 legal_references=_references(references), entry_id=target,
+                                 review_months=config.review_months))
     # After the commit (which precedes the response), bring this process's index up to date.
     background.add_task(knowledge.sync_index)
     return redirect(f"/tickets/{ticket_id}", "approved")

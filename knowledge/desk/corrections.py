@@ -94,9 +94,11 @@ def state(*, session: Session, entry_id: int) -> CorrectionState:
     entry = entries.get(session=session, entry_id=entry_id)
     retired = entry.status == EntryStatus.RETIRED.value
     changed_at = _change_moment(session, entry.id, retired)
-    sent: list[tuple[EntryCorrection, Outbox | None]] = list(session.execute(
-        select(EntryCorrection, Outbox).outerjoin(Outbox, Outbox.id == EntryCorrection.outbox_id)
-        .where(EntryCorrection.entry_id == entry.id).order_by(EntryCorrection.id)).tuples())
+    sent: list[tuple[EntryCorrection, Outbox | None]] = [
+        (correction, message) for correction, message in session.execute(
+            select(EntryCorrection, Outbox)
+            .outerjoin(Outbox, Outbox.id == EntryCorrection.outbox_id)
+            .where(EntryCorrection.entry_id == entry.id).order_by(EntryCorrection.id))]
     if changed_at is None:
         return CorrectionState(revision=entry.revision, retired=retired, changed_at=None,
                                recipients=[], sent=sent)

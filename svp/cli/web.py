@@ -38,6 +38,7 @@ def admin_config(current: Settings) -> AdminConfig:
         duplicate_threshold=current.duplicate_threshold,
         base_url=current.admin_base_url,
         metrics_token=current.metrics_token,
+        review_months=current.review_months,
     )
 
 
