@@ -105,6 +105,7 @@ def import_file(
     actor: str = "import",
     embedder: Embedder | None = None,
     progress: Progress | None = None,
+    dry_run: bool = False,
 ) -> ImportReport:
     """Import the entries of a file (format guessed when `fmt` is None); never commits."""
     try:
@@ -116,7 +117,7 @@ def import_file(
     except OSError as error:
         raise InvalidInput(f"impossible de lire « {path} » : {error.strerror}.") from None
     return import_data(session=session, data=data, filename=path.name, fmt=fmt, strict=strict,
-                       actor=actor, embedder=embedder, progress=progress)
+                       actor=actor, embedder=embedder, progress=progress, dry_run=dry_run)
 
 
 def import_data(
