@@ -206,7 +206,7 @@ def test_show_prints_the_entry_and_its_history(loaded: Svp) -> None:
     assert "Question : Qui paie la taxe d'enlèvement des ordures ménagères ?" in outcome.out
     assert "Le locataire, par les charges récupérables." in outcome.out
     assert "Étiquettes : TEOM" in outcome.out
-    assert "Révision 1 (création), par Import" in outcome.out
+    assert "Révision 1 (création), par Ligne de commande" in outcome.out
     assert "Retirée des suggestions, par Ligne de commande — motif : loi modifiée" in outcome.out
     assert loaded("kb", "show", number).out == outcome.out
 
