@@ -62,7 +62,7 @@ class Recipient:
 class CorrectionState:
     """Who should hear that an entry changed, and what was already sent."""
 
-    revision: int
+    revision: int  # the last revision that changed the substance
     retired: bool
     changed_at: datetime | None  # when the substance last changed (or the entry was retired)
     recipients: list[Recipient]
@@ -74,35 +74,38 @@ class CorrectionState:
         return [r for r in self.recipients if r.pending]
 
 
-def _change_moment(session: Session, entry_id: int, retired: bool) -> datetime | None:
+def _last_change(session: Session, entry_id: int, retired: bool
+                 ) -> tuple[datetime | None, int]:
+    """When the substance last changed (or the entry was retired), and that revision's number."""
+    moment, number = None, 1
+    previous = None
+    for revision in entries.revisions(session=session, entry_id=entry_id):
+        if history.is_substantive(previous, revision):
+            moment, number = revision.changed_at, revision.revision
+        previous = revision
     if retired:
         events = [e for e in audit.for_object(session=session, object_type="entry",
                                               object_id=entry_id)
                   if e.action == "entry.retire"]
-        return events[-1].at if events else None
-    moment = None
-    previous = None
-    for revision in entries.revisions(session=session, entry_id=entry_id):
-        if history.is_substantive(previous, revision):
-            moment = revision.changed_at
-        previous = revision
-    return moment
+        moment = events[-1].at if events else moment
+    return moment, number
 
 
 def state(*, session: Session, entry_id: int) -> CorrectionState:
     """List the askers concerned by the latest change of substance (or the retirement)."""
     entry = entries.get(session=session, entry_id=entry_id)
     retired = entry.status == EntryStatus.RETIRED.value
-    changed_at = _change_moment(session, entry.id, retired)
+    # A change of form (minor revision) keeps the key: nobody is told twice about one change.
+    changed_at, revision = _last_change(session, entry.id, retired)
     sent: list[tuple[EntryCorrection, Outbox | None]] = [
         (correction, message) for correction, message in session.execute(
             select(EntryCorrection, Outbox)
             .outerjoin(Outbox, Outbox.id == EntryCorrection.outbox_id)
             .where(EntryCorrection.entry_id == entry.id).order_by(EntryCorrection.id))]
     if changed_at is None:
-        return CorrectionState(revision=entry.revision, retired=retired, changed_at=None,
+        return CorrectionState(revision=revision, retired=retired, changed_at=None,
                                recipients=[], sent=sent)
-    done = {c.asker_id for c, _ in sent if c.revision == entry.revision and c.retired == retired}
+    done = {c.asker_id for c, _ in sent if c.revision == revision and c.retired == retired}
     tickets = session.scalars(
         select(Ticket).where(
             Ticket.asker_id.is_not(None), Ticket.answered_at.is_not(None),
@@ -129,7 +132,7 @@ def state(*, session: Session, entry_id: int) -> CorrectionState:
                 corrected=asker.id in done)
             by_asker[asker.id] = recipient
         recipient.tickets.append(ticket)
-    return CorrectionState(revision=entry.revision, retired=retired, changed_at=changed_at,
+    return CorrectionState(revision=revision, retired=retired, changed_at=changed_at,
                            recipients=list(by_asker.values()), sent=sent)
 
 
