@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from knowledge.text import fold  # noqa: E402
+from knowledge.text import fold
 
 FILE = Path("knowledge/data/demo-kb.jsonl")
 # First matching rule wins; the last theme is the default.
