@@ -76,12 +76,14 @@ def test_themes_and_dry_run(revised: dict[str, str], tmp_path: Path) -> None:
     listed = _ok(revised, tmp_path, "kb", "themes", "list")
     assert "    1  charges" in listed and "    1  Fiscalité (TFPB)" in listed
     _ok(revised, tmp_path, "kb", "themes", "rename", "CHARGES", "Charges locatives")
+    _ok(revised, tmp_path, "kb", "themes", "add", "Loyers et charges")
     merged = _ok(revised, tmp_path, "kb", "themes", "merge", "charges locatives",
-                 "Gestion locative et charges")
+                 "loyers ET charges")
     assert "1 fiche(s) reclassée(s)" in merged
-    found = _ok(revised, tmp_path, "kb", "list", "--theme", "gestion locative ET charges")
+    found = _ok(revised, tmp_path, "kb", "list", "--theme", "LOYERS et charges")
     assert found.split()[1] == "K1"
-    assert "existe déjà" in _one_line_error(revised, tmp_path, "kb", "themes", "add", "vente hlm")
+    assert "existe déjà" in _one_line_error(revised, tmp_path, "kb", "themes", "add",
+                                            "fiscalite (tfpb)")
     before = _ok(revised, tmp_path, "kb", "export")
     dry = run_svp("kb", "import", "--dry-run", str(_write(tmp_path / "v3.jsonl", [
         {"id": "K3", "question": "Nouvelle ?", "answer": "Oui."},
