@@ -41,8 +41,8 @@ USAGE_SORT_LABELS = {
     UsageSort.SUGGESTED: "Fois proposée",
     UsageSort.SOLVED: "Questions résolues seule",
     UsageSort.ANSWERS: "Réponses fondées sur la fiche",
-    UsageSort.LIKES: "👍",
-    UsageSort.DISLIKES: "👎",
+    UsageSort.LIKES: "Avis « utile »",
+    UsageSort.DISLIKES: "Avis « pas utile »",
 }
 
 
