@@ -171,9 +171,13 @@ def send(*, session: Session, entry_id: int, actor: str, message: str) -> list[E
         chat_id = _chat(asker)
         assert chat_id is not None
         latest = recipient.tickets[-1]
-        numbers = ", ".join(f"n° {t.id}" for t in recipient.tickets)
-        body = (f"Correction à propos de votre question {numbers} "
-                f"(« {_excerpt(latest.text)} ») :\n\n{text}")
+        # The bot puts "Correction de la réponse à votre question n° …" above the body.
+        if len(recipient.tickets) == 1:
+            body = f"Votre question : « {_excerpt(latest.text)} »\n\n{text}"
+        else:
+            numbers = ", ".join(f"n° {t.id}" for t in recipient.tickets)
+            body = (f"Vos questions {numbers} (la dernière : « {_excerpt(latest.text)} »)"
+                    f"\n\n{text}")
         row = outbox.enqueue(session=session, kind=OutboxKind.CORRECTION, chat_id=chat_id,
                              text=body, created_by=actor, asker_id=asker.id,
                              ticket_id=latest.id)

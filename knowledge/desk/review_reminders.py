@@ -56,7 +56,7 @@ def send_weekly(*, session: Session, today: date, admin_base_url: str | None = N
         if already is not None:
             continue
         assert adviser.telegram_chat_id is not None
-        outbox.enqueue(session=session, kind=OutboxKind.NOTIFICATION,
+        outbox.enqueue(session=session, kind=OutboxKind.REMINDER,
                        chat_id=adviser.telegram_chat_id, text=text, created_by=actor,
                        user_id=adviser.id)
         audit.record(session=session, actor=actor, action="kb.review_reminder",

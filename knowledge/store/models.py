@@ -114,6 +114,7 @@ class OutboxKind(enum.StrEnum):
     CORRECTION = "correction"
     NOTIFICATION = "notification"
     REGISTRATION = "registration"
+    REMINDER = "reminder"  # the weekly list of entries to review, to advisers
 
 
 class MessageAuthor(enum.StrEnum):

@@ -32,7 +32,7 @@ def test_reminder_goes_to_linked_advisers_once_a_week(session: Session) -> None:
     assert review_reminders.send_weekly(session=session, today=today + timedelta(days=4)) == 0
     assert review_reminders.send_weekly(session=session, today=today + timedelta(days=7)) == 1
     rows = list(session.scalars(select(Outbox).order_by(Outbox.id)))
-    assert [(row.chat_id, row.kind) for row in rows] == [(42, "notification")] * 2
+    assert [(row.chat_id, row.kind) for row in rows] == [(42, "reminder")] * 2
     assert rows[0].text.startswith("Fiches à revoir : 1 en retard, 1 dans les 30 jours.")
     assert f"n° {late.id} (le 13/11/2026) : Plafonds de ressources PLAI ?" in rows[0].text
     assert rows[0].text.endswith("https://svp.example/kb/due")
