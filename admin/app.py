@@ -22,6 +22,7 @@ from admin.routes import (
     auth,
     health,
     kb,
+    kb_manage,
     organisations,
     queue,
     templates,
@@ -79,8 +80,9 @@ def create_app(*, knowledge: Knowledge, config: AdminConfig,
     app.state.config = config
     app.state.templates = make_templates()
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
-    for module in (auth, queue, tickets, templates, kb, askers, organisations, account, users,
-                   health):
+    # kb_manage before kb: its fixed paths (/kb/due...) must win over /kb/{entry_id}.
+    for module in (auth, queue, tickets, templates, kb_manage, kb, askers, organisations, account,
+                   users, health):
         app.include_router(module.router)
     app.router.routes.extend(extra_routes)
     _install_error_handlers(app)

@@ -23,4 +23,5 @@ class AdminConfig:
     bot_username: str | None = None
     # Bearer token a Prometheus scraper may present on /metrics; None: only logged-in users.
     metrics_token: str | None = None
+    review_months: int = 12  # default period before an entry must be checked again
     login_limits: LoginLimits = field(default_factory=LoginLimits)

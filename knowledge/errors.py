@@ -35,4 +35,7 @@ _KIND_FR = {
     "asker": "Demandeur",
     "user": "Compte",
     "outbox": "Message",
+    "theme": "Thème",
+    "revision": "Révision",
+    "import": "Import en attente",
 }

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     telegram_bot_username: str | None = Field(
         default=None, description="Nom du bot (sans @) pour les liens t.me des invitations."
     )
+    review_months: int = Field(
+        default=12, ge=1, le=120, description="Délai avant de revérifier une fiche publiée (mois)."
+    )
     metrics_token: str | None = Field(
         default=None, description="Jeton Bearer accepté sur /metrics (sinon : session web)."
     )

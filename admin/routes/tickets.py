@@ -286,7 +286,8 @@ def approve(request: Request, ticket_id: int, db: DbSession, knowledge: Knowledg
                                      question=question or None, theme=theme or None,
                                      legal_references=_references(references),
                                      entry_id=target, source_entry_id=source,
-                                     signature=_signature(config, user)))
+                                     signature=_signature(config, user),
+                                     review_months=config.review_months))
     except DomainError as error:
         return _page_on_error(request, db, knowledge, config, user, ticket_id, error,
                               at="answer", form=form)

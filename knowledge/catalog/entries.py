@@ -12,9 +12,10 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from knowledge import audit
+from knowledge.catalog import reviews, themes
 from knowledge.errors import Conflict, InvalidInput, NotFound
 from knowledge.store.models import EntryRevision, EntryStatus, KnowledgeEntry
-from knowledge.text import clean, question_hash
+from knowledge.text import clean, fold, question_hash
 from knowledge.timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -93,6 +94,15 @@ class EntryFilter:
     text: str | None = None
     review_due_on: date | None = None
     ids: Sequence[int] | None = field(default=None)
+    theme_spellings: Sequence[str] | None = None  # filled by `resolved`
+
+
+def resolved(*, session: Session, criteria: EntryFilter) -> EntryFilter:
+    """Return the criteria with the theme's spellings looked up (case and accents ignored)."""
+    if not criteria.theme:
+        return criteria
+    return replace(criteria, theme_spellings=tuple(
+        themes.spellings(session=session, name=criteria.theme)))
 
 
 def _optional(value: str | None) -> str | None:
@@ -140,9 +150,17 @@ def create(
     content: EntryFields,
     actor: str,
     embedder: Embedder | None = None,
+    origin_ticket_id: int | None = None,
+    review_months: int | None = reviews.DEFAULT_REVIEW_MONTHS,
 ) -> KnowledgeEntry:
-    """Create an active entry; with an embedder, store its embedding in the same unit of work."""
-    content = content.normalised()
+    """Create an active entry (revision 1); with an embedder, store its embedding too.
+
+    Without a review date the entry gets one `review_months` ahead (none when that is None).
+    """
+    content = _managed(session, content.normalised())
+    if content.review_by is None and review_months:
+        content = replace(content, review_by=reviews.default_review_date(utcnow().date(),
+                                                                         review_months))
     if content.external_id and get_by_external_id(session=session, external_id=content.external_id):
         raise Conflict(f"Une fiche porte déjà l'identifiant « {content.external_id} ».")
     now = utcnow()
@@ -161,9 +179,11 @@ def create(
         created_by=actor,
         created_at=now,
         updated_at=now,
+        origin_ticket_id=origin_ticket_id,
     )
     session.add(entry)
     session.flush()
+    _record_revision(session=session, entry=entry, actor=actor, reason=None)
     audit.record(session=session, actor=actor, action="entry.create", object_type="entry",
                  object_id=entry.id)
     _after_change(session=session, entry=entry, embedder=embedder)
@@ -179,20 +199,22 @@ def update(
     actor: str,
     reason: str | None = None,
     embedder: Embedder | None = None,
+    minor: bool = False,
+    restored_from: int | None = None,
 ) -> KnowledgeEntry:
-    """Change an entry's content, keeping the previous content as a revision.
+    """Change an entry's content as a new revision (who, when, why); older ones stay.
 
     Returns the entry unchanged (and writes no revision) when the content is the same.
+    `minor` marks a change of form only: askers who had the previous text are not concerned.
     """
     entry = get(session=session, entry_id=entry_id)
-    content = content.normalised()
+    content = _managed(session, content.normalised())
     if content == EntryFields.of(entry):
         return entry
     if content.external_id and content.external_id != entry.external_id:
         other = get_by_external_id(session=session, external_id=content.external_id)
         if other is not None and other.id != entry.id:
             raise Conflict(f"Une fiche porte déjà l'identifiant « {content.external_id} ».")
-    _snapshot(session=session, entry=entry, actor=actor, reason=reason)
     entry.question = content.question
     entry.answer = content.answer
     entry.theme = content.theme
@@ -204,6 +226,8 @@ def update(
     entry.question_hash = question_hash(content.question)
     _bump(entry)
     session.flush()
+    _record_revision(session=session, entry=entry, actor=actor, reason=reason, minor=minor,
+                     restored_from=restored_from)
     audit.record(session=session, actor=actor, action="entry.update", object_type="entry",
                  object_id=entry.id, details={"reason": reason, "revision": entry.revision})
     _after_change(session=session, entry=entry, embedder=embedder)
@@ -231,9 +255,9 @@ def _set_status(*, session: Session, entry_id: int, status: EntryStatus, actor: 
     if entry.status == status.value:
         word = "retirée" if status is EntryStatus.RETIRED else "active"
         raise Conflict(f"La fiche {entry.id} est déjà {word}.")
-    _snapshot(session=session, entry=entry, actor=actor, reason=reason)
+    # Retiring and reinstating are events of the history (audit), not revisions of the text.
     entry.status = status.value
-    _bump(entry)
+    entry.updated_at = utcnow()
     session.flush()
     action = "entry.retire" if status is EntryStatus.RETIRED else "entry.reinstate"
     audit.record(session=session, actor=actor, action=action, object_type="entry",
@@ -248,7 +272,8 @@ def list_entries(
     offset: int = 0,
 ) -> list[KnowledgeEntry]:
     """List entries matching the criteria, newest id last."""
-    query = _filtered(criteria or EntryFilter()).order_by(KnowledgeEntry.id)
+    query = _filtered(resolved(session=session, criteria=criteria or EntryFilter())).order_by(
+        KnowledgeEntry.id)
     if limit is not None:
         query = query.limit(limit)
     return list(session.scalars(query.offset(offset)))
@@ -256,12 +281,12 @@ def list_entries(
 
 def count_entries(*, session: Session, criteria: EntryFilter | None = None) -> int:
     """Count the entries matching the criteria."""
-    subquery = _filtered(criteria or EntryFilter()).subquery()
+    subquery = _filtered(resolved(session=session, criteria=criteria or EntryFilter())).subquery()
     return session.scalar(select(func.count()).select_from(subquery)) or 0
 
 
 def revisions(*, session: Session, entry_id: int) -> list[EntryRevision]:
-    """Return the history of an entry, oldest first."""
+    """Return the revisions of an entry, oldest (1, the creation) first."""
     get(session=session, entry_id=entry_id)
     return list(session.scalars(
         select(EntryRevision).where(EntryRevision.entry_id == entry_id)
@@ -274,11 +299,17 @@ def _filtered(criteria: EntryFilter) -> Select[KnowledgeEntry]:
     if criteria.status:
         query = query.where(KnowledgeEntry.status == criteria.status)
     if criteria.theme:
-        query = query.where(KnowledgeEntry.theme == criteria.theme)
+        query = query.where(KnowledgeEntry.theme.in_(criteria.theme_spellings or ()))
     if criteria.text:
-        pattern = f"%{criteria.text}%"
-        query = query.where(or_(KnowledgeEntry.question.ilike(pattern),
-                                KnowledgeEntry.answer.ilike(pattern)))
+        folded = fold(criteria.text)
+        if folded:
+            # The folded column makes the filter ignore case and accents on every database.
+            query = query.where(KnowledgeEntry.search_text.like(f"%{_escape_like(folded)}%",
+                                                                escape="\\"))
+        else:  # only punctuation: look for it literally
+            pattern = f"%{_escape_like(criteria.text.strip())}%"
+            query = query.where(or_(KnowledgeEntry.question.like(pattern, escape="\\"),
+                                    KnowledgeEntry.answer.like(pattern, escape="\\")))
     if criteria.review_due_on:
         query = query.where(KnowledgeEntry.review_by <= criteria.review_due_on)
     if criteria.ids is not None:
@@ -286,7 +317,16 @@ def _filtered(criteria: EntryFilter) -> Select[KnowledgeEntry]:
     return query
 
 
-def _snapshot(*, session: Session, entry: KnowledgeEntry, actor: str, reason: str | None) -> None:
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _managed(session: Session, content: EntryFields) -> EntryFields:
+    return replace(content, theme=themes.canonical(session=session, name=content.theme))
+
+
+def _record_revision(*, session: Session, entry: KnowledgeEntry, actor: str, reason: str | None,
+                     minor: bool = False, restored_from: int | None = None) -> None:
     session.add(EntryRevision(
         entry_id=entry.id,
         revision=entry.revision,
@@ -300,7 +340,9 @@ def _snapshot(*, session: Session, entry: KnowledgeEntry, actor: str, reason: st
         review_by=entry.review_by,
         actor=actor,
         reason=reason,
-        changed_at=utcnow(),
+        changed_at=entry.updated_at,
+        minor=minor,
+        restored_from=restored_from,
     ))
 
 

@@ -74,6 +74,7 @@ class ImportReport:
     skipped: list[RowProblem] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     aborted: bool = False  # strict mode met a bad row: nothing was written
+    dry_run: bool = False  # everything was checked and then undone
     entry_ids: list[int] = field(default_factory=list)  # entries created or updated
 
     @property
@@ -104,6 +105,7 @@ def import_file(
     actor: str = "import",
     embedder: Embedder | None = None,
     progress: Progress | None = None,
+    dry_run: bool = False,
 ) -> ImportReport:
     """Import the entries of a file (format guessed when `fmt` is None); never commits."""
     try:
@@ -115,7 +117,7 @@ def import_file(
     except OSError as error:
         raise InvalidInput(f"impossible de lire « {path} » : {error.strerror}.") from None
     return import_data(session=session, data=data, filename=path.name, fmt=fmt, strict=strict,
-                       actor=actor, embedder=embedder, progress=progress)
+                       actor=actor, embedder=embedder, progress=progress, dry_run=dry_run)
 
 
 def import_data(
@@ -128,8 +130,22 @@ def import_data(
     actor: str = "import",
     embedder: Embedder | None = None,
     progress: Progress | None = None,
+    dry_run: bool = False,
 ) -> ImportReport:
-    """Import the entries of a file's bytes; bad rows are reported, or abort all when strict."""
+    """Import the entries of a file's bytes; bad rows are reported, or abort all when strict.
+
+    With `dry_run` every row is written inside a savepoint that is then rolled back: the report
+    is the real one and nothing stays in the database.
+    """
+    if dry_run:
+        savepoint = session.begin_nested()
+        try:
+            report = import_data(session=session, data=data, filename=filename, fmt=fmt,
+                                 strict=strict, actor=actor, progress=progress)
+        finally:
+            savepoint.rollback()
+        report.dry_run = True
+        return report
     table = read_table(data, filename=filename, fmt=fmt)
     report = ImportReport(filename=filename, format=table.format, strict=strict,
                           ignored_columns=table.ignored_columns)
@@ -158,6 +174,28 @@ def import_data(
     logger.info("import of %s: %s created, %s updated, %s unchanged, %s skipped", filename,
                 report.created, report.updated, report.unchanged, len(report.skipped))
     return report
+
+
+def report_lines(report: ImportReport, max_problems: int = 200) -> tuple[list[str], list[str]]:
+    """The report as French lines, (summary, problems), shared by the CLI and the web."""
+    if report.aborted:
+        summary = [f"Import annulé : {len(report.skipped)} ligne(s) invalide(s) dans "
+                   f"« {report.filename} » ; rien n'a été enregistré (--strict)."]
+    else:
+        verb = "Essai sans enregistrement" if report.dry_run else "Import"
+        summary = [f"{verb} de « {report.filename} » ({report.format.value.upper()}) : "
+                   f"créées : {report.created}, mises à jour : {report.updated}, "
+                   f"inchangées : {report.unchanged}, ignorées : {len(report.skipped)}."]
+    problems: list[str] = []
+    if report.ignored_columns:
+        names = ", ".join(f"« {name} »" for name in report.ignored_columns)
+        problems.append(f"Colonnes non reconnues, ignorées : {names}.")
+    if report.skipped:
+        problems.append("Lignes ignorées :" if not report.aborted else "Lignes invalides :")
+        problems += [f"  {problem}" for problem in report.skipped[:max_problems]]
+        if len(report.skipped) > max_problems:
+            problems.append(f"  … et {len(report.skipped) - max_problems} autre(s).")
+    return summary, problems
 
 
 def _embed(*, session: Session, embedder: Embedder, progress: Progress | None,
@@ -203,10 +241,12 @@ def _apply(*, session: Session, candidate: _Candidate, actor: str, reason: str
     current = EntryFields.of(entry)
     changes = {_CONTENT_FIELDS[key]: getattr(candidate.content, _CONTENT_FIELDS[key])
                for key in candidate.provided if key in _CONTENT_FIELDS}
+    if changes.get("review_by", current.review_by) is None:
+        changes.pop("review_by")  # every entry keeps a review date: an empty cell changes none
     # An import never removes an entry's external id: rows without one keep it.
     content = replace(current, **changes,
                       external_id=candidate.external_id or current.external_id)
-    revision = entry.revision
+    revision, status = entry.revision, entry.status
     entries.update(session=session, entry_id=entry.id, content=content, actor=actor,
                    reason=reason)
     if candidate.status is not None and candidate.status.value != entry.status:
@@ -214,7 +254,8 @@ def _apply(*, session: Session, candidate: _Candidate, actor: str, reason: str
             entries.retire(session=session, entry_id=entry.id, actor=actor, reason=reason)
         else:
             entries.reinstate(session=session, entry_id=entry.id, actor=actor, reason=reason)
-    return ("updated" if entry.revision != revision else "unchanged"), entry.id
+    changed = entry.revision != revision or entry.status != status
+    return ("updated" if changed else "unchanged"), entry.id
 
 
 def _match(*, session: Session, candidate: _Candidate) -> KnowledgeEntry | None:

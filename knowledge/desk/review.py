@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from knowledge import audit
-from knowledge.catalog import entries
+from knowledge.catalog import entries, reviews
 from knowledge.desk import outbox
 from knowledge.desk.formatting import compose
 from knowledge.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -117,6 +117,7 @@ class Approval:
     tags: tuple[str, ...] = field(default=())
     signature: str = ""  # appended to the message sent, never to the entry
     source_entry_id: int | None = None  # the suggestion sent as is (publication NONE)
+    review_months: int = reviews.DEFAULT_REVIEW_MONTHS  # a new entry's review period
 
 
 @dataclass(frozen=True)
@@ -364,7 +365,8 @@ def approve(*, session: Session, ticket_id: int, adviser: User, approval: Approv
     entry_id: int | None = None
     if approval.publication is Publication.NEW:
         entry = entries.create(
-            session=session, actor=actor, embedder=embedder,
+            session=session, actor=actor, embedder=embedder, origin_ticket_id=ticket.id,
+            review_months=approval.review_months,
             content=entries.EntryFields(
                 question=approval.question or ticket.text, answer=answer,
                 theme=approval.theme, legal_references=approval.legal_references,

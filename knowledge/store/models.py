@@ -18,11 +18,13 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     false,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 
 from knowledge.store.db import Base, UtcDateTime
+from knowledge.text import fold
 from knowledge.timeutil import utcnow
 
 
@@ -116,6 +118,7 @@ class OutboxKind(enum.StrEnum):
     REGISTRATION = "registration"
     RECEIPT = "receipt"
     FEEDBACK_PROMPT = "feedback_prompt"
+    REMINDER = "reminder"  # the weekly list of entries to review, to advisers
 
 
 class MessageAuthor(enum.StrEnum):
@@ -158,9 +161,16 @@ class KnowledgeEntry(Base):
     source: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default=EntryStatus.ACTIVE.value, index=True)
     review_by: Mapped[date | None] = mapped_column(Date)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    reviewed_by: Mapped[str | None] = mapped_column(String(200))
     question_hash: Mapped[str] = mapped_column(String(64), index=True)
+    # Question and answer folded (lower case, no accents): the text filter's haystack on
+    # every database, kept in step by the listener below.
+    search_text: Mapped[str | None] = mapped_column(Text)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     created_by: Mapped[str | None] = mapped_column(String(200))
+    # The question this entry was first published from (no foreign key: tickets point here).
+    origin_ticket_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
@@ -170,7 +180,7 @@ class KnowledgeEntry(Base):
 
 
 class EntryRevision(Base):
-    """The state of an entry before one change: what it said, who changed it, when and why."""
+    """One revision of an entry: what it said, who wrote it, when and why (1 = creation)."""
 
     __tablename__ = "entry_revisions"
     __table_args__ = (UniqueConstraint("entry_id", "revision", name="uq_entry_revisions_entry"),)
@@ -189,8 +199,16 @@ class EntryRevision(Base):
     actor: Mapped[str] = mapped_column(String(200))
     reason: Mapped[str | None] = mapped_column(Text)
     changed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    minor: Mapped[bool] = mapped_column(Boolean, default=False)  # form only: askers not told
+    restored_from: Mapped[int | None] = mapped_column(Integer)
 
     entry: Mapped[KnowledgeEntry] = relationship(back_populates="revisions")
+
+
+@event.listens_for(KnowledgeEntry, "before_insert")
+@event.listens_for(KnowledgeEntry, "before_update")
+def _fold_search_text(_mapper: Mapper[Any], _connection: Any, entry: KnowledgeEntry) -> None:
+    entry.search_text = fold(f"{entry.question}\n{entry.answer}")
 
 
 class User(Base):
@@ -380,5 +398,7 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+# Tables of the catalog (themes, corrections, uploads) live beside this module.
+from knowledge.store import catalog_models  # noqa: E402, F401
 from knowledge.store.desk_tables import ProcessHeartbeat, ReplyTemplate  # noqa: E402, F401
 from knowledge.store.runstate import GroupNotice, InboxUpdate, IndexReader  # noqa: E402,F401

@@ -15,13 +15,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.orm import Session
 
-from knowledge.catalog import entries, exporting, importing
+from knowledge.catalog import entries, exporting, history, importing, usage
 from knowledge.catalog.entries import EntryFilter
 from knowledge.catalog.exporting import EXCEL_CELL_LIMIT, STATUS_LABELS
 from knowledge.catalog.importing import ImportReport
 from knowledge.catalog.tabular import FileFormat, join_list
 from knowledge.errors import NotFound
-from knowledge.store.models import EntryRevision, EntryStatus, KnowledgeEntry
+from knowledge.store.models import EntryStatus, KnowledgeEntry
 from svp.cli.base import OperatorError, app, open_knowledge
 
 kb_app = typer.Typer(help="Base de connaissances : import, export et consultation des fiches.",
@@ -103,6 +103,8 @@ def import_command(
     fmt: Annotated[ImportFormat, typer.Option(
         "--format", help="Format du fichier (auto : deviné d'après le contenu et le nom).",
         case_sensitive=False)] = ImportFormat.AUTO,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Vérifie tout et affiche le rapport sans rien enregistrer.")] = False,
 ) -> None:
     """Importe des fiches ; réimporter le même fichier ne crée rien de nouveau.
 
@@ -119,7 +121,8 @@ def import_command(
         report = importing.import_file(
             session=session, path=file,
             fmt=None if fmt is ImportFormat.AUTO else FileFormat(fmt.value),
-            strict=strict, actor=ACTOR, embedder=knowledge.embedder, progress=bar)
+            strict=strict, actor=ACTOR, embedder=None if dry_run else knowledge.embedder,
+            progress=bar, dry_run=dry_run)
     _print_report(report)
     if report.aborted or (report.skipped and not report.created + report.updated
                           + report.unchanged):
@@ -127,22 +130,11 @@ def import_command(
 
 
 def _print_report(report: ImportReport) -> None:
-    if report.aborted:
-        typer.echo(f"Import annulé : {len(report.skipped)} ligne(s) invalide(s) dans "
-                   f"« {report.filename} » ; rien n'a été enregistré (--strict).", err=True)
-    else:
-        typer.echo(f"Import de « {report.filename} » ({report.format.value.upper()}) : "
-                   f"créées : {report.created}, mises à jour : {report.updated}, "
-                   f"inchangées : {report.unchanged}, ignorées : {len(report.skipped)}.")
-    if report.ignored_columns:
-        names = ", ".join(f"« {name} »" for name in report.ignored_columns)
-        typer.echo(f"Colonnes non reconnues, ignorées : {names}.", err=True)
-    if report.skipped:
-        typer.echo("Lignes ignorées :" if not report.aborted else "Lignes invalides :", err=True)
-        for problem in report.skipped[:MAX_PROBLEMS_SHOWN]:
-            typer.echo(f"  {problem}", err=True)
-        if len(report.skipped) > MAX_PROBLEMS_SHOWN:
-            typer.echo(f"  … et {len(report.skipped) - MAX_PROBLEMS_SHOWN} autre(s).", err=True)
+    summary, problems = importing.report_lines(report, MAX_PROBLEMS_SHOWN)
+    for line in summary:
+        typer.echo(line, err=report.aborted)
+    for line in problems:
+        typer.echo(line, err=True)
 
 
 @kb_app.command("export")
@@ -216,13 +208,20 @@ def list_command(
     ] = None,
     limit: Annotated[int | None, typer.Option(
         "--limit", metavar="N", min=1, help="Nombre maximal de fiches affichées.")] = None,
+    sort: Annotated[usage.UsageSort, typer.Option(
+        "--sort", case_sensitive=False, metavar="ORDRE",
+        help="id, suggested, solved, answers, likes ou dislikes.")
+    ] = usage.UsageSort.ID,
 ) -> None:
-    """Liste les fiches (numéro, identifiant, thème, question)."""
+    """Liste les fiches (numéro, identifiant, thème, question) ; texte et thème sans accents."""
     criteria = EntryFilter(status=status.criteria(), theme=theme, text=search)
     with open_knowledge() as knowledge, knowledge.session() as session:
-        total = entries.count_entries(session=session, criteria=criteria)
-        found = entries.list_entries(session=session, criteria=criteria, limit=limit)
-        lines = [_summary_line(entry) for entry in found]
+        matching = entries.list_entries(session=session, criteria=criteria)
+        total = len(matching)
+        by_id = {entry.id: entry for entry in matching}
+        ordered = usage.sort_ids(list(by_id), usage.usage(session=session, entry_ids=by_id),
+                                 sort) if sort is not usage.UsageSort.ID else list(by_id)
+        lines = [_summary_line(by_id[number]) for number in ordered[:limit]]
     for line in lines:
         typer.echo(line)
     shown = f"{len(lines)} fiche(s) affichée(s) sur {total}" if len(lines) < total else (
@@ -244,9 +243,8 @@ def show_command(
 ) -> None:
     """Affiche une fiche complète et l'historique de ses modifications."""
     with open_knowledge() as knowledge, knowledge.session() as session:
-        found = _resolve(session, entry)
-        history = entries.revisions(session=session, entry_id=found.id)
-        text = _describe(found, history)
+        found = resolve_entry(session, entry)
+        text = _describe(found, history.history(session=session, entry_id=found.id))
     typer.echo(text)
 
 
@@ -262,7 +260,7 @@ def retire_command(
     if not reason.strip():
         raise OperatorError("le motif est vide : précisez --reason.")
     with open_knowledge() as knowledge, knowledge.session() as session:
-        found = _resolve(session, entry)
+        found = resolve_entry(session, entry)
         entries.retire(session=session, entry_id=found.id, actor=ACTOR, reason=reason.strip())
         number = found.id
     typer.echo(f"Fiche {number} retirée.")
@@ -277,14 +275,14 @@ def reinstate_command(
 ) -> None:
     """Remet en service une fiche retirée."""
     with open_knowledge() as knowledge, knowledge.session() as session:
-        found = _resolve(session, entry)
+        found = resolve_entry(session, entry)
         entries.reinstate(session=session, entry_id=found.id, actor=ACTOR,
                           reason=reason.strip() if reason else None)
         number = found.id
     typer.echo(f"Fiche {number} remise en service.")
 
 
-def _resolve(session: Session, key: str) -> KnowledgeEntry:
+def resolve_entry(session: Session, key: str) -> KnowledgeEntry:
     """Find an entry by number, else by external id."""
     key = key.strip()
     if key.isdigit():
@@ -298,14 +296,7 @@ def _resolve(session: Session, key: str) -> KnowledgeEntry:
     return found
 
 
-_LABELS = {
-    "question": "question", "answer": "réponse", "theme": "thème", "tags": "étiquettes",
-    "legal_references": "références", "source": "source", "status": "statut",
-    "review_by": "date de révision",
-}
-
-
-def _describe(entry: KnowledgeEntry, history: list[EntryRevision]) -> str:
+def _describe(entry: KnowledgeEntry, items: list[history.HistoryItem]) -> str:
     status = STATUS_LABELS.get(entry.status, entry.status)
     lines = [f"Fiche {entry.id}" + (f" — identifiant {entry.external_id}"
                                     if entry.external_id else "")
@@ -318,21 +309,13 @@ def _describe(entry: KnowledgeEntry, history: list[EntryRevision]) -> str:
                          ("À revoir le", entry.review_by.isoformat() if entry.review_by else None)):
         if value:
             lines.append(f"{label} : {value}")
-    lines.append(f"Créée le {_when(entry.created_at)} par {entry.created_by or 'inconnu'}, "
-                 f"modifiée le {_when(entry.updated_at)}.")
-    lines += ["", "Réponse :", entry.answer, ""]
-    if not history:
-        lines.append("Historique : aucune modification.")
-        return "\n".join(lines)
-    lines.append("Historique :")
-    states: list[EntryRevision | KnowledgeEntry] = [*history, entry]
-    for before, after in zip(history, states[1:], strict=True):
-        changed = [label for name, label in _LABELS.items()
-                   if getattr(before, name) != getattr(after, name)]
-        what = ", ".join(changed) if changed else "aucun champ"
-        reason = f" — motif : {before.reason}" if before.reason else ""
-        lines.append(f"  révision {before.revision} → {before.revision + 1}, le "
-                     f"{_when(before.changed_at)} par {before.actor} ({what}){reason}")
+    lines.append(f"Créée le {_when(entry.created_at)}, modifiée le {_when(entry.updated_at)}.")
+    lines += ["", "Réponse :", entry.answer, "", "Historique :"]
+    for item in items:
+        changed = f" ({', '.join(item.changed)})" if item.revision is not None and \
+            item.revision.revision > 1 else ""
+        reason = f" — motif : {item.reason}" if item.reason else ""
+        lines.append(f"  {_when(item.at)}  {item.label}{changed}, par {item.actor_name}{reason}")
     return "\n".join(lines)
 
 

@@ -40,6 +40,7 @@ def admin_config(current: Settings) -> AdminConfig:
         answer_signature=current.answer_signature,
         bot_username=(current.telegram_bot_username or "").lstrip("@") or None,
         metrics_token=current.metrics_token,
+        review_months=current.review_months,
     )
 
 

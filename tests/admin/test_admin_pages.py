@@ -40,7 +40,7 @@ def test_edit_retire_and_reinstate_an_entry_keep_its_history(
     assert "Révision 1" in page and "Révision 2" in page and "précision" in page
     with admin_knowledge.session() as session:
         entry = session.get(KnowledgeEntry, entry_id)
-        assert entry is not None and entry.status == "active" and entry.revision == 4
+        assert entry is not None and entry.status == "active" and entry.revision == 2
         assert entry.legal_references == ["CGI art. 1520"]
 
 

@@ -202,12 +202,12 @@ def test_show_prints_the_entry_and_its_history(loaded: Svp) -> None:
     assert loaded("kb", "retire", number, "--reason", "loi modifiée").code == 0
     outcome = loaded("kb", "show", "K1")
     assert outcome.code == 0
-    assert f"Fiche {number} — identifiant K1 — retirée, révision 2" in outcome.out
+    assert f"Fiche {number} — identifiant K1 — retirée, révision 1" in outcome.out
     assert "Question : Qui paie la taxe d'enlèvement des ordures ménagères ?" in outcome.out
     assert "Le locataire, par les charges récupérables." in outcome.out
     assert "Étiquettes : TEOM" in outcome.out
-    assert "révision 1 → 2" in outcome.out
-    assert "(statut) — motif : loi modifiée" in outcome.out
+    assert "Révision 1 (création), par Ligne de commande" in outcome.out
+    assert "Retirée des suggestions, par Ligne de commande — motif : loi modifiée" in outcome.out
     assert loaded("kb", "show", number).out == outcome.out
 
 

@@ -9,26 +9,28 @@ from knowledge.errors import Conflict, InvalidInput
 from knowledge.store.models import EntryStatus
 
 
-def test_update_keeps_previous_text_as_revision(session: Session) -> None:
+def test_update_writes_a_revision_with_its_own_author_and_reason(session: Session) -> None:
     entry = entries.create(session=session, content=EntryFields(
         question="Qui paie la TEOM ?", answer="Le locataire.", external_id="X1"), actor="test")
     entries.update(session=session, entry_id=entry.id, content=EntryFields(
         question="Qui paie la TEOM ?", answer="Le locataire, via les charges.",
-        external_id="X1"), actor="alice", reason="précision")
+        external_id="X1", review_by=entry.review_by), actor="alice", reason="précision")
     session.commit()
     history = entries.revisions(session=session, entry_id=entry.id)
     assert entry.revision == 2
     assert [(r.revision, r.answer, r.actor, r.reason) for r in history] == [
-        (1, "Le locataire.", "alice", "précision")]
+        (1, "Le locataire.", "test", None),
+        (2, "Le locataire, via les charges.", "alice", "précision")]
 
 
 def test_update_with_same_content_writes_no_revision(session: Session) -> None:
     entry = entries.create(session=session, content=EntryFields(question="Q ?", answer="R."),
                            actor="test")
     entries.update(session=session, entry_id=entry.id,
-                   content=EntryFields(question=" Q ? ", answer="R."), actor="test")
+                   content=EntryFields(question=" Q ? ", answer="R.", review_by=entry.review_by),
+                   actor="test")
     assert entry.revision == 1
-    assert entries.revisions(session=session, entry_id=entry.id) == []
+    assert [r.revision for r in entries.revisions(session=session, entry_id=entry.id)] == [1]
 
 
 def test_retire_then_reinstate(session: Session) -> None:

@@ -409,8 +409,9 @@ def test_changed_row_updates_the_entry_and_keeps_a_revision(session: Session,
     entry = entries.get_by_external_id(session=session, external_id="R1")
     assert entry is not None
     assert (entry.answer, entry.revision) == ("Le locataire, via les charges.", 2)
-    [revision] = entries.revisions(session=session, entry_id=entry.id)
-    assert (revision.answer, revision.reason) == ("Le locataire.", "import v2.jsonl")
+    first, second = entries.revisions(session=session, entry_id=entry.id)
+    assert (first.answer, second.answer, second.reason) == (
+        "Le locataire.", "Le locataire, via les charges.", "import v2.jsonl")
 
 
 def test_row_without_id_is_matched_by_its_normalised_question(session: Session,

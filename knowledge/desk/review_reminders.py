@@ -1,0 +1,66 @@
+"""The weekly reminder of the entries to check, sent to advisers with a linked Telegram."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from knowledge import audit
+from knowledge.catalog import reviews
+from knowledge.desk import outbox
+from knowledge.store.models import AuditEvent, OutboxKind, User
+
+logger = logging.getLogger(__name__)
+
+SHOWN_ENTRIES = 10
+
+
+def reminder_text(*, session: Session, today: date, admin_base_url: str | None) -> str | None:
+    """The reminder's text, or None when no entry is due."""
+    due = reviews.due(session=session, today=today, include_undated=False)
+    if not due:
+        return None
+    late = sum(1 for entry in due if reviews.is_overdue(entry, today))
+    lines = [f"Fiches à revoir : {late} en retard, {len(due) - late} dans les "
+             f"{reviews.DUE_HORIZON_DAYS} jours.", ""]
+    for entry in due[:SHOWN_ENTRIES]:
+        assert entry.review_by is not None
+        question = " ".join(entry.question.split())
+        question = question if len(question) <= 90 else question[:89].rstrip() + "…"
+        lines.append(f"• n° {entry.id} (le {entry.review_by.strftime('%d/%m/%Y')}) : {question}")
+    if len(due) > SHOWN_ENTRIES:
+        lines.append(f"… et {len(due) - SHOWN_ENTRIES} autre(s).")
+    if admin_base_url:
+        lines += ["", f"{admin_base_url.rstrip('/')}/kb/due"]
+    return "\n".join(lines)
+
+
+def send_weekly(*, session: Session, today: date, admin_base_url: str | None = None,
+                actor: str = "cli") -> int:
+    """Queue the reminder for each linked adviser, at most once per adviser and ISO week."""
+    text = reminder_text(session=session, today=today, admin_base_url=admin_base_url)
+    if text is None:
+        return 0
+    year, week, _ = today.isocalendar()
+    sent = 0
+    advisers = session.scalars(select(User).where(User.active.is_(True),
+                                                  User.telegram_chat_id.is_not(None))
+                               .order_by(User.id))
+    for adviser in advisers:
+        key = f"{year}-W{week:02d}:{adviser.id}"
+        already = session.scalar(select(AuditEvent.id).where(
+            AuditEvent.object_type == "review_reminder", AuditEvent.object_id == key).limit(1))
+        if already is not None:
+            continue
+        assert adviser.telegram_chat_id is not None
+        outbox.enqueue(session=session, kind=OutboxKind.REMINDER,
+                       chat_id=adviser.telegram_chat_id, text=text, created_by=actor,
+                       user_id=adviser.id)
+        audit.record(session=session, actor=actor, action="kb.review_reminder",
+                     object_type="review_reminder", object_id=key)
+        sent += 1
+    logger.info("review reminder queued for %s advisers", sent)
+    return sent
