@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -205,6 +206,10 @@ class User(Base):
     telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     telegram_link_code: Mapped[str | None] = mapped_column(String(64), unique=True)
     telegram_link_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Second factor (TOTP): the secret is set at enrolment and used once confirmed.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)  # no code used twice
 
 
 class WebSession(Base):
@@ -221,6 +226,9 @@ class WebSession(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(300))
+    # Password checked, second factor not yet: the session opens nothing but that step.
+    second_factor_pending: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                        server_default=false())
 
 
 class LoginAttempt(Base):
@@ -360,3 +368,7 @@ class AuditEvent(Base):
     object_type: Mapped[str] = mapped_column(String(32))
     object_id: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# Tables kept in their own modules (imported here so the metadata knows every table).
+from knowledge.store import login_security  # noqa: E402, F401
