@@ -15,12 +15,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute
 
 from admin.config import AdminConfig
+from admin.headers import SecurityHeaders
 from admin.pages import STATIC_DIR, make_templates, render
 from admin.routes import account, askers, auth, health, kb, organisations, queue, tickets, users
-from admin.security import CsrfRejected, LoginRequired
+from admin.security import CsrfRejected, LoginRequired, SecondFactorRequired
 from knowledge.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from knowledge.people import advisers
-from knowledge.people.advisers import TooManyAttempts
+from knowledge.people.throttle import TooManyAttempts
 from knowledge.runtime import Knowledge
 
 logger = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ def create_app(*, knowledge: Knowledge, config: AdminConfig,
         app.include_router(module.router)
     app.router.routes.extend(extra_routes)
     _install_error_handlers(app)
+    app.add_middleware(SecurityHeaders, hsts=config.secure_cookies)
     return app
 
 
@@ -92,6 +94,12 @@ def _install_error_handlers(app: FastAPI) -> None:
             target += "?" + request.url.query
         next_part = f"?next={quote(target, safe='')}" if request.method == "GET" else ""
         return RedirectResponse(f"/login{next_part}", status_code=303)
+
+    @app.exception_handler(SecondFactorRequired)
+    async def on_second_factor_required(request: Request,
+                                        _error: SecondFactorRequired) -> Response:
+        return RedirectResponse("/account?info=second_factor_required#double-authentification",
+                                status_code=303)
 
     @app.exception_handler(CsrfRejected)
     async def on_csrf(request: Request, _error: CsrfRejected) -> Response:

@@ -276,9 +276,12 @@ def _filtered(criteria: EntryFilter) -> Select[KnowledgeEntry]:
     if criteria.theme:
         query = query.where(KnowledgeEntry.theme == criteria.theme)
     if criteria.text:
-        pattern = f"%{criteria.text}%"
-        query = query.where(or_(KnowledgeEntry.question.ilike(pattern),
-                                KnowledgeEntry.answer.ilike(pattern)))
+        # `%` and `_` typed by an adviser are letters, not wildcards.
+        literal_text = (criteria.text.replace("\\", "\\\\").replace("%", "\\%")
+                        .replace("_", "\\_"))
+        pattern = f"%{literal_text}%"
+        query = query.where(or_(KnowledgeEntry.question.ilike(pattern, escape="\\"),
+                                KnowledgeEntry.answer.ilike(pattern, escape="\\")))
     if criteria.review_due_on:
         query = query.where(KnowledgeEntry.review_by <= criteria.review_due_on)
     if criteria.ids is not None:
