@@ -154,7 +154,7 @@ async def _second_factor_slowdown(request: Request, knowledge: KnowledgeDep,
 def second_factor_check(request: Request, db: DbSession, config: ConfigDep,
                         sent_csrf: SentCsrf,
                         _slowed: Annotated[None, Depends(_second_factor_slowdown)],
-                        code: Annotated[str, Form(max_length=100)],
+                        code: Annotated[str, Form(max_length=100)] = "",
                         next_url: Annotated[str, Form(alias="next", max_length=2000)] = "/queue"
                         ) -> Response:
     """Check the second factor; open the full session when it is right."""

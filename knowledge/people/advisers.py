@@ -201,7 +201,7 @@ def enable(*, session: Session, user_id: int, actor: str) -> User:
 
 
 def authenticate(*, session: Session, login: str, password: str, ip: str,
-                 limits: throttle.LoginLimits) -> User | None:
+                 limits: throttle.LoginLimits | None = None) -> User | None:
     """Check a login and password; record the attempt; return the account or None.
 
     The attempt must have been reserved with `throttle.reserve` (and committed) first. A
@@ -217,7 +217,8 @@ def authenticate(*, session: Session, login: str, password: str, ip: str,
         ok = _verify(user.password_hash, password) and user.active
     session.add(LoginAttempt(at=utcnow(), ip=ip[:64], login=stored_login, success=ok))
     if not ok or user is None:
-        throttle.note_account_failure(session=session, login=stored_login, limits=limits)
+        throttle.note_account_failure(session=session, login=stored_login,
+                                      limits=limits or throttle.LoginLimits())
         logger.info("failed login for %r from %s", stored_login, ip)
         return None
     if _HASHER.check_needs_rehash(user.password_hash):

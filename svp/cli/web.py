@@ -98,7 +98,11 @@ def serve(
         web = create_app(knowledge=knowledge, config=admin_config(current), extra_routes=routes,
                          lifespan=lifespan)
         typer.echo(f"Administration web : http://{host}:{port}/ (Ctrl+C pour arrêter)")
-        uvicorn.run(web, host=host, port=port, log_level="info", proxy_headers=False)
+        # Client addresses (throttling, session list) come from X-Forwarded-For only when sent
+        # by a proxy the operator listed; otherwise anyone could pick their address.
+        proxies = current.trusted_proxies
+        uvicorn.run(web, host=host, port=port, log_level="info", proxy_headers=bool(proxies),
+                    forwarded_allow_ips=proxies or None)
 
 
 def _create_demo(knowledge: Knowledge) -> None:
