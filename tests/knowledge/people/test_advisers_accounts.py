@@ -14,6 +14,7 @@ from knowledge.store.models import LoginAttempt, UserRole, WebSession
 from knowledge.timeutil import utcnow
 
 PASSWORD = "un mot de passe solide"
+STRONG = "une phrase assez solide"
 
 
 def _user(session: Session, login: str = "camille", role: UserRole = UserRole.ADVISER) -> int:
@@ -102,9 +103,9 @@ def test_password_change_requires_the_current_one_and_ends_sessions(session: Ses
     user = advisers.get(session=session, user_id=_user(session))
     token, _ = advisers.open_session(session=session, user=user, hours=1)
     with pytest.raises(InvalidInput, match="actuel est incorrect"):
-        advisers.change_password(session=session, user_id=user.id, new_password="une phrase assez solide",
+        advisers.change_password(session=session, user_id=user.id, new_password=STRONG,
                                  current_password="faux", actor="test")
-    advisers.change_password(session=session, user_id=user.id, new_password="une phrase assez solide",
+    advisers.change_password(session=session, user_id=user.id, new_password=STRONG,
                              current_password=PASSWORD, actor="test")
     session.commit()
     assert advisers.resolve_session(session=session, token=token) is None
