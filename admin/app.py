@@ -11,6 +11,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute
 
@@ -23,6 +24,7 @@ from knowledge.errors import Conflict, DomainError, Forbidden, InvalidInput, Not
 from knowledge.people import advisers
 from knowledge.people.throttle import TooManyAttempts
 from knowledge.runtime import Knowledge
+from knowledge.store.db import is_row_id
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +120,18 @@ def _install_error_handlers(app: FastAPI) -> None:
                    405: "Cette adresse n'accepte pas cette méthode."}.get(
             error.status_code, "La requête n'a pas pu être traitée.")
         return _error_page(request, error.status_code, message)
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def on_out_of_range(request: Request, error: Exception) -> Response:
+        # A number no row can have (past int4/int8) or a value the column cannot hold: the
+        # database refuses it; the visitor gets 404 for an id in the path, else 422.
+        logger.info("value out of range on %s %s: %s", request.method, request.url.path,
+                    type(error).__name__)
+        if any(part.lstrip("-").isdigit() and not is_row_id(int(part))
+               for part in request.url.path.split("/")):
+            return _error_page(request, 404, "Cette page n'existe pas.")
+        return _error_page(request, 422, "Une valeur saisie est hors des limites admises.")
 
     from fastapi.exceptions import RequestValidationError
 

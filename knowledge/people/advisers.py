@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
 import secrets
 from datetime import timedelta
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -61,24 +63,33 @@ def check_password_strength(password: str, *, user_inputs: tuple[str, ...] = ())
             f"Le mot de passe doit contenir au moins {MIN_PASSWORD_CHARS} caractères.")
     if len(password) > MAX_PASSWORD_CHARS:
         raise InvalidInput(f"Le mot de passe dépasse {MAX_PASSWORD_CHARS} caractères.")
-    # zxcvbn's dictionaries ship with the package: nothing is fetched at run time.
-    inputs = [value for value in user_inputs if value]
-    result = zxcvbn(password[:100], user_inputs=inputs)
+    # zxcvbn's dictionaries ship with the package, and ours with the code: nothing is
+    # fetched at run time. The French words go in as extra dictionary words.
+    personal = [value.lower() for value in user_inputs if value]
+    result = zxcvbn(password[:100], user_inputs=personal + _french_common_passwords())
     if result["score"] >= MIN_PASSWORD_SCORE:
         return
-    reason = _weakness(result["sequence"], inputs)
+    reason = _weakness(result["sequence"], personal)
     raise InvalidInput(
         f"Mot de passe trop facile à deviner : {reason}. Choisissez une phrase de plusieurs "
         "mots peu courants, ou une suite de caractères sans logique.")
 
 
-def _weakness(sequence: list[dict[str, object]], user_inputs: list[str]) -> str:
+def _weakness(sequence: list[dict[str, object]], personal: list[str]) -> str:
     """The reason a guessable password is weak, from the largest part zxcvbn recognised."""
     parts = [part for part in sequence if part.get("pattern") != "bruteforce"] or sequence
     main = max(parts, key=lambda part: len(str(part.get("token", ""))))
-    if main.get("dictionary_name") == "user_inputs" and user_inputs:
+    if main.get("dictionary_name") == "user_inputs" and main.get("matched_word") in personal:
         return "il reprend votre identifiant ou votre nom"
     return _WEAKNESS.get(str(main.get("pattern")), "il est trop prévisible")
+
+
+@functools.cache
+def _french_common_passwords() -> list[str]:
+    text = (Path(__file__).resolve().parents[1] / "data" / "common-passwords-fr.txt").read_text(
+        encoding="utf-8")
+    return [line.strip() for line in text.splitlines()
+            if line.strip() and not line.startswith("#")]
 
 
 def normalise_login(login: str) -> str:
