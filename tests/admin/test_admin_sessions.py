@@ -53,7 +53,7 @@ def test_one_lists_ones_sessions_and_closes_another(admin_knowledge: Knowledge) 
         csrf = log_in(laptop, "camille")
         page = laptop.get("/account").text
         [phone_session] = _CLOSE.findall(page)  # this session has no button
-        assert "(cette session)" in page
+        assert "Cette session" in page
         stolen = other.post(f"/account/sessions/{phone_session}/close",
                             data={"csrf_token": other_csrf})
         assert phone.get("/queue").status_code == 200
