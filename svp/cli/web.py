@@ -179,6 +179,19 @@ def user_disable(login: Annotated[str, typer.Argument(help="Identifiant du compt
     typer.echo(f"Compte « {login} » désactivé ; ses sessions sont fermées.")
 
 
+@user_app.command("second-factor-off")
+def user_second_factor_off(
+        login: Annotated[str, typer.Argument(help="Identifiant du compte.")]) -> None:
+    """Retire la double authentification d'un compte (téléphone et codes de secours perdus)."""
+    from knowledge.people import second_factor
+
+    with open_knowledge() as knowledge, knowledge.session() as session:
+        user = advisers.get_by_login(session=session, login=login)
+        second_factor.disable(session=session, user_id=user.id, actor="cli")
+        advisers.revoke_user_sessions(session=session, user_id=user.id)
+    typer.echo(f"Double authentification de « {login} » retirée ; ses sessions sont fermées.")
+
+
 @user_app.command("list")
 def user_list() -> None:
     """Liste les comptes."""
