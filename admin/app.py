@@ -11,10 +11,12 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute
 
 from admin.config import AdminConfig
+from admin.headers import SecurityHeaders
 from admin.pages import STATIC_DIR, make_templates, render
 from admin.routes import (
     account,
@@ -29,11 +31,12 @@ from admin.routes import (
     tickets,
     users,
 )
-from admin.security import CsrfRejected, LoginRequired
+from admin.security import CsrfRejected, LoginRequired, SecondFactorRequired
 from knowledge.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from knowledge.people import advisers
-from knowledge.people.advisers import TooManyAttempts
+from knowledge.people.throttle import TooManyAttempts
 from knowledge.runtime import Knowledge
+from knowledge.store.db import is_row_id
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +89,7 @@ def create_app(*, knowledge: Knowledge, config: AdminConfig,
         app.include_router(module.router)
     app.router.routes.extend(extra_routes)
     _install_error_handlers(app)
+    app.add_middleware(SecurityHeaders, hsts=config.secure_cookies)
     return app
 
 
@@ -107,6 +111,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         next_part = f"?next={quote(target, safe='')}" if request.method == "GET" else ""
         return RedirectResponse(f"/login{next_part}", status_code=303)
 
+    @app.exception_handler(SecondFactorRequired)
+    async def on_second_factor_required(request: Request,
+                                        _error: SecondFactorRequired) -> Response:
+        return RedirectResponse("/account?info=second_factor_required#double-authentification",
+                                status_code=303)
+
     @app.exception_handler(CsrfRejected)
     async def on_csrf(request: Request, _error: CsrfRejected) -> Response:
         logger.warning("CSRF token rejected on %s %s", request.method, request.url.path)
@@ -124,6 +134,18 @@ def _install_error_handlers(app: FastAPI) -> None:
                    405: "Cette adresse n'accepte pas cette méthode."}.get(
             error.status_code, "La requête n'a pas pu être traitée.")
         return _error_page(request, error.status_code, message)
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def on_out_of_range(request: Request, error: Exception) -> Response:
+        # A number no row can have (past int4/int8) or a value the column cannot hold: the
+        # database refuses it; the visitor gets 404 for an id in the path, else 422.
+        logger.info("value out of range on %s %s: %s", request.method, request.url.path,
+                    type(error).__name__)
+        if any(part.lstrip("-").isdigit() and not is_row_id(int(part))
+               for part in request.url.path.split("/")):
+            return _error_page(request, 404, "Cette page n'existe pas.")
+        return _error_page(request, 422, "Une valeur saisie est hors des limites admises.")
 
     from fastapi.exceptions import RequestValidationError
 

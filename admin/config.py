@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from knowledge.people.advisers import LoginLimits
+from knowledge.people.throttle import LoginLimits
 
 
 @dataclass(frozen=True)
@@ -13,6 +13,10 @@ class AdminConfig:
 
     secure_cookies: bool = False
     session_hours: int = 12
+    # A session unused this long ends (ASVS 7.3.1); 0 turns the inactivity timeout off.
+    session_idle_minutes: int = 30
+    # Admins must log in with a second factor (TOTP); they are sent to enrol first.
+    admin_second_factor_required: bool = False
     target_delay_days: int = 5
     duplicate_threshold: float = 0.93
     suggestions_shown: int = 5

@@ -59,6 +59,10 @@ NOTICES = {
     "user_enabled": "Le compte a été réactivé.",
     "user_password": "Le mot de passe du compte a été changé et ses sessions fermées.",
     "logged_out": "Vous êtes déconnecté.",
+    "session_closed": "La session a été fermée.",
+    "second_factor_off": "La double authentification est désactivée.",
+    "second_factor_required": "Activez la double authentification pour continuer.",
+    "user_second_factor_off": "La double authentification du compte a été désactivée.",
 }
 
 

@@ -1,7 +1,8 @@
-"""Request dependencies of the web admin: unit of work, login session, roles and CSRF."""
+"""Request dependencies of the web admin: unit of work, login session, roles, CSRF, throttling."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,14 +12,20 @@ from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 
 from admin.config import AdminConfig
-from knowledge.errors import Forbidden
-from knowledge.people import advisers
+from knowledge.errors import Forbidden, InvalidInput
+from knowledge.people import advisers, second_factor, throttle
 from knowledge.runtime import Knowledge
 from knowledge.store.db import unit_of_work
 from knowledge.store.models import User, WebSession
 
 SESSION_COOKIE = "svp_session"
+PENDING_COOKIE = "svp_pending"  # password checked, second factor awaited
 LOGIN_CSRF_COOKIE = "svp_login_csrf"
+# Over HTTPS the cookies carry this prefix: the browser then refuses them unless Secure, for
+# path / and without Domain, so a sibling subdomain cannot plant or overwrite them.
+HOST_PREFIX = "__Host-"
+# Pages an admin may still reach when the second factor is mandatory and not yet enrolled.
+_ENROLMENT_PATHS = ("/account", "/logout")
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 _UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -30,6 +37,15 @@ class LoginRequired(Exception):
 
 class CsrfRejected(Exception):
     """A state-changing request came without the right anti-forgery token."""
+
+
+class SecondFactorRequired(Exception):
+    """An admin must enrol a second factor before anything else."""
+
+
+def cookie_name(base: str, config: AdminConfig) -> str:
+    """The name of one of the admin's cookies: `__Host-` prefixed when cookies are secure."""
+    return f"{HOST_PREFIX}{base}" if config.secure_cookies else base
 
 
 @dataclass(frozen=True)
@@ -94,19 +110,26 @@ def tokens_match(sent: str | None, expected: str | None) -> bool:
     return secrets.compare_digest(sent.encode("utf-8"), expected.encode("utf-8"))
 
 
-def current_visitor(request: Request, knowledge: KnowledgeDep, sent_csrf: SentCsrf) -> Visitor:
+def current_visitor(request: Request, knowledge: KnowledgeDep, config: ConfigDep,
+                    sent_csrf: SentCsrf) -> Visitor:
     """Return the logged-in visitor; check the CSRF token of every state-changing request."""
     # A short unit of work of its own: on SQLite every transaction holds the write lock, and
     # the route may need to search (which reads through its own session) before touching
     # the database.
     with unit_of_work(knowledge.sessions) as session:
-        resolved = advisers.resolve_session(session=session,
-                                            token=request.cookies.get(SESSION_COOKIE))
+        resolved = advisers.resolve_session(
+            session=session, token=request.cookies.get(cookie_name(SESSION_COOKIE, config)),
+            idle_minutes=config.session_idle_minutes)
     if resolved is None:
         raise LoginRequired()
     web_session, user = resolved
     if request.method in _UNSAFE_METHODS and not tokens_match(sent_csrf, web_session.csrf_token):
         raise CsrfRejected()
+    if (config.admin_second_factor_required and advisers.is_admin(user)
+            and not second_factor.is_enabled(user)
+            and not request.url.path.startswith(_ENROLMENT_PATHS)):
+        request.state.visitor = Visitor(user=user, web_session=web_session)
+        raise SecondFactorRequired()
     visitor = Visitor(user=user, web_session=web_session)
     request.state.visitor = visitor
     return visitor
@@ -132,18 +155,18 @@ def current_admin(user: CurrentUser) -> User:
 CurrentAdmin = Annotated[User, Depends(current_admin)]
 
 
-def check_login_csrf(request: Request, sent_csrf: SentCsrf) -> None:
+def check_login_csrf(request: Request, config: ConfigDep, sent_csrf: SentCsrf) -> None:
     """Check the login form's token against its cookie (double submit: no session yet)."""
-    if not tokens_match(sent_csrf, request.cookies.get(LOGIN_CSRF_COOKIE)):
+    if not tokens_match(sent_csrf, request.cookies.get(cookie_name(LOGIN_CSRF_COOKIE, config))):
         raise CsrfRejected()
 
 
 LoginCsrfChecked = Annotated[None, Depends(check_login_csrf)]
 
 
-def login_csrf_value(request: Request) -> str:
+def login_csrf_value(request: Request, config: AdminConfig) -> str:
     """Return the pre-login anti-forgery token of this browser, or a fresh one."""
-    token = request.cookies.get(LOGIN_CSRF_COOKIE)
+    token = request.cookies.get(cookie_name(LOGIN_CSRF_COOKIE, config))
     if not token or len(token) > 100:
         token = secrets.token_urlsafe(32)
     return token
@@ -151,20 +174,74 @@ def login_csrf_value(request: Request) -> str:
 
 def set_login_csrf_cookie(response: Response, token: str, config: AdminConfig) -> None:
     """Store the pre-login anti-forgery token in its cookie (double submit)."""
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="lax",
-                        secure=config.secure_cookies, path="/")
+    response.set_cookie(cookie_name(LOGIN_CSRF_COOKIE, config), token, httponly=True,
+                        samesite="lax", secure=config.secure_cookies, path="/")
 
 
-def set_session_cookie(response: Response, token: str, config: AdminConfig) -> None:
-    """Give the browser its session token: HttpOnly, SameSite=Lax, Secure over HTTPS."""
-    response.set_cookie(SESSION_COOKIE, token, max_age=config.session_hours * 3600,
-                        httponly=True, samesite="lax", secure=config.secure_cookies, path="/")
+def set_session_cookie(response: Response, token: str, config: AdminConfig,
+                       base: str = SESSION_COOKIE) -> None:
+    """Give the browser a session token: HttpOnly, SameSite=Lax, Secure over HTTPS."""
+    max_age = (config.session_hours * 3600 if base == SESSION_COOKIE
+               else int(advisers.PENDING_SESSION_LIFETIME.total_seconds()))
+    response.set_cookie(cookie_name(base, config), token, max_age=max_age, httponly=True,
+                        samesite="lax", secure=config.secure_cookies, path="/")
 
 
-def clear_session_cookie(response: Response, config: AdminConfig) -> None:
-    """Remove the session cookie from the browser."""
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax",
+def clear_session_cookie(response: Response, config: AdminConfig,
+                         base: str = SESSION_COOKIE) -> None:
+    """Remove a session cookie from the browser."""
+    response.delete_cookie(cookie_name(base, config), path="/", httponly=True, samesite="lax",
                            secure=config.secure_cookies)
+
+
+def session_token(request: Request, config: AdminConfig, base: str = SESSION_COOKIE
+                  ) -> str | None:
+    """The session token (full or pending) the browser sent, if any."""
+    return request.cookies.get(cookie_name(base, config))
+
+
+def reserve_attempt(db: Session, request: Request, config: AdminConfig, login: str) -> None:
+    """Count a secret check before making it (TooManyAttempts over a limit), and commit.
+
+    Committed at once so parallel attempts see it: the limit holds under concurrency.
+    """
+    throttle.reserve(session=db, login=login, ip=client_ip(request), limits=config.login_limits)
+    db.commit()
+
+
+def reauthenticate(db: Session, request: Request, config: AdminConfig, user: User,
+                   password: str) -> None:
+    """Check the visitor's own password again before a sensitive change (throttled)."""
+    reserve_attempt(db, request, config, user.login)
+    if not advisers.verify_password(user, password):
+        # The reservation stays counted as a failure; the route's changes are rolled back.
+        raise InvalidInput("Votre mot de passe actuel est incorrect.")
+    throttle.release(session=db, login=user.login, ip=client_ip(request))
+
+
+async def slow_down(request: Request, knowledge: Knowledge, config: AdminConfig,
+                    login: str) -> None:
+    """Wait the delay an account earned by failures from every address (never a refusal)."""
+
+    def delay() -> float:
+        with unit_of_work(knowledge.sessions) as session:
+            return throttle.account_delay(session=session, login=login,
+                                          limits=config.login_limits)
+
+    seconds = await asyncio.to_thread(delay)
+    if seconds > 0:
+        # Awaited, not slept in a worker thread: a slowed guesser holds no thread.
+        await asyncio.sleep(seconds)
+
+
+async def login_slowdown(request: Request, knowledge: KnowledgeDep, config: ConfigDep) -> None:
+    """Before a login form is checked, wait the delay its account earned."""
+    login = (await request.form()).get("login") if request.method == "POST" else None
+    if isinstance(login, str) and login:
+        await slow_down(request, knowledge, config, login[:200])
+
+
+LoginSlowdown = Annotated[None, Depends(login_slowdown)]
 
 
 def client_ip(request: Request) -> str:

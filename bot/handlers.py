@@ -218,8 +218,11 @@ async def see_answer(update: Update, context: SvpContext) -> None:
     query = update.callback_query
     assert query is not None
     numbers = keyboards.parse_ints(query.data, keyboards.SEE)
-    entry = await asyncio.to_thread(context.svp.entry, numbers[1]) \
-        if numbers and len(numbers) == 2 else None
+    asker = await context.asker(update)
+    # Only an approved asker, and only an entry that was suggested on their own ticket.
+    entry = await asyncio.to_thread(context.svp.offered_entry, numbers[0], asker.id,
+                                    numbers[1]) \
+        if numbers and len(numbers) == 2 and asker is not None and asker.approved else None
     if entry is None or query.message is None:
         await query.answer(texts.BUTTON_EXPIRED)
         return
@@ -236,7 +239,8 @@ async def ticket_button(update: Update, context: SvpContext) -> None:
     solved = keyboards.parse_ints(query.data, keyboards.SOLVED)
     numbers = solved or keyboards.parse_ints(query.data, keyboards.WAIT)
     asker = await context.asker(update)
-    if not numbers or asker is None or not asker.approved:
+    if not numbers or asker is None or not asker.approved or not await asyncio.to_thread(
+            context.svp.suggestions_offered, numbers[0], asker.id):
         await query.answer(texts.BUTTON_EXPIRED)
         return
     ticket_id = numbers[0]
@@ -262,7 +266,9 @@ async def feedback_button(update: Update, context: SvpContext) -> None:
     assert query is not None
     numbers = keyboards.parse_ints(query.data, keyboards.FEEDBACK)
     asker = await context.asker(update)
-    if not numbers or len(numbers) != 2 or asker is None or numbers[1] not in (1, -1):
+    if not numbers or len(numbers) != 2 or asker is None or not asker.approved \
+            or numbers[1] not in (1, -1) or not await asyncio.to_thread(
+                context.svp.answer_delivered, numbers[0], asker.id):
         await query.answer(texts.BUTTON_EXPIRED)
         return
     ticket_id, value = numbers

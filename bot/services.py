@@ -20,7 +20,15 @@ from bot.config import BotConfig
 from knowledge.desk import inbox, outbox, tickets
 from knowledge.people import adviser_links, askers, organisations
 from knowledge.runtime import Knowledge
-from knowledge.store.models import Asker, EntryStatus, KnowledgeEntry, OutboxKind, TicketStatus
+from knowledge.store.db import is_row_id
+from knowledge.store.models import (
+    Asker,
+    EntryStatus,
+    KnowledgeEntry,
+    OutboxKind,
+    Ticket,
+    TicketStatus,
+)
 from knowledge.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
@@ -290,6 +298,33 @@ class BotServices:
             if entry is None or entry.status != EntryStatus.ACTIVE.value:
                 return None
             return entry.question, entry.answer, entry.source
+
+    # --- what a button may do (a callback can be forged by hand: check it against the ticket) --
+
+    def _own_ticket(self, session: Session, ticket_id: int, asker_id: int) -> Ticket | None:
+        ticket = session.get(Ticket, ticket_id) if is_row_id(ticket_id) else None
+        return ticket if ticket is not None and ticket.asker_id == asker_id else None
+
+    def offered_entry(self, ticket_id: int, asker_id: int,
+                      entry_id: int) -> tuple[str, str, str | None] | None:
+        """Return an entry only if it was suggested on this asker's own ticket."""
+        with self.knowledge.session() as session:
+            ticket = self._own_ticket(session, ticket_id, asker_id)
+            if ticket is None or entry_id not in (ticket.suggested_entry_ids or []):
+                return None
+        return self.entry(entry_id)
+
+    def suggestions_offered(self, ticket_id: int, asker_id: int) -> bool:
+        """Tell whether suggestions were shown on this asker's own ticket (résolue / j'attends)."""
+        with self.knowledge.session() as session:
+            ticket = self._own_ticket(session, ticket_id, asker_id)
+            return ticket is not None and bool(ticket.suggested_entry_ids)
+
+    def answer_delivered(self, ticket_id: int, asker_id: int) -> bool:
+        """Tell whether this asker's own ticket has an answer to rate (👍 / 👎)."""
+        with self.knowledge.session() as session:
+            ticket = self._own_ticket(session, ticket_id, asker_id)
+            return ticket is not None and ticket.status == TicketStatus.ANSWERED.value
 
     def my_tickets(self, asker_id: int, limit: int = 10) -> list[TicketLine]:
         """Return an asker's most recent tickets."""

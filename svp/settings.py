@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     admin_base_url: str = "http://127.0.0.1:8000"
     secure_cookies: bool = False
     session_hours: int = 12
+    session_idle_minutes: int = Field(
+        default=30, ge=0, description="Inactivité (minutes) qui ferme une session ; 0 : jamais.")
+    trusted_proxies: str | None = Field(
+        default=None, description="Adresses des proxys inverses dont X-Forwarded-For est cru.")
+    admin_second_factor_required: bool = Field(
+        default=False, description="Double authentification obligatoire pour les admins.")
     target_delay_days: int = 5
     duplicate_threshold: float = 0.93
     answer_signature: str = Field(

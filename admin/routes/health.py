@@ -1,10 +1,10 @@
-"""`/healthz` (anonymous) and `/metrics` (Prometheus text; bearer token or logged-in user)."""
+"""`/healthz` (status for anyone, details when authorised) and `/metrics` (Prometheus)."""
 
 from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
@@ -13,12 +13,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
-from admin.security import (
-    SESSION_COOKIE,
-    ConfigDep,
-    KnowledgeDep,
-    LoginRequired,
-)
+from admin.config import AdminConfig
+from admin.security import ConfigDep, KnowledgeDep, LoginRequired, session_token
 from knowledge.desk import inbox, stats
 from knowledge.people import advisers
 from knowledge.runtime import Knowledge
@@ -30,43 +26,70 @@ logger = logging.getLogger(__name__)
 router = APIRouter()
 
 
-@router.get("/healthz")
-def healthz(knowledge: KnowledgeDep) -> JSONResponse:
-    """Tell whether the database is reachable and migrated, and the index usable (anonymous)."""
+# One check per part of the service: (name, check). A check returns its details and whether
+# that part is healthy; other parts (e.g. inbox and outbox backlogs) add theirs here.
+HealthCheck = Callable[[Knowledge], tuple[dict[str, object], bool]]
+
+
+def _database_check(knowledge: Knowledge) -> tuple[dict[str, object], bool]:
+    revision = migrate.current_revision(knowledge.engine)
+    head = migrate.head_revision()
+    with unit_of_work(knowledge.sessions) as session:
+        active = session.scalar(select(func.count()).select_from(KnowledgeEntry).where(
+            KnowledgeEntry.status == EntryStatus.ACTIVE.value)) or 0
+    return ({"reachable": True, "revision": revision, "head": head,
+             "up_to_date": revision == head, "active_entries": int(active)}, revision == head)
+
+
+def _index_check(knowledge: Knowledge) -> tuple[dict[str, object], bool]:
+    knowledge.sync_index()
+    return ({"ready": True, "dir": str(knowledge.index_dir),
+             "abstain_threshold": knowledge.abstain_threshold}, True)
+
+
+def _backlog_check(knowledge: Knowledge) -> tuple[dict[str, object], bool]:
+    # What waits to be processed or sent: a stuck bot shows as a growing, ageing backlog.
+    with unit_of_work(knowledge.sessions) as session:
+        waiting = inbox.backlog(session=session)
+    return ({"inbox_pending": waiting.inbox_pending,
+             "inbox_oldest_seconds": _rounded(waiting.inbox_oldest_seconds),
+             "outbox_pending": waiting.outbox_pending,
+             "outbox_oldest_seconds": _rounded(waiting.outbox_oldest_seconds)}, True)
+
+
+HEALTH_CHECKS: list[tuple[str, HealthCheck]] = [
+    ("database", _database_check),
+    ("index", _index_check),
+    ("backlog", _backlog_check),
+]
+
+
+def health_details(knowledge: Knowledge) -> tuple[dict[str, object], bool]:
+    """Run every check; return the details by part and whether all are healthy."""
     body: dict[str, object] = {}
     healthy = True
-    try:
-        revision = migrate.current_revision(knowledge.engine)
-        head = migrate.head_revision()
-        with unit_of_work(knowledge.sessions) as session:
-            active = session.scalar(select(func.count()).select_from(KnowledgeEntry).where(
-                KnowledgeEntry.status == EntryStatus.ACTIVE.value)) or 0
-        body["database"] = {"reachable": True, "revision": revision, "head": head,
-                            "up_to_date": revision == head, "active_entries": int(active)}
-        healthy = revision == head
-    except Exception as error:  # health must answer, whatever broke
-        logger.warning("health check: database unreachable: %s", error)
-        body["database"] = {"reachable": False, "error": type(error).__name__}
-        healthy = False
-    try:
-        knowledge.sync_index()
-        body["index"] = {"ready": True, "dir": str(knowledge.index_dir),
-                         "abstain_threshold": knowledge.abstain_threshold}
-    except Exception as error:
-        logger.warning("health check: index not ready: %s", error)
-        body["index"] = {"ready": False, "error": type(error).__name__}
-        healthy = False
-    try:
-        # What waits to be processed or sent: a stuck bot shows as a growing, ageing backlog.
-        with unit_of_work(knowledge.sessions) as session:
-            waiting = inbox.backlog(session=session)
-        body["backlog"] = {"inbox_pending": waiting.inbox_pending,
-                           "inbox_oldest_seconds": _rounded(waiting.inbox_oldest_seconds),
-                           "outbox_pending": waiting.outbox_pending,
-                           "outbox_oldest_seconds": _rounded(waiting.outbox_oldest_seconds)}
-    except Exception as error:  # reported by the database part already
-        logger.warning("health check: backlog unavailable: %s", error)
-    body["status"] = "ok" if healthy else "error"
+    for name, check in HEALTH_CHECKS:
+        try:
+            details, ok = check(knowledge)
+        except Exception as error:  # health must answer, whatever broke
+            logger.warning("health check %s failed: %s", name, error)
+            details, ok = {"ok": False, "error": type(error).__name__}, False
+        body[name] = details
+        healthy = healthy and ok
+    return body, healthy
+
+
+@router.get("/healthz")
+def healthz(request: Request, knowledge: KnowledgeDep, config: ConfigDep) -> JSONResponse:
+    """`ok` or `degraded` for anyone; the details only to a logged-in user or the metrics token.
+
+    The details (schema revision, index folder, threshold) help an attacker more than a
+    load balancer, which needs only the status code.
+    """
+    details, healthy = health_details(knowledge)
+    body: dict[str, object] = {"status": "ok" if healthy else "degraded"}
+    if _authorised(request, knowledge, config):
+        body.update(details)
     return JSONResponse(body, status_code=200 if healthy else 503)
 
 
@@ -116,19 +139,22 @@ class _DatabaseCollector(Collector):
         yield by_status
 
 
-def _authorised(request: Request, knowledge: Knowledge, token: str | None) -> bool:
+def _authorised(request: Request, knowledge: Knowledge, config: AdminConfig) -> bool:
+    """A scraper with the metrics token, or a logged-in user."""
+    token = config.metrics_token
     header = request.headers.get("authorization", "")
     if token and header.lower().startswith("bearer "):
         return secrets.compare_digest(header[7:].strip().encode(), token.encode())
     with unit_of_work(knowledge.sessions) as session:
         return advisers.resolve_session(
-            session=session, token=request.cookies.get(SESSION_COOKIE)) is not None
+            session=session, token=session_token(request, config),
+            idle_minutes=config.session_idle_minutes) is not None
 
 
 @router.get("/metrics")
 def metrics(request: Request, knowledge: KnowledgeDep, config: ConfigDep) -> Response:
     """Prometheus metrics: database counts now, plus the search latency histogram."""
-    if not _authorised(request, knowledge, config.metrics_token):
+    if not _authorised(request, knowledge, config):
         raise LoginRequired()
     with unit_of_work(knowledge.sessions) as session:
         counts = stats.counts(session=session)

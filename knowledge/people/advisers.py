@@ -1,21 +1,24 @@
-"""Web admin accounts (advisers and admins): passwords, login, rate limits, sessions."""
+"""Web admin accounts (advisers and admins): passwords, login, sessions."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
 import secrets
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
+from zxcvbn import zxcvbn
 
 from knowledge import audit
-from knowledge.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from knowledge.errors import Conflict, Forbidden, InvalidInput, NotFound
+from knowledge.people import throttle
 from knowledge.store.models import LoginAttempt, User, UserRole, WebSession
 from knowledge.text import clean
 from knowledge.timeutil import utcnow
@@ -27,21 +30,25 @@ MAX_PASSWORD_CHARS = 200
 _LOGIN_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,99}$")
 # Argon2id with argon2-cffi's RFC 9106 "low memory" defaults: sound and quick enough for a login.
 _HASHER = PasswordHasher()
+PENDING_SESSION_LIFETIME = timedelta(minutes=10)
+_SEEN_PRECISION = timedelta(minutes=1)
 # A hash to verify against when the login is unknown, so both paths cost the same time.
 _DUMMY_HASH = _HASHER.hash("svp-no-such-account")
 
 
-class TooManyAttempts(DomainError):
-    """Too many failed logins from this address or for this account: wait before retrying."""
-
-
-@dataclass(frozen=True)
-class LoginLimits:
-    """How many failed logins are tolerated in a sliding window, per address and per account."""
-
-    per_ip: int = 20
-    per_account: int = 5
-    window_minutes: int = 15
+# zxcvbn scores 0 to 4 (guesses below 10^3, 10^6, 10^8, 10^10, above): 3 resists an
+# offline attack on a slow hash and an online one for years.
+MIN_PASSWORD_SCORE = 3
+# Why zxcvbn found a password guessable, by the kind of its weakest part, in French.
+_WEAKNESS = {
+    "dictionary": "il repose sur un mot ou un mot de passe très courant",
+    "spatial": "il suit une rangée ou un motif du clavier",
+    "repeat": "il répète des caractères ou un motif",
+    "sequence": "il contient une suite (abc, 123…)",
+    "regex": "il contient une année récente",
+    "date": "il contient une date",
+    "bruteforce": "il est trop court ou trop simple",
+}
 
 
 def hash_password(password: str) -> str:
@@ -49,13 +56,40 @@ def hash_password(password: str) -> str:
     return _HASHER.hash(password)
 
 
-def check_password_strength(password: str) -> None:
-    """Raise InvalidInput when a password is too short or too long."""
+def check_password_strength(password: str, *, user_inputs: tuple[str, ...] = ()) -> None:
+    """Raise InvalidInput, saying why, when a password is too short, too long or guessable."""
     if len(password) < MIN_PASSWORD_CHARS:
         raise InvalidInput(
             f"Le mot de passe doit contenir au moins {MIN_PASSWORD_CHARS} caractères.")
     if len(password) > MAX_PASSWORD_CHARS:
         raise InvalidInput(f"Le mot de passe dépasse {MAX_PASSWORD_CHARS} caractères.")
+    # zxcvbn's dictionaries ship with the package, and ours with the code: nothing is
+    # fetched at run time. The French words go in as extra dictionary words.
+    personal = [value.lower() for value in user_inputs if value]
+    result = zxcvbn(password[:100], user_inputs=personal + _french_common_passwords())
+    if result["score"] >= MIN_PASSWORD_SCORE:
+        return
+    reason = _weakness(result["sequence"], personal)
+    raise InvalidInput(
+        f"Mot de passe trop facile à deviner : {reason}. Choisissez une phrase de plusieurs "
+        "mots peu courants, ou une suite de caractères sans logique.")
+
+
+def _weakness(sequence: list[dict[str, object]], personal: list[str]) -> str:
+    """The reason a guessable password is weak, from the largest part zxcvbn recognised."""
+    parts = [part for part in sequence if part.get("pattern") != "bruteforce"] or sequence
+    main = max(parts, key=lambda part: len(str(part.get("token", ""))))
+    if main.get("dictionary_name") == "user_inputs" and main.get("matched_word") in personal:
+        return "il reprend votre identifiant ou votre nom"
+    return _WEAKNESS.get(str(main.get("pattern")), "il est trop prévisible")
+
+
+@functools.cache
+def _french_common_passwords() -> list[str]:
+    text = (Path(__file__).resolve().parents[1] / "data" / "common-passwords-fr.txt").read_text(
+        encoding="utf-8")
+    return [line.strip() for line in text.splitlines()
+            if line.strip() and not line.startswith("#")]
 
 
 def normalise_login(login: str) -> str:
@@ -82,7 +116,7 @@ def create(*, session: Session, login: str, password: str, role: UserRole,
            display_name: str | None = None, actor: str) -> User:
     """Create an account with an Argon2id password hash."""
     login = normalise_login(login)
-    check_password_strength(password)
+    check_password_strength(password, user_inputs=(login, display_name or ""))
     if find_by_login(session=session, login=login) is not None:
         raise Conflict(f"Le compte « {login} » existe déjà.")
     now = utcnow()
@@ -143,7 +177,7 @@ def change_password(*, session: Session, user_id: int, new_password: str, actor:
     user = get(session=session, user_id=user_id)
     if current_password is not None and not _verify(user.password_hash, current_password):
         raise InvalidInput("Le mot de passe actuel est incorrect.")
-    check_password_strength(new_password)
+    check_password_strength(new_password, user_inputs=(user.login, user.display_name))
     user.password_hash = hash_password(new_password)
     user.password_changed_at = utcnow()
     revoked = revoke_user_sessions(session=session, user_id=user.id)
@@ -177,32 +211,14 @@ def enable(*, session: Session, user_id: int, actor: str) -> User:
     return user
 
 
-def check_login_allowed(*, session: Session, ip: str, login: str,
-                        limits: LoginLimits | None = None, now: datetime | None = None) -> None:
-    """Raise TooManyAttempts when this address or this account failed too often recently."""
-    limits = limits or LoginLimits()
-    since = (now or utcnow()) - timedelta(minutes=limits.window_minutes)
-    by_ip = session.scalar(select(func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.ip == ip, LoginAttempt.at >= since,
-        LoginAttempt.success.is_(False))) or 0
-    by_login = session.scalar(select(func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.login == clean(login).lower()[:100], LoginAttempt.at >= since,
-        LoginAttempt.success.is_(False))) or 0
-    if by_ip >= limits.per_ip or by_login >= limits.per_account:
-        logger.warning("login refused for %r from %s: too many failures", login, ip)
-        raise TooManyAttempts(
-            "Trop de tentatives de connexion échouées. Veuillez patienter "
-            f"{limits.window_minutes} minutes avant de réessayer.")
-
-
 def authenticate(*, session: Session, login: str, password: str, ip: str,
-                 limits: LoginLimits | None = None) -> User | None:
+                 limits: throttle.LoginLimits | None = None) -> User | None:
     """Check a login and password; record the attempt; return the account or None.
 
-    Raises TooManyAttempts before checking anything when the rate limit is reached. A
-    failure returns None rather than raising, so the caller commits the recorded attempt.
+    The attempt must have been reserved with `throttle.reserve` (and committed) first. A
+    failure also slows the account down from every address. A failure returns None rather
+    than raising, so the caller commits what was recorded.
     """
-    check_login_allowed(session=session, ip=ip, login=login, limits=limits)
     stored_login = clean(login).lower()[:100]
     user = find_by_login(session=session, login=stored_login)
     if user is None:
@@ -212,12 +228,19 @@ def authenticate(*, session: Session, login: str, password: str, ip: str,
         ok = _verify(user.password_hash, password) and user.active
     session.add(LoginAttempt(at=utcnow(), ip=ip[:64], login=stored_login, success=ok))
     if not ok or user is None:
+        throttle.note_account_failure(session=session, login=stored_login,
+                                      limits=limits or throttle.LoginLimits())
         logger.info("failed login for %r from %s", stored_login, ip)
         return None
     if _HASHER.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    logger.info("user %s logged in from %s", user.login, ip)
+    logger.info("password of %s checked from %s", user.login, ip)
     return user
+
+
+def verify_password(user: User, password: str) -> bool:
+    """Tell whether a password is the account's (re-authentication before a sensitive change)."""
+    return _verify(user.password_hash, password)
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -233,33 +256,72 @@ def token_digest(token: str) -> str:
 
 
 def open_session(*, session: Session, user: User, hours: int, ip: str | None = None,
-                 user_agent: str | None = None) -> tuple[str, WebSession]:
-    """Start a server-side session; return the cookie token (shown once) and the row."""
+                 user_agent: str | None = None,
+                 second_factor_pending: bool = False) -> tuple[str, WebSession]:
+    """Start a server-side session; return the cookie token (shown once) and the row.
+
+    A session waiting for the second factor lasts a few minutes and opens nothing else.
+    """
     token = secrets.token_urlsafe(32)
     now = utcnow()
+    lifetime = PENDING_SESSION_LIFETIME if second_factor_pending else timedelta(hours=hours)
     web_session = WebSession(
         id=token_digest(token), user_id=user.id, csrf_token=secrets.token_urlsafe(32),
-        created_at=now, last_seen_at=now, expires_at=now + timedelta(hours=hours),
+        created_at=now, last_seen_at=now, expires_at=now + lifetime,
         ip=(ip or "")[:64] or None, user_agent=(user_agent or "")[:300] or None,
+        second_factor_pending=second_factor_pending,
     )
     session.add(web_session)
     session.flush()
     return token, web_session
 
 
-def resolve_session(*, session: Session, token: str | None) -> tuple[WebSession, User] | None:
-    """Return the live session of a cookie token and its active account, or None."""
+def resolve_session(*, session: Session, token: str | None, idle_minutes: int | None = None,
+                    pending: bool = False) -> tuple[WebSession, User] | None:
+    """Return the live session of a cookie token and its active account, or None.
+
+    `pending` selects sessions waiting for their second factor instead of full ones. A
+    session unused for `idle_minutes` is ended; a used one is marked as seen.
+    """
     if not token or len(token) > 200:
         return None
     web_session = session.get(WebSession, token_digest(token))
     if web_session is None or web_session.revoked_at is not None:
         return None
-    if web_session.expires_at <= utcnow():
+    if web_session.second_factor_pending != pending:
+        return None
+    now = utcnow()
+    if web_session.expires_at <= now:
+        return None
+    if idle_minutes and web_session.last_seen_at <= now - timedelta(minutes=idle_minutes):
+        web_session.revoked_at = now
+        logger.info("session of user %s ended after %s idle minutes", web_session.user_id,
+                    idle_minutes)
         return None
     user = session.get(User, web_session.user_id)
     if user is None or not user.active:
         return None
+    # Marking every request would make each page a write; a minute's precision is enough.
+    if web_session.last_seen_at <= now - _SEEN_PRECISION:
+        web_session.last_seen_at = now
     return web_session, user
+
+
+def list_sessions(*, session: Session, user_id: int) -> list[WebSession]:
+    """The open sessions of an account, most recently used first."""
+    return list(session.scalars(select(WebSession).where(
+        WebSession.user_id == user_id, WebSession.revoked_at.is_(None),
+        WebSession.second_factor_pending.is_(False), WebSession.expires_at > utcnow(),
+    ).order_by(WebSession.last_seen_at.desc())))
+
+
+def close_session(*, session: Session, user_id: int, session_id: str) -> None:
+    """End one of an account's own sessions (from the list of its sessions)."""
+    web_session = session.get(WebSession, session_id[:64])
+    if web_session is None or web_session.user_id != user_id:
+        raise NotFound("session", session_id[:64])
+    if web_session.revoked_at is None:
+        web_session.revoked_at = utcnow()
 
 
 def revoke_session(*, session: Session, token: str) -> None:
@@ -287,4 +349,4 @@ def purge_stale(*, session: Session, older_than_days: int = 30) -> int:
     stale.extend(session.scalars(select(WebSession).where(WebSession.expires_at < cutoff)))
     for row in stale:
         session.delete(row)
-    return len(stale)
+    return len(stale) + throttle.purge(session=session, older_than=cutoff)

@@ -125,3 +125,12 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+# Row ids are 32-bit integers on PostgreSQL (`Integer` is int4); a larger number names no row.
+MAX_ROW_ID = 2**31 - 1
+
+
+def is_row_id(value: int) -> bool:
+    """Tell whether a number can be the id of a row (1 to 2^31-1): larger ones name nothing."""
+    return 1 <= value <= MAX_ROW_ID

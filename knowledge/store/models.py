@@ -227,6 +227,10 @@ class User(Base):
     telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     telegram_link_code: Mapped[str | None] = mapped_column(String(64), unique=True)
     telegram_link_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Second factor (TOTP): the secret is set at enrolment and used once confirmed.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)  # no code used twice
 
 
 class WebSession(Base):
@@ -243,6 +247,9 @@ class WebSession(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(300))
+    # Password checked, second factor not yet: the session opens nothing but that step.
+    second_factor_pending: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                        server_default=false())
 
 
 class LoginAttempt(Base):
@@ -398,7 +405,7 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
-# Tables of the catalog (themes, corrections, uploads) live beside this module.
-from knowledge.store import catalog_models  # noqa: E402, F401
+# Tables kept in their own modules, imported here so the metadata knows every table.
+from knowledge.store import catalog_models, login_security  # noqa: E402, F401
 from knowledge.store.desk_tables import ProcessHeartbeat, ReplyTemplate  # noqa: E402, F401
-from knowledge.store.runstate import GroupNotice, InboxUpdate, IndexReader  # noqa: E402,F401
+from knowledge.store.runstate import GroupNotice, InboxUpdate, IndexReader  # noqa: E402, F401

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from knowledge.runtime import Knowledge
+from svp import redaction
 from svp.cli.french import FrenchGroup
 from svp.runtime import build_knowledge
 from svp.settings import Settings, load_settings
@@ -37,6 +38,17 @@ def root(
         level=logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    redaction.install(_secrets())
+
+
+def _secrets() -> list[str | None]:
+    """The configured secrets, masked in every log line."""
+    try:
+        current = load_settings()
+    except Exception:  # invalid settings are reported by the command that needs them
+        return []
+    return [current.telegram_token, current.telegram_webhook_secret, current.metrics_token,
+            ]
 
 
 def settings() -> Settings:

@@ -34,6 +34,8 @@ def admin_config(current: Settings) -> AdminConfig:
     return AdminConfig(
         secure_cookies=current.secure_cookies,
         session_hours=current.session_hours,
+        session_idle_minutes=current.session_idle_minutes,
+        admin_second_factor_required=current.admin_second_factor_required,
         target_delay_days=current.target_delay_days,
         duplicate_threshold=current.duplicate_threshold,
         base_url=current.admin_base_url,
@@ -99,7 +101,11 @@ def serve(
         web = create_app(knowledge=knowledge, config=admin_config(current), extra_routes=routes,
                          lifespan=lifespan)
         typer.echo(f"Administration web : http://{host}:{port}/ (Ctrl+C pour arrêter)")
-        uvicorn.run(web, host=host, port=port, log_level="info", proxy_headers=False)
+        # Client addresses (throttling, session list) come from X-Forwarded-For only when sent
+        # by a proxy the operator listed; otherwise anyone could pick their address.
+        proxies = current.trusted_proxies
+        uvicorn.run(web, host=host, port=port, log_level="info", proxy_headers=bool(proxies),
+                    forwarded_allow_ips=proxies or None)
 
 
 def _create_demo(knowledge: Knowledge) -> None:
@@ -174,6 +180,19 @@ def user_disable(login: Annotated[str, typer.Argument(help="Identifiant du compt
         user = advisers.get_by_login(session=session, login=login)
         advisers.disable(session=session, user_id=user.id, actor="cli")
     typer.echo(f"Compte « {login} » désactivé ; ses sessions sont fermées.")
+
+
+@user_app.command("second-factor-off")
+def user_second_factor_off(
+        login: Annotated[str, typer.Argument(help="Identifiant du compte.")]) -> None:
+    """Retire la double authentification d'un compte (téléphone et codes de secours perdus)."""
+    from knowledge.people import second_factor
+
+    with open_knowledge() as knowledge, knowledge.session() as session:
+        user = advisers.get_by_login(session=session, login=login)
+        second_factor.disable(session=session, user_id=user.id, actor="cli")
+        advisers.revoke_user_sessions(session=session, user_id=user.id)
+    typer.echo(f"Double authentification de « {login} » retirée ; ses sessions sont fermées.")
 
 
 @user_app.command("list")

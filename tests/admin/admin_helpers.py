@@ -84,10 +84,10 @@ def make_entry(knowledge: Knowledge, question: str, answer: str,
 
 
 def client_for(knowledge: Knowledge, config: AdminConfig | None = None,
-               base_url: str = "http://testserver") -> TestClient:
+               base_url: str = "http://testserver", address: str = "testclient") -> TestClient:
     """A test client of the admin app (enter it with `with` to run the lifespan)."""
     return TestClient(create_app(knowledge=knowledge, config=config or AdminConfig()),
-                      follow_redirects=False, base_url=base_url)
+                      follow_redirects=False, base_url=base_url, client=(address, 50000))
 
 
 def csrf_from(html: str) -> str:

@@ -6,7 +6,7 @@ from admin_helpers import PASSWORD, client_for, csrf_from, log_in, make_user
 from sqlalchemy import select
 
 from admin.config import AdminConfig
-from knowledge.people.advisers import LoginLimits
+from knowledge.people.throttle import LoginLimits
 from knowledge.runtime import Knowledge
 from knowledge.store.models import WebSession
 
@@ -56,7 +56,7 @@ def test_wrong_password_is_refused_in_french(admin_knowledge: Knowledge) -> None
 
 def test_login_rate_limit_per_account_answers_429_in_french(admin_knowledge: Knowledge) -> None:
     make_user(admin_knowledge, "camille")
-    config = AdminConfig(login_limits=LoginLimits(per_ip=100, per_account=3))
+    config = AdminConfig(login_limits=LoginLimits(per_ip=100, per_account_address=3))
     with client_for(admin_knowledge, config) as client:
         token = csrf_from(client.get("/login").text)
         for _ in range(3):
@@ -72,7 +72,7 @@ def test_login_rate_limit_per_account_answers_429_in_french(admin_knowledge: Kno
 
 def test_login_rate_limit_per_address_covers_every_account(admin_knowledge: Knowledge) -> None:
     make_user(admin_knowledge, "camille")
-    config = AdminConfig(login_limits=LoginLimits(per_ip=4, per_account=100))
+    config = AdminConfig(login_limits=LoginLimits(per_ip=4, per_account_address=100))
     with client_for(admin_knowledge, config) as client:
         token = csrf_from(client.get("/login").text)
         for number in range(4):

@@ -13,10 +13,21 @@ from knowledge.store.models import Outbox, OutboxKind, Ticket
 from knowledge.timeutil import utcnow
 
 
-def test_healthz_reports_database_and_index_to_anyone(admin_knowledge: Knowledge) -> None:
-    make_entry(admin_knowledge, "Qui paie la TEOM ?", "Le locataire, dans ses charges.")
+def test_healthz_tells_anyone_only_the_status(admin_knowledge: Knowledge) -> None:
     with client_for(admin_knowledge) as client:
         response = client.get("/healthz")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+def test_healthz_details_need_a_login_or_the_metrics_token(admin_knowledge: Knowledge) -> None:
+    make_user(admin_knowledge, "camille")
+    make_entry(admin_knowledge, "Qui paie la TEOM ?", "Le locataire, dans ses charges.")
+    with client_for(admin_knowledge, AdminConfig(metrics_token="s3cret")) as client:
+        scraper = client.get("/healthz", headers={"Authorization": "Bearer s3cret"}).json()
+        wrong = client.get("/healthz", headers={"Authorization": "Bearer faux"}).json()
+        log_in(client, "camille")
+        response = client.get("/healthz")
+    assert "index" in scraper and "database" in scraper and wrong == {"status": "ok"}
     body = response.json()
     assert response.status_code == 200 and body["status"] == "ok"
     assert body["database"]["up_to_date"] is True

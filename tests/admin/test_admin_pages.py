@@ -102,7 +102,8 @@ def test_admin_creates_resets_and_reenables_accounts(admin_knowledge: Knowledge)
         with admin_knowledge.session() as session:
             user_id = session.scalars(select(User.id).where(User.login == "dominique")).one()
         admin.post(f"/users/{user_id}/password", data={"csrf_token": csrf,
-                                                        "password": "nouveau mot de passe"})
+                                                        "password": "nouveau mot de passe",
+                                                        "admin_password": PASSWORD})
         assert newcomer.get("/queue").status_code == 303
         short = admin.post("/users", data={"csrf_token": csrf, "login": "court",
                                            "password": "court"})

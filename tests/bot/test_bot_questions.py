@@ -94,6 +94,7 @@ async def test_waiting_keeps_the_see_answer_buttons_and_drops_the_choice(
 
 
 async def test_waiting_button_keeps_the_ticket_open(harness: BotHarness) -> None:
+    harness.entry(SLS_QUESTION, SLS_ANSWER)  # the buttons come only with suggestions
     marie = Person(2004)
     harness.approved_asker(marie)
     await harness.say(marie, "Comment est calculé le SLS ?")
@@ -278,6 +279,10 @@ async def test_feedback_down_asks_for_a_comment_stored_on_the_ticket(
     harness.approved_asker(marie)
     await harness.say(marie, "Question à laquelle on répond ?")
     [ticket] = _tickets(harness)
+    with harness.knowledge.session() as session:  # 👍/👎 come with a delivered answer
+        answered = session.get(Ticket, ticket.id)
+        assert answered is not None
+        answered.status = TicketStatus.ANSWERED.value
     replies = await harness.click(marie, f"fb:{ticket.id}:-1")
     assert "manque" in replies[-1]
     prompt_id = harness.transport.sent(marie.id)[-1]

@@ -153,3 +153,28 @@ def test_user_add_prompts_twice_and_refuses_different_passwords(
     code, out, _ = run(monkeypatch, capsys, "user", "add", "camille",
                        stdin="un mot de passe solide\nun mot de passe solide\n")
     assert code == 0 and "créé (conseiller)" in out
+
+
+def test_user_second_factor_off_lets_an_account_log_in_with_its_password_again(
+        cli_env: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from knowledge.people import second_factor
+    from knowledge.store.db import make_engine, make_session_factory, unit_of_work
+
+    engine = make_engine(cli_env)
+    sessions = make_session_factory(engine)
+
+    run(monkeypatch, capsys, "init")
+    run(monkeypatch, capsys, "user", "add", "camille", "--password-stdin",
+        stdin="un mot de passe solide\n")
+    with unit_of_work(sessions) as session:
+        user = session.scalars(select(User).where(User.login == "camille")).one()
+        secret = second_factor.start_enrolment(session=session, user_id=user.id)
+        second_factor.confirm_enrolment(session=session, user_id=user.id,
+                                        code=second_factor.current_code(secret), actor="test")
+    code, out, _ = run(monkeypatch, capsys, "user", "second-factor-off", "camille")
+    assert code == 0 and "retirée" in out
+    with unit_of_work(sessions) as session:
+        user = session.scalars(select(User).where(User.login == "camille")).one()
+        assert not second_factor.is_enabled(user) and user.totp_secret is None
+    engine.dispose()

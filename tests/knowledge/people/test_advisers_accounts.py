@@ -9,11 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from knowledge.errors import Conflict, InvalidInput
-from knowledge.people import advisers
+from knowledge.people import advisers, throttle
 from knowledge.store.models import LoginAttempt, UserRole, WebSession
 from knowledge.timeutil import utcnow
 
 PASSWORD = "un mot de passe solide"
+STRONG = "une phrase assez solide"
 
 
 def _user(session: Session, login: str = "camille", role: UserRole = UserRole.ADVISER) -> int:
@@ -65,18 +66,19 @@ def test_disabled_account_cannot_log_in(session: Session) -> None:
                                  ip="10.0.0.1") is None
 
 
-def test_too_many_failures_block_the_account_then_expire(session: Session) -> None:
+def test_failures_block_the_account_from_that_address_only_then_expire(
+        session: Session) -> None:
     _user(session)
-    limits = advisers.LoginLimits(per_ip=100, per_account=3, window_minutes=15)
+    limits = throttle.LoginLimits(per_ip=100, per_account_address=3, window_minutes=15)
     for _ in range(3):
+        throttle.reserve(session=session, login="camille", ip="10.0.0.1", limits=limits)
         advisers.authenticate(session=session, login="camille", password="faux",
                               ip="10.0.0.1", limits=limits)
-    with pytest.raises(advisers.TooManyAttempts, match="Trop de tentatives"):
-        advisers.authenticate(session=session, login="camille", password=PASSWORD,
-                              ip="10.0.0.2", limits=limits)
+    with pytest.raises(throttle.TooManyAttempts, match="Trop de tentatives"):
+        throttle.reserve(session=session, login="camille", ip="10.0.0.1", limits=limits)
+    throttle.reserve(session=session, login="camille", ip="10.0.0.2", limits=limits)
     later = utcnow() + timedelta(minutes=16)
-    advisers.check_login_allowed(session=session, ip="10.0.0.2", login="camille",
-                                 limits=limits, now=later)
+    throttle.reserve(session=session, login="camille", ip="10.0.0.1", limits=limits, now=later)
 
 
 def test_session_token_resolves_until_revoked(session: Session) -> None:
@@ -101,9 +103,9 @@ def test_password_change_requires_the_current_one_and_ends_sessions(session: Ses
     user = advisers.get(session=session, user_id=_user(session))
     token, _ = advisers.open_session(session=session, user=user, hours=1)
     with pytest.raises(InvalidInput, match="actuel est incorrect"):
-        advisers.change_password(session=session, user_id=user.id, new_password="x" * 12,
+        advisers.change_password(session=session, user_id=user.id, new_password=STRONG,
                                  current_password="faux", actor="test")
-    advisers.change_password(session=session, user_id=user.id, new_password="x" * 12,
+    advisers.change_password(session=session, user_id=user.id, new_password=STRONG,
                              current_password=PASSWORD, actor="test")
     session.commit()
     assert advisers.resolve_session(session=session, token=token) is None

@@ -1,0 +1,163 @@
+"""Second factor of web accounts: TOTP codes (authenticator app) and one-time recovery codes.
+
+TOTP is RFC 6238 through `pyotp` (30-second steps, one step of clock drift either way, each
+step usable once); the enrolment QR code is drawn by `segno` as inline SVG. Recovery codes are
+random (60 bits), shown once, and stored as SHA-256 hashes: their entropy makes a slow hash
+unnecessary.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import time
+
+import pyotp
+import segno
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from knowledge import audit
+from knowledge.errors import Conflict, InvalidInput
+from knowledge.people.advisers import get
+from knowledge.store.login_security import RecoveryCode
+from knowledge.store.models import User
+from knowledge.timeutil import utcnow
+
+logger = logging.getLogger(__name__)
+
+ISSUER = "SVP administration"
+RECOVERY_CODE_COUNT = 10
+_RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
+_RECOVERY_CHARS = 12
+_STEP_SECONDS = 30
+
+
+def is_enabled(user: User) -> bool:
+    """Tell whether an account logs in with a second factor."""
+    return user.totp_enabled_at is not None and user.totp_secret is not None
+
+
+def start_enrolment(*, session: Session, user_id: int) -> str:
+    """Draw a new TOTP secret for an account that has none enabled; return it."""
+    user = get(session=session, user_id=user_id)
+    if is_enabled(user):
+        raise Conflict("La double authentification est déjà activée sur ce compte.")
+    user.totp_secret = pyotp.random_base32()
+    return user.totp_secret
+
+
+def provisioning_uri(*, login: str, secret: str) -> str:
+    """The otpauth:// address an authenticator app reads from the QR code."""
+    return pyotp.TOTP(secret).provisioning_uri(name=login, issuer_name=ISSUER)
+
+
+def qr_svg(uri: str) -> str:
+    """The QR code of an otpauth:// address as an inline SVG element (no script, no style)."""
+    svg: str = segno.make(uri, error="m").svg_inline(scale=4, border=2, dark="#000",
+                                                      light="#fff", title="QR code")
+    return svg
+
+
+def confirm_enrolment(*, session: Session, user_id: int, code: str, actor: str) -> list[str]:
+    """Enable the second factor once a first code is right; return fresh recovery codes."""
+    user = get(session=session, user_id=user_id)
+    if is_enabled(user):
+        raise Conflict("La double authentification est déjà activée sur ce compte.")
+    if user.totp_secret is None:
+        raise Conflict("Recommencez l'activation : aucun code secret n'a été préparé.")
+    if not _check_totp(user, code):
+        raise InvalidInput("Code incorrect : saisissez le code à 6 chiffres affiché par "
+                           "l'application, avant qu'il ne change.")
+    user.totp_enabled_at = utcnow()
+    codes = _new_recovery_codes(session=session, user=user)
+    audit.record(session=session, actor=actor, action="user.second_factor_on",
+                 object_type="user", object_id=user.id)
+    logger.info("second factor enabled for %s by %s", user.login, actor)
+    return codes
+
+
+def regenerate_recovery_codes(*, session: Session, user_id: int, actor: str) -> list[str]:
+    """Replace an account's recovery codes; return the new ones (shown once)."""
+    user = get(session=session, user_id=user_id)
+    if not is_enabled(user):
+        raise Conflict("La double authentification n'est pas activée sur ce compte.")
+    codes = _new_recovery_codes(session=session, user=user)
+    audit.record(session=session, actor=actor, action="user.recovery_codes",
+                 object_type="user", object_id=user.id)
+    return codes
+
+
+def disable(*, session: Session, user_id: int, actor: str) -> User:
+    """Turn the second factor off and forget its secret and recovery codes."""
+    user = get(session=session, user_id=user_id)
+    user.totp_secret = None
+    user.totp_enabled_at = None
+    user.totp_last_step = None
+    session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    audit.record(session=session, actor=actor, action="user.second_factor_off",
+                 object_type="user", object_id=user.id)
+    logger.info("second factor disabled for %s by %s", user.login, actor)
+    return user
+
+
+def verify(*, session: Session, user: User, code: str) -> bool:
+    """Check a TOTP code or an unused recovery code (then spent); True when right."""
+    if not is_enabled(user):
+        return False
+    compact = "".join(code.split())
+    if compact.isdigit():
+        return _check_totp(user, compact)
+    spent = session.scalar(select(RecoveryCode).where(
+        RecoveryCode.user_id == user.id, RecoveryCode.code_hash == _digest(compact),
+        RecoveryCode.used_at.is_(None)))
+    if spent is None:
+        return False
+    spent.used_at = utcnow()
+    audit.record(session=session, actor=f"user:{user.login}", action="user.recovery_code_used",
+                 object_type="user", object_id=user.id)
+    logger.info("recovery code used by %s", user.login)
+    return True
+
+
+def remaining_recovery_codes(*, session: Session, user_id: int) -> int:
+    """How many recovery codes of an account are still unused."""
+    return int(session.scalar(select(func.count()).select_from(RecoveryCode).where(
+        RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None))) or 0)
+
+
+def current_code(secret: str, at: float | None = None) -> str:
+    """The TOTP code of a secret at a time (for tests and the CLI's diagnostics)."""
+    return pyotp.TOTP(secret).at(at if at is not None else time.time())
+
+
+def _check_totp(user: User, code: str) -> bool:
+    """Accept the code of the current step or a neighbour, each step at most once."""
+    code = "".join(code.split())
+    if user.totp_secret is None or len(code) != 6 or not code.isdigit():
+        return False
+    totp = pyotp.TOTP(user.totp_secret)
+    now_step = int(time.time()) // _STEP_SECONDS
+    for step in (now_step - 1, now_step, now_step + 1):
+        if user.totp_last_step is not None and step <= user.totp_last_step:
+            continue  # a code already used (or older) never opens a second session
+        if secrets.compare_digest(totp.generate_otp(step), code):
+            user.totp_last_step = step
+            return True
+    return False
+
+
+def _digest(code: str) -> str:
+    normalised = code.replace("-", "").lower()
+    return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
+
+
+def _new_recovery_codes(*, session: Session, user: User) -> list[str]:
+    session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    codes = []
+    for _ in range(RECOVERY_CODE_COUNT):
+        raw = "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(_RECOVERY_CHARS))
+        codes.append(f"{raw[:4]}-{raw[4:8]}-{raw[8:]}")
+        session.add(RecoveryCode(user_id=user.id, code_hash=_digest(raw), created_at=utcnow()))
+    return codes

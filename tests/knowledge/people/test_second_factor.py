@@ -1,0 +1,89 @@
+"""TOTP second factor: enrolment, codes used once, recovery codes hashed and spent once."""
+
+from __future__ import annotations
+
+import time
+
+import pyotp
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from knowledge.errors import Conflict, InvalidInput
+from knowledge.people import advisers, second_factor
+from knowledge.store.login_security import RecoveryCode
+from knowledge.store.models import User, UserRole
+
+
+def _user(session: Session) -> User:
+    return advisers.create(session=session, login="camille", password="un mot de passe solide",
+                           role=UserRole.ADVISER, actor="test")
+
+
+def _enrol(session: Session, user: User) -> tuple[str, list[str]]:
+    secret = second_factor.start_enrolment(session=session, user_id=user.id)
+    # The code of the previous step: the current one stays usable for the next login.
+    previous = pyotp.TOTP(secret).at(time.time() - 30)
+    codes = second_factor.confirm_enrolment(session=session, user_id=user.id, code=previous,
+                                            actor="test")
+    return secret, codes
+
+
+def test_enrolment_needs_a_right_code_and_gives_ten_recovery_codes(session: Session) -> None:
+    user = _user(session)
+    secret = second_factor.start_enrolment(session=session, user_id=user.id)
+    with pytest.raises(InvalidInput, match="Code incorrect"):
+        second_factor.confirm_enrolment(session=session, user_id=user.id, code="000000",
+                                        actor="test")
+    assert not second_factor.is_enabled(user)
+    codes = second_factor.confirm_enrolment(session=session, user_id=user.id,
+                                            code=pyotp.TOTP(secret).now(), actor="test")
+    assert second_factor.is_enabled(user) and len(codes) == 10 and len(set(codes)) == 10
+    with pytest.raises(Conflict):
+        second_factor.start_enrolment(session=session, user_id=user.id)
+
+
+def test_uri_and_qr_code_carry_the_secret_for_the_app(session: Session) -> None:
+    secret = pyotp.random_base32()
+    uri = second_factor.provisioning_uri(login="camille", secret=secret)
+    assert uri.startswith("otpauth://totp/") and f"secret={secret}" in uri
+    svg = second_factor.qr_svg(uri)
+    assert svg.startswith("<svg") and "<script" not in svg and "style=" not in svg
+
+
+def test_a_totp_code_opens_once_only(session: Session) -> None:
+    user = _user(session)
+    secret, _codes = _enrol(session, user)
+    code = pyotp.TOTP(secret).now()
+    assert second_factor.verify(session=session, user=user, code=code)
+    assert not second_factor.verify(session=session, user=user, code=code)  # replay
+    assert not second_factor.verify(session=session, user=user, code="123456")
+
+
+def test_recovery_codes_are_stored_hashed_and_work_once(session: Session) -> None:
+    user = _user(session)
+    _secret, codes = _enrol(session, user)
+    stored = list(session.scalars(select(RecoveryCode.code_hash)))
+    assert len(stored) == 10 and not set(codes) & set(stored)
+    assert not any(code.replace("-", "") in " ".join(stored) for code in codes)
+    assert second_factor.verify(session=session, user=user, code=codes[3].upper())
+    assert not second_factor.verify(session=session, user=user, code=codes[3])
+    assert second_factor.remaining_recovery_codes(session=session, user_id=user.id) == 9
+
+
+def test_new_recovery_codes_replace_the_old_ones(session: Session) -> None:
+    user = _user(session)
+    _secret, old = _enrol(session, user)
+    new = second_factor.regenerate_recovery_codes(session=session, user_id=user.id,
+                                                  actor="test")
+    assert not second_factor.verify(session=session, user=user, code=old[0])
+    assert second_factor.verify(session=session, user=user, code=new[0])
+
+
+def test_disabling_forgets_the_secret_and_the_codes(session: Session) -> None:
+    user = _user(session)
+    _secret, codes = _enrol(session, user)
+    second_factor.disable(session=session, user_id=user.id, actor="test")
+    assert not second_factor.is_enabled(user) and user.totp_secret is None
+    assert not second_factor.verify(session=session, user=user, code=codes[0])
+    assert session.scalar(select(RecoveryCode)) is None
