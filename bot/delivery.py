@@ -14,9 +14,7 @@ import asyncio
 import contextlib
 import html
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from telegram import (
     Bot,
@@ -31,8 +29,9 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 from bot import keyboards, texts
 from bot.context import SvpContext
 from knowledge.desk import outbox
+from knowledge.desk.outbox import OutboxItem
 from knowledge.runtime import Knowledge
-from knowledge.store.models import Outbox, OutboxKind, OutboxStatus
+from knowledge.store.models import OutboxKind
 from knowledge.text import clean
 from knowledge.timeutil import utcnow
 
@@ -41,20 +40,6 @@ logger = logging.getLogger(__name__)
 MESSAGE_LIMIT = int(MessageLimit.MAX_TEXT_LENGTH)  # 4,096
 _BOLD_TAGS = len("<b></b>")
 _SEPARATORS = ("\n\n", "\n", " ")
-
-
-@dataclass(frozen=True)
-class OutboxItem:
-    """A claimed outbox row, copied out of its unit of work."""
-
-    id: int
-    kind: str
-    chat_id: int
-    ticket_id: int | None
-    text: str
-    buttons: list[Any]
-    attempts: int
-    sent_message_ids: tuple[int, ...]
 
 
 # --- rendering -------------------------------------------------------------------------------
@@ -138,22 +123,10 @@ async def send_long(bot: Bot, chat_id: int, body: str, *, header: str | None = N
                                link_preview_options=LinkPreviewOptions(is_disabled=True))
 
 
-def _item(row: Outbox) -> OutboxItem:
-    return OutboxItem(id=row.id, kind=row.kind, chat_id=row.chat_id, ticket_id=row.ticket_id,
-                      text=row.text, buttons=list(row.buttons or []), attempts=row.attempts,
-                      sent_message_ids=tuple(row.telegram_message_ids or ()))
-
-
 def _claim(knowledge: Knowledge, now: datetime | None, limit: int) -> list[OutboxItem]:
     with knowledge.session() as session:
-        return [_item(row) for row in outbox.claim_due(session=session, now=now, limit=limit)]
-
-
-def _in_hand(knowledge: Knowledge, outbox_id: int) -> OutboxItem | None:
-    with knowledge.session() as session:
-        row = session.get(Outbox, outbox_id)
-        return _item(row) if row is not None and row.status == OutboxStatus.PENDING.value \
-            else None
+        return [OutboxItem.of(row)
+                for row in outbox.claim_due(session=session, now=now, limit=limit)]
 
 
 def _record_part(knowledge: Knowledge, outbox_id: int, message_id: int, last: bool) -> None:
@@ -246,11 +219,8 @@ async def drain(bot: Bot, knowledge: Knowledge, *, now: datetime | None = None,
     return delivered
 
 
-async def deliver_in_hand(bot: Bot, knowledge: Knowledge, outbox_id: int) -> None:
+async def deliver_in_hand(bot: Bot, knowledge: Knowledge, item: OutboxItem) -> None:
     """Send at once a row its creator claimed (`enqueue(in_hand=...)`); the job retries failures."""
-    item = await asyncio.to_thread(_in_hand, knowledge, outbox_id)
-    if item is None:
-        return
     with contextlib.suppress(SlowDown):  # recorded: the delivery job sends it after the delay
         await deliver(bot, knowledge, item)
 

@@ -96,15 +96,16 @@ def begin(*, session: Session, inbox_id: int, now: datetime | None = None) -> bo
     The attempt is committed before processing, so an update that kills the process every
     time is given up after MAX_ATTEMPTS instead of blocking the inbox forever.
     """
-    row = session.get(InboxUpdate, inbox_id)
-    if row is None or row.processed_at is not None:
+    attempts = session.execute(
+        update(InboxUpdate).where(InboxUpdate.id == inbox_id, InboxUpdate.processed_at.is_(None))
+        .values(attempts=InboxUpdate.attempts + 1).returning(InboxUpdate.attempts)).scalar()
+    if attempts is None:  # processed meanwhile
         return False
-    row.attempts = (row.attempts or 0) + 1
-    if row.attempts > MAX_ATTEMPTS:
-        row.processed_at = now or utcnow()
-        row.last_error = f"abandonné après {MAX_ATTEMPTS} tentatives interrompues"
-        logger.warning("inbox update %s given up after %s attempts", row.update_id,
-                       MAX_ATTEMPTS)
+    if attempts > MAX_ATTEMPTS:
+        session.execute(update(InboxUpdate).where(InboxUpdate.id == inbox_id).values(
+            processed_at=now or utcnow(),
+            last_error=f"abandonné après {MAX_ATTEMPTS} tentatives interrompues"))
+        logger.warning("inbox row %s given up after %s attempts", inbox_id, MAX_ATTEMPTS)
         return False
     return True
 
