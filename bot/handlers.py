@@ -20,7 +20,6 @@ from knowledge.text import clean
 logger = logging.getLogger(__name__)
 
 
-
 # --- guards (group -1: run before everything, may stop the update) -------------------------------
 
 async def guard(update: Update, context: SvpContext) -> None:
