@@ -67,7 +67,9 @@ def build_application(*, knowledge: Knowledge, config: BotConfig,
     application.bot_data[INTAKE_KEY] = Intake(
         application, knowledge, retention=timedelta(days=config.inbox_retention_days))
     add_handlers(application)
-    logging.getLogger("telegram.ext.AIORateLimiter").addFilter(_HandledFloodControl())
+    limiter_log = logging.getLogger("telegram.ext.AIORateLimiter")
+    if not any(isinstance(item, _HandledFloodControl) for item in limiter_log.filters):
+        limiter_log.addFilter(_HandledFloodControl())
     job_queue = application.job_queue
     if job_queue is None:
         raise RuntimeError("python-telegram-bot was installed without its job-queue extra")

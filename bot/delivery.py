@@ -13,9 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from telegram import (
     Bot,
@@ -33,26 +31,12 @@ from knowledge.desk import heartbeat, outbox
 from knowledge.desk.formatting import MESSAGE_LIMIT as MESSAGE_LIMIT  # 4,096, re-exported
 from knowledge.desk.formatting import render_parts
 from knowledge.desk.formatting import split_text as split_text  # re-exported for callers
+from knowledge.desk.outbox import OutboxItem
 from knowledge.runtime import Knowledge
-from knowledge.store.models import Outbox, OutboxKind, OutboxStatus
+from knowledge.store.models import OutboxKind
 from knowledge.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class OutboxItem:
-    """A claimed outbox row, copied out of its unit of work."""
-
-    id: int
-    kind: str
-    chat_id: int
-    ticket_id: int | None
-    text: str
-    buttons: list[Any]
-    attempts: int
-    sent_message_ids: tuple[int, ...]
-    formatted: bool = False
 
 
 # --- rendering (shared with the admin's preview: knowledge.desk.formatting) ------------------
@@ -94,25 +78,12 @@ async def send_long(bot: Bot, chat_id: int, body: str, *, header: str | None = N
                                link_preview_options=LinkPreviewOptions(is_disabled=True))
 
 
-def _item(row: Outbox) -> OutboxItem:
-    return OutboxItem(id=row.id, kind=row.kind, chat_id=row.chat_id, ticket_id=row.ticket_id,
-                      text=row.text, buttons=list(row.buttons or []), attempts=row.attempts,
-                      sent_message_ids=tuple(row.telegram_message_ids or ()),
-                      formatted=bool(row.formatted))
-
-
 def _claim(knowledge: Knowledge, now: datetime | None, limit: int) -> list[OutboxItem]:
     with knowledge.session() as session:
         # The sign of life advisers see on the ticket page ("le bot ne tourne pas").
         heartbeat.beat(session=session, name=heartbeat.BOT_DELIVERY)
-        return [_item(row) for row in outbox.claim_due(session=session, now=now, limit=limit)]
-
-
-def _in_hand(knowledge: Knowledge, outbox_id: int) -> OutboxItem | None:
-    with knowledge.session() as session:
-        row = session.get(Outbox, outbox_id)
-        return _item(row) if row is not None and row.status == OutboxStatus.PENDING.value \
-            else None
+        return [OutboxItem.of(row)
+                for row in outbox.claim_due(session=session, now=now, limit=limit)]
 
 
 def _record_part(knowledge: Knowledge, outbox_id: int, message_id: int, last: bool) -> None:
@@ -205,11 +176,8 @@ async def drain(bot: Bot, knowledge: Knowledge, *, now: datetime | None = None,
     return delivered
 
 
-async def deliver_in_hand(bot: Bot, knowledge: Knowledge, outbox_id: int) -> None:
+async def deliver_in_hand(bot: Bot, knowledge: Knowledge, item: OutboxItem) -> None:
     """Send at once a row its creator claimed (`enqueue(in_hand=...)`); the job retries failures."""
-    item = await asyncio.to_thread(_in_hand, knowledge, outbox_id)
-    if item is None:
-        return
     with contextlib.suppress(SlowDown):  # recorded: the delivery job sends it after the delay
         await deliver(bot, knowledge, item)
 

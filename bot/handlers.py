@@ -20,7 +20,6 @@ from knowledge.text import clean
 logger = logging.getLogger(__name__)
 
 
-
 # --- guards (group -1: run before everything, may stop the update) -------------------------------
 
 async def guard(update: Update, context: SvpContext) -> None:
@@ -193,16 +192,15 @@ async def _feedback_comment(message: Message, replied: Message, asker_id: int,
 async def _new_question(message: Message, asker_id: int, text: str,
                         context: SvpContext) -> None:
     """Store a question, then show the closest validated answers."""
-    limit = await asyncio.to_thread(context.svp.rate_limit_hit, asker_id)
-    if limit is not None:
-        await message.reply_text(texts.RATE_MINUTE if limit == "minute" else texts.RATE_DAY)
-        return
     # Ticket, suggestions and receipt are committed together: the receipt goes out now, or
     # from the outbox after a crash; a replayed update finds its ticket and writes nothing.
-    receipt = await asyncio.to_thread(context.svp.ask, asker_id, text, message.chat_id,
-                                      message.message_id)
-    if receipt is not None:
-        await deliver_in_hand(context.bot, context.svp.knowledge, receipt)
+    asked = await asyncio.to_thread(context.svp.ask, asker_id, text, message.chat_id,
+                                    message.message_id)
+    if asked.limit is not None:
+        await message.reply_text(texts.RATE_MINUTE if asked.limit == "minute"
+                                 else texts.RATE_DAY)
+    elif asked.receipt is not None:
+        await deliver_in_hand(context.bot, context.svp.knowledge, asked.receipt)
 
 
 async def on_unsupported(update: Update, context: SvpContext) -> None:

@@ -30,7 +30,6 @@ logger = logging.getLogger(__name__)
 
 INTAKE_KEY = "svp_intake"
 POLL_TIMEOUT_SECONDS = 10
-BATCH = 50
 _IDLE_SECONDS = 1.0
 _STOP_GRACE_SECONDS = 30.0
 
@@ -109,32 +108,23 @@ class Intake:
         done = 0
         last_id = 0
         while not self._stopping:
-            rows = await asyncio.to_thread(self._pending, last_id)
-            if not rows:
+            row = await asyncio.to_thread(self._claim_next, last_id)
+            if row is None:
                 break
-            for row in rows:
-                if self._stopping:
-                    break
-                await self._process_one(row)
-                last_id = row.id
-                done += 1
+            await self._process_one(row)
+            last_id = row.id
+            done += 1
         return done
 
-    def _pending(self, after_id: int) -> list[PendingUpdate]:
+    def _claim_next(self, after_id: int) -> PendingUpdate | None:
         with self.knowledge.session() as session:
-            return inbox.pending(session=session, limit=BATCH, after_id=after_id)
-
-    def _begin(self, inbox_id: int) -> bool:
-        with self.knowledge.session() as session:
-            return inbox.begin(session=session, inbox_id=inbox_id)
+            return inbox.claim_next(session=session, after_id=after_id)
 
     def _done(self, update_id: int, error: str | None) -> None:
         with self.knowledge.session() as session:
             inbox.mark_done(session=session, update_id=update_id, error=error)
 
     async def _process_one(self, row: PendingUpdate) -> None:
-        if not await asyncio.to_thread(self._begin, row.id):
-            return
         mark = InboxMark(update_id=row.update_id)
         token = current_update.set(mark)
         error: str | None = None

@@ -84,6 +84,14 @@ class Suggestion:
 
 
 @dataclass(frozen=True)
+class Asked:
+    """What became of a question: refused by a rate limit, or its receipt to send (if new)."""
+
+    limit: str | None = None
+    receipt: outbox.OutboxItem | None = None
+
+
+@dataclass(frozen=True)
 class TicketLine:
     """One line of /mesquestions."""
 
@@ -184,19 +192,23 @@ class BotServices:
                 return "day"
         return None
 
-    def ask(self, asker_id: int, text: str, chat_id: int, message_id: int) -> int | None:
+    def ask(self, asker_id: int, text: str, chat_id: int, message_id: int) -> Asked:
         """Store a question, its suggestions and its receipt in one unit of work.
 
-        Return the receipt's outbox id, claimed for the caller to send at once, or None when
-        this Telegram message was stored before (a replayed update: nothing is written twice).
+        Refuses (nothing stored) past a rate limit. The receipt's outbox row comes back claimed
+        for the caller to send at once; none when this Telegram message was stored before (a
+        replayed update: nothing is written twice).
         """
+        limit = self.rate_limit_hit(asker_id)
+        if limit is not None:
+            return Asked(limit=limit)
         found, top_score = self._search(text)  # reads only: before taking the write lock
         with self._unit() as session:
             if tickets.find_by_telegram_message(session=session, chat_id=chat_id,
                                                 telegram_message_id=message_id) is not None:
                 logger.info("message %s of chat %s already stored: not stored again",
                             message_id, chat_id)
-                return None
+                return Asked()
             ticket = tickets.submit(session=session, asker_id=asker_id, text=text,
                                     telegram_chat_id=chat_id, telegram_message_id=message_id,
                                     admin_base_url=self.config.admin_base_url)
@@ -210,7 +222,7 @@ class BotServices:
                 text=texts.receipt(ticket.id, [(item.question, item.answer) for item in found]),
                 buttons=_rows(markup), asker_id=asker_id, ticket_id=ticket.id,
                 in_hand=RECEIPT_LEASE)
-            return receipt.id
+            return Asked(receipt=outbox.OutboxItem.of(receipt))
 
     def _search(self, text: str) -> tuple[list[Suggestion], float | None]:
         """The validated answers to show under a question, and the best score found."""
@@ -267,18 +279,18 @@ class BotServices:
             return not already
 
     def feedback(self, ticket_id: int, asker_id: int, value: int,
-                 chat_id: int | None = None) -> int | None:
-        """Store 👍 / 👎 on a ticket; a new 👎 queues a comment prompt (its outbox id returned)."""
+                 chat_id: int | None = None) -> outbox.OutboxItem | None:
+        """Store 👍 / 👎 on a ticket; a new 👎 queues a comment prompt (its row returned)."""
         with self._unit() as session:
             previous = tickets.get(session=session, ticket_id=ticket_id).feedback
             tickets.record_feedback(session=session, ticket_id=ticket_id, asker_id=asker_id,
                                     value=value)
             if value != -1 or previous == -1 or chat_id is None:
                 return None
-            return outbox.enqueue(session=session, kind=OutboxKind.FEEDBACK_PROMPT,
-                                  chat_id=chat_id, text=texts.FEEDBACK_ASK_COMMENT,
-                                  created_by="bot", asker_id=asker_id, ticket_id=ticket_id,
-                                  in_hand=RECEIPT_LEASE).id
+            return outbox.OutboxItem.of(outbox.enqueue(
+                session=session, kind=OutboxKind.FEEDBACK_PROMPT, chat_id=chat_id,
+                text=texts.FEEDBACK_ASK_COMMENT, created_by="bot", asker_id=asker_id,
+                ticket_id=ticket_id, in_hand=RECEIPT_LEASE))
 
     def feedback_comment(self, ticket_id: int, asker_id: int, comment: str) -> None:
         """Store the comment that follows a 👎."""

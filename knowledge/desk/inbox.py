@@ -81,32 +81,30 @@ def record(*, session: Session, arrivals: Sequence[Arrival],
     return new
 
 
-def pending(*, session: Session, limit: int = 50, after_id: int = 0) -> list[PendingUpdate]:
-    """Return unprocessed updates in arrival order (hence in order within each chat)."""
-    rows = session.scalars(
-        select(InboxUpdate).where(InboxUpdate.processed_at.is_(None), InboxUpdate.id > after_id)
-        .order_by(InboxUpdate.id).limit(limit))
-    return [PendingUpdate(id=row.id, update_id=row.update_id, chat_id=row.chat_id,
-                          payload=dict(row.payload), attempts=row.attempts) for row in rows]
-
-
-def begin(*, session: Session, inbox_id: int, now: datetime | None = None) -> bool:
-    """Count one more attempt at an update; False (and the row closed) when it failed too often.
+def claim_next(*, session: Session, after_id: int = 0,
+               now: datetime | None = None) -> PendingUpdate | None:
+    """Take the oldest unprocessed update (arrival order, so per-chat order), counting an attempt.
 
     The attempt is committed before processing, so an update that kills the process every
     time is given up after MAX_ATTEMPTS instead of blocking the inbox forever.
     """
-    row = session.get(InboxUpdate, inbox_id)
-    if row is None or row.processed_at is not None:
-        return False
-    row.attempts = (row.attempts or 0) + 1
-    if row.attempts > MAX_ATTEMPTS:
+    while True:
+        row = session.scalars(
+            select(InboxUpdate).where(InboxUpdate.processed_at.is_(None),
+                                      InboxUpdate.id > after_id)
+            .order_by(InboxUpdate.id).limit(1)).first()
+        if row is None:
+            return None
+        row.attempts = (row.attempts or 0) + 1
+        if row.attempts <= MAX_ATTEMPTS:
+            session.flush()
+            return PendingUpdate(id=row.id, update_id=row.update_id, chat_id=row.chat_id,
+                                 payload=dict(row.payload), attempts=row.attempts)
         row.processed_at = now or utcnow()
         row.last_error = f"abandonné après {MAX_ATTEMPTS} tentatives interrompues"
         logger.warning("inbox update %s given up after %s attempts", row.update_id,
                        MAX_ATTEMPTS)
-        return False
-    return True
+        after_id = row.id
 
 
 def mark_done(*, session: Session, update_id: int, error: str | None = None,
@@ -118,12 +116,6 @@ def mark_done(*, session: Session, update_id: int, error: str | None = None,
     session.execute(update(InboxUpdate).where(InboxUpdate.update_id == update_id,
                                               InboxUpdate.processed_at.is_(None))
                     .values(**values))
-
-
-def is_done(*, session: Session, update_id: int) -> bool:
-    """Tell whether an update was already processed."""
-    return session.scalar(select(InboxUpdate.processed_at)
-                          .where(InboxUpdate.update_id == update_id)) is not None
 
 
 def tell_group_once(*, session: Session, chat_id: int, now: datetime | None = None) -> bool:

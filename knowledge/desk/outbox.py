@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,6 +15,29 @@ from knowledge.store.models import Outbox, OutboxKind, OutboxStatus
 from knowledge.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """A claimed outbox row, copied out of its unit of work for the sender."""
+
+    id: int
+    kind: str
+    chat_id: int
+    ticket_id: int | None
+    text: str
+    buttons: list[Any]
+    attempts: int
+    sent_message_ids: tuple[int, ...]
+    formatted: bool = False  # light markup to render (knowledge.desk.formatting)
+
+    @classmethod
+    def of(cls, row: Outbox) -> OutboxItem:
+        """Copy what the sender needs out of a row."""
+        return cls(id=row.id, kind=row.kind, chat_id=row.chat_id, ticket_id=row.ticket_id,
+                   text=row.text, buttons=list(row.buttons or []), attempts=row.attempts,
+                   sent_message_ids=tuple(row.telegram_message_ids or ()),
+                   formatted=bool(row.formatted))
 
 
 def enqueue(

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import signal
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -31,12 +33,14 @@ class StandInBotApi:
         self.sent: list[dict[str, Any]] = []
         self.methods: list[str] = []
         self.next_message_id = 1
+        self.pushed = 0
         self.url = ""
 
     def push(self, update: dict[str, Any]) -> None:
         """Make an update available to getUpdates."""
         with self.lock:
             self.waiting.append(update)
+            self.pushed += 1
 
     def answer(self, method: str, params: dict[str, Any]) -> Any:
         """The result of one Bot API call."""
@@ -69,10 +73,20 @@ class StandInBotApi:
             return len(self.waiting)
 
 
+def stop(process: subprocess.Popen[Any]) -> None:
+    """Stop a bot process as Ctrl+C does; kill it if it does not stop within a minute."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @contextlib.contextmanager
-def running(token: str) -> Iterator[StandInBotApi]:
+def running(token: str, kind: type[StandInBotApi] = StandInBotApi) -> Iterator[StandInBotApi]:
     """Serve a stand-in Bot API on a free local port (`api.url`: SVP_TELEGRAM_API_URL)."""
-    api = StandInBotApi(token)
+    api = kind(token)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:

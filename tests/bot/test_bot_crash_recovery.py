@@ -12,7 +12,6 @@ import json
 import os
 import random
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -29,7 +28,7 @@ from typing import Any
 import pytest
 from conftest import TOKEN
 from sqlalchemy import func, select
-from standin_bot_api import StandInBotApi, running
+from standin_bot_api import StandInBotApi, running, stop
 
 from index.embedders import Embedder
 from knowledge.catalog.entries import EntryFields, create
@@ -159,15 +158,6 @@ def _check_drained(world: World, api: StandInBotApi) -> tuple[int, int, Counter[
     return lost, twice, receipts
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 @pytest.mark.parametrize("seed", [7])
 def test_polling_bot_killed_three_times_loses_and_duplicates_nothing(
         world: World, seed: int) -> None:
@@ -189,7 +179,7 @@ def test_polling_bot_killed_three_times_loses_and_duplicates_nothing(
             _check_drained(world, api)
             _wait(lambda: api.unconfirmed() == 0, 30, "Telegram to be told every update")
         finally:
-            _stop(process)
+            stop(process)
     errors = (world.logs / f"run{len(kills)}.err").read_text()
     assert process.returncode == 0, errors
     assert "Traceback" not in errors and "Warning" not in errors, errors
@@ -261,7 +251,7 @@ def test_webhook_server_killed_between_posts_loses_and_duplicates_nothing(
                 _check_drained(world, api)
                 assert telegram.acknowledged == QUESTIONS
             finally:
-                _stop(process)
+                stop(process)
         finally:
             telegram.stopping = True
             telegram.join(timeout=15)
