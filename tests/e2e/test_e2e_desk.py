@@ -142,6 +142,24 @@ def _give_feedback(database: Path, ticket_id: int, comment: str) -> None:
         engine.dispose()
 
 
+def _ask(database: Path, text: str) -> None:
+    """A new question arrives, stored by the same service the bot calls."""
+    from sqlalchemy import select
+
+    from knowledge.desk import tickets
+    from knowledge.store.db import make_engine, make_session_factory, unit_of_work
+    from knowledge.store.models import Asker
+
+    engine = make_engine(f"sqlite+pysqlite:///{database}")
+    try:
+        with unit_of_work(make_session_factory(engine)) as session:
+            asker = session.scalars(select(Asker).where(Asker.status == "approved")).first()
+            assert asker is not None
+            tickets.submit(session=session, asker_id=asker.id, text=text)
+    finally:
+        engine.dispose()
+
+
 def _desk_flow(page: Any, server: DeskServer, *, question: str, uncovered: bool,
                tag: str, shots: str) -> None:
     from playwright.sync_api import expect
@@ -258,6 +276,15 @@ def test_adviser_desk_at_desktop_and_phone_width(desk_server: DeskServer) -> Non
                        shots=shots)
             assert any("Envoyer cette réponse" in text for text in confirmations)
             assert any("Envoyer ce message" in text for text in confirmations)
+            if viewport is DESKTOP:  # 7. a new question shows up without reloading the page
+                page.goto(f"{desk_server.url}/queue")
+                page.evaluate("window.__same_page = true")
+                fresh = "Question arrivée pendant la lecture de la file : le préavis réduit ?"
+                _ask(desk_server.database, fresh)
+                expect(page.locator("a.ticket-link", has_text="préavis réduit")).to_be_visible(
+                    timeout=60_000)
+                expect(page.locator("#queue-live")).to_contain_text("nouvelle(s) question(s)")
+                assert page.evaluate("window.__same_page === true")  # never reloaded
             if viewport is PHONE:
                 assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
                 page.goto(f"{desk_server.url}/askers?status=all")
