@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, Field
 
 from admin.pages import redirect, render
 from admin.security import ConfigDep, CurrentUser, DbSession, KnowledgeDep, end_read
@@ -130,6 +131,36 @@ def _page_on_error(request: Request, db: DbSession, knowledge: Knowledge, config
                         texts=texts)
 
 
+def _attempt(request: Request, db: DbSession, knowledge: Knowledge, config: ConfigDep,
+             user: User, ticket_id: int, action: Callable[[], object], *, at: str, done: str,
+             texts: dict[str, str] | None = None,
+             form: dict[str, Any] | None = None) -> Response:
+    """Run one adviser action; on a domain error, show the page again with what was typed."""
+    try:
+        action()
+    except DomainError as error:
+        return _page_on_error(request, db, knowledge, config, user, ticket_id, error, at=at,
+                              form=form, texts=texts)
+    return redirect(f"/tickets/{ticket_id}", done)
+
+
+class AnswerForm(BaseModel):
+    """The fields of the answer form (the services check lengths, with French messages)."""
+
+    answer: str = Field("", max_length=_TEXT)
+    publication: str = Field("none", max_length=16)
+    question: str = Field("", max_length=_TEXT)
+    theme: str = Field("", max_length=_TEXT)
+    references: str = Field("", max_length=_TEXT)
+    entry_id: str = Field("", max_length=20)
+    source_entry_id: str = Field("", max_length=20)
+    confirm_duplicate: str = Field("", max_length=4)
+
+    def draft(self) -> dict[str, str]:
+        """The values the page shows back."""
+        return self.model_dump(exclude={"confirm_duplicate"})
+
+
 @router.get("/tickets/{ticket_id}")
 def ticket_page(request: Request, ticket_id: int, db: DbSession, knowledge: KnowledgeDep,
                 config: ConfigDep, user: CurrentUser) -> HTMLResponse:
@@ -166,13 +197,10 @@ def clarify(request: Request, ticket_id: int, db: DbSession, knowledge: Knowledg
             config: ConfigDep, user: CurrentUser,
             message: Annotated[str, Form(max_length=_TEXT)]) -> Response:
     """Ask the asker for details."""
-    try:
-        review.request_clarification(session=db, ticket_id=ticket_id, adviser=user,
-                                     message=message)
-    except DomainError as error:
-        return _page_on_error(request, db, knowledge, config, user, ticket_id, error,
-                              at="clarify", texts={"clarify": message})
-    return redirect(f"/tickets/{ticket_id}", "clarified")
+    return _attempt(request, db, knowledge, config, user, ticket_id,
+                    lambda: review.request_clarification(session=db, ticket_id=ticket_id,
+                                                         adviser=user, message=message),
+                    at="clarify", done="clarified", texts={"clarify": message})
 
 
 @router.post("/tickets/{ticket_id}/note")
@@ -180,12 +208,10 @@ def add_note(request: Request, ticket_id: int, db: DbSession, knowledge: Knowled
              config: ConfigDep, user: CurrentUser,
              text: Annotated[str, Form(max_length=_TEXT)]) -> Response:
     """Add an internal note (never sent to the asker)."""
-    try:
-        notes.add_note(session=db, ticket_id=ticket_id, adviser=user, text=text)
-    except DomainError as error:
-        return _page_on_error(request, db, knowledge, config, user, ticket_id, error,
-                              at="note", texts={"note": text})
-    return redirect(f"/tickets/{ticket_id}#h-thread", "note_added")
+    return _attempt(request, db, knowledge, config, user, ticket_id,
+                    lambda: notes.add_note(session=db, ticket_id=ticket_id, adviser=user,
+                                           text=text),
+                    at="note", done="note_added", texts={"note": text})
 
 
 @router.post("/tickets/{ticket_id}/follow-up")
@@ -194,41 +220,22 @@ def follow_up(request: Request, ticket_id: int, db: DbSession, knowledge: Knowle
               text: Annotated[str, Form(max_length=_TEXT)],
               kind: Annotated[str, Form()] = "follow_up") -> Response:
     """Send the asker a follow-up or a correction after the answer."""
-    try:
-        notes.send_follow_up(session=db, ticket_id=ticket_id, adviser=user, text=text,
-                             correction=kind == "correction",
-                             signature=_signature(config, user))
-    except DomainError as error:
-        return _page_on_error(request, db, knowledge, config, user, ticket_id, error,
-                              at="follow-up", texts={"follow_up": text})
-    return redirect(f"/tickets/{ticket_id}", "follow_up")
-
-
-def _form(answer: str, question: str, theme: str, references: str, publication: str,
-          entry_id: str, source_entry_id: str) -> dict[str, str]:
-    return {"answer": answer, "question": question, "theme": theme, "references": references,
-            "publication": publication, "entry_id": entry_id,
-            "source_entry_id": source_entry_id}
+    return _attempt(request, db, knowledge, config, user, ticket_id,
+                    lambda: notes.send_follow_up(session=db, ticket_id=ticket_id, adviser=user,
+                                                 text=text, correction=kind == "correction",
+                                                 signature=_signature(config, user)),
+                    at="follow-up", done="follow_up", texts={"follow_up": text})
 
 
 @router.post("/tickets/{ticket_id}/draft")
 def save_draft(request: Request, ticket_id: int, db: DbSession, knowledge: KnowledgeDep,
                config: ConfigDep, user: CurrentUser,
-               answer: Annotated[str, Form(max_length=_TEXT)] = "",
-               publication: Annotated[str, Form()] = "new",
-               question: Annotated[str, Form(max_length=_TEXT)] = "",
-               theme: Annotated[str, Form(max_length=_TEXT)] = "",
-               references: Annotated[str, Form(max_length=_TEXT)] = "",
-               entry_id: Annotated[str, Form()] = "",
-               source_entry_id: Annotated[str, Form()] = "") -> Response:
+               form: Annotated[AnswerForm, Form()]) -> Response:
     """Keep the draft on the ticket without sending anything."""
-    form = _form(answer, question, theme, references, publication, entry_id, source_entry_id)
-    try:
-        drafts.save(session=db, ticket_id=ticket_id, adviser=user, draft=drafts.Draft.of(form))
-    except DomainError as error:
-        return _page_on_error(request, db, knowledge, config, user, ticket_id, error,
-                              at="answer", form=form)
-    return redirect(f"/tickets/{ticket_id}", "draft_saved")
+    return _attempt(request, db, knowledge, config, user, ticket_id,
+                    lambda: drafts.save(session=db, ticket_id=ticket_id, adviser=user,
+                                        draft=drafts.Draft.of(form.draft())),
+                    at="answer", done="draft_saved", form=form.draft())
 
 
 @router.post("/tickets/{ticket_id}/preview")
@@ -250,22 +257,19 @@ def _int_or_none(value: str, what: str) -> int | None:
 @router.post("/tickets/{ticket_id}/approve")
 def approve(request: Request, ticket_id: int, db: DbSession, knowledge: KnowledgeDep,
             config: ConfigDep, user: CurrentUser, background: BackgroundTasks,
-            answer: Annotated[str, Form(max_length=_TEXT)] = "",
-            publication: Annotated[str, Form()] = "none",
-            question: Annotated[str, Form(max_length=_TEXT)] = "",
-            theme: Annotated[str, Form(max_length=_TEXT)] = "",
-            references: Annotated[str, Form(max_length=_TEXT)] = "",
-            entry_id: Annotated[str, Form()] = "",
-            source_entry_id: Annotated[str, Form()] = "",
-            confirm_duplicate: Annotated[str, Form()] = "") -> Response:
+            answer_form: Annotated[AnswerForm, Form()]) -> Response:
     """Send the answer to the asker and, if asked, publish it to the knowledge base."""
-    form = _form(answer, question, theme, references, publication, entry_id, source_entry_id)
+    form = answer_form.draft()
+    answer, publication, question = form["answer"], form["publication"], form["question"]
+    theme, references, entry_id = form["theme"], form["references"], form["entry_id"]
+    source_entry_id = form["source_entry_id"]
     try:
         try:
             choice = review.Publication(publication)
         except ValueError:
             raise InvalidInput("Choix de publication inconnu.") from None
-        if choice is review.Publication.NEW and confirm_duplicate != "1" and answer.strip():
+        if (choice is review.Publication.NEW and answer_form.confirm_duplicate != "1"
+                and answer.strip()):
             # Checked before the unit of work writes anything (the search reads on its own).
             duplicates = knowledge.near_duplicates(question or answer, answer,
                                                    min_score=config.duplicate_threshold)
@@ -301,9 +305,7 @@ def reject(request: Request, ticket_id: int, db: DbSession, knowledge: Knowledge
            config: ConfigDep, user: CurrentUser,
            message: Annotated[str, Form(max_length=_TEXT)]) -> Response:
     """Close the ticket as out of scope, with a message to the asker."""
-    try:
-        review.reject(session=db, ticket_id=ticket_id, adviser=user, message=message)
-    except DomainError as error:
-        return _page_on_error(request, db, knowledge, config, user, ticket_id, error,
-                              at="reject", texts={"reject": message})
-    return redirect(f"/tickets/{ticket_id}", "rejected")
+    return _attempt(request, db, knowledge, config, user, ticket_id,
+                    lambda: review.reject(session=db, ticket_id=ticket_id, adviser=user,
+                                          message=message),
+                    at="reject", done="rejected", texts={"reject": message})

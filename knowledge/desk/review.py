@@ -181,7 +181,9 @@ def _conditions(criteria: QueueFilter, now: datetime) -> list[ColumnElement[bool
         pattern = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace(
             "_", "\\_") + "%"
         match = Ticket.text.ilike(pattern, escape="\\")
-        conditions.append(or_(match, Ticket.id == int(number)) if number.isdigit() else match)
+        # A number is also a ticket number (short enough for the integer column).
+        by_number = number.isdigit() and len(number) <= 9
+        conditions.append(or_(match, Ticket.id == int(number)) if by_number else match)
     if criteria.feedback == "up":
         conditions.append(Ticket.feedback == 1)
     elif criteria.feedback == "down":

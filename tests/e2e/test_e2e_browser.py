@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,13 +54,18 @@ def _chromium() -> Path:
     pytest.skip(message)
 
 
-@pytest.fixture
-def demo_server(tmp_path: Path) -> Iterator[DemoServer]:
-    """Start `svp serve --demo` on a free port with an empty data directory."""
+@contextmanager
+def serve_demo(tmp_path: Path, extra_env: dict[str, str] | None = None) -> Iterator[DemoServer]:
+    """Run `svp serve --demo` on a free port with an empty data directory, until the block ends.
+
+    Without `extra_env`, no bot runs (no Telegram token) and the database is the SQLite file.
+    """
     port = _free_port()
     env = {**os.environ, "SVP_DATA_DIR": str(tmp_path / "var"), "HF_HUB_OFFLINE": "1"}
-    for name in ("SVP_TELEGRAM_TOKEN", "SVP_DATABASE_URL", "SVP_INDEX_DIR"):
+    for name in ("SVP_TELEGRAM_TOKEN", "SVP_DATABASE_URL", "SVP_INDEX_DIR",
+                 "SVP_TELEGRAM_WEBHOOK_URL"):
         env.pop(name, None)
+    env.update(extra_env or {})
     log = (tmp_path / "serve.log").open("w+", encoding="utf-8")
     process = subprocess.Popen(
         [sys.executable, "-m", "svp", "serve", "--demo", "--port", str(port)],
@@ -91,6 +97,13 @@ def demo_server(tmp_path: Path) -> Iterator[DemoServer]:
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@pytest.fixture
+def demo_server(tmp_path: Path) -> Iterator[DemoServer]:
+    """Start `svp serve --demo` on a free port with an empty data directory."""
+    with serve_demo(tmp_path) as server:
+        yield server
 
 
 def test_adviser_approves_a_draft_and_finds_the_new_entry(demo_server: DemoServer) -> None:

@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -23,15 +21,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-import httpx
 import pytest
-from test_e2e_browser import (
-    ADVISER_LINE,
-    CHROMIUM_ARGS,
-    START_TIMEOUT_SECONDS,
-    _chromium,
-    _free_port,
-)
+from test_e2e_browser import CHROMIUM_ARGS, _chromium, serve_demo
 
 pytestmark = pytest.mark.slow
 
@@ -104,45 +95,14 @@ def desk_server(tmp_path: Path) -> Iterator[DeskServer]:
 
     api = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=api.serve_forever, daemon=True).start()
-    port = _free_port()
-    env = {**os.environ, "SVP_DATA_DIR": str(tmp_path / "var"), "HF_HUB_OFFLINE": "1",
-           "SVP_TELEGRAM_TOKEN": TOKEN,
+    env = {"SVP_TELEGRAM_TOKEN": TOKEN,
            "SVP_TELEGRAM_API_URL": f"http://127.0.0.1:{api.server_address[1]}/bot",
            "SVP_OUTBOX_INTERVAL_SECONDS": "0.5", "SVP_TELEGRAM_BOT_USERNAME": "svp_demo_bot"}
-    for name in ("SVP_DATABASE_URL", "SVP_INDEX_DIR", "SVP_TELEGRAM_WEBHOOK_URL"):
-        env.pop(name, None)
-    log = (tmp_path / "serve.log").open("w+", encoding="utf-8")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "svp", "serve", "--demo", "--port", str(port)],
-        cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while True:
-            if process.poll() is not None:
-                log.seek(0)
-                pytest.fail(f"svp serve --demo stopped:\n{log.read()}")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                log.seek(0)
-                pytest.fail(f"svp serve --demo did not start:\n{log.read()}")
-            time.sleep(1)
-        log.seek(0)
-        match = ADVISER_LINE.search(log.read())
-        assert match, "the adviser's password was not printed"
-        yield DeskServer(url=url, login=match.group(1), password=match.group(2),
-                         database=tmp_path / "var" / "svp.db", telegram=recorder)
+        with serve_demo(tmp_path, env) as demo:
+            yield DeskServer(url=demo.url, login=demo.login, password=demo.password,
+                             database=tmp_path / "var" / "svp.db", telegram=recorder)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
         api.shutdown()
         api.server_close()
 
@@ -178,6 +138,24 @@ def _give_feedback(database: Path, ticket_id: int, comment: str) -> None:
             assert ticket is not None and ticket.asker_id is not None
             tickets.record_feedback(session=session, ticket_id=ticket_id,
                                     asker_id=ticket.asker_id, value=-1, comment=comment)
+    finally:
+        engine.dispose()
+
+
+def _ask(database: Path, text: str) -> None:
+    """A new question arrives, stored by the same service the bot calls."""
+    from sqlalchemy import select
+
+    from knowledge.desk import tickets
+    from knowledge.store.db import make_engine, make_session_factory, unit_of_work
+    from knowledge.store.models import Asker
+
+    engine = make_engine(f"sqlite+pysqlite:///{database}")
+    try:
+        with unit_of_work(make_session_factory(engine)) as session:
+            asker = session.scalars(select(Asker).where(Asker.status == "approved")).first()
+            assert asker is not None
+            tickets.submit(session=session, asker_id=asker.id, text=text)
     finally:
         engine.dispose()
 
@@ -298,6 +276,15 @@ def test_adviser_desk_at_desktop_and_phone_width(desk_server: DeskServer) -> Non
                        shots=shots)
             assert any("Envoyer cette réponse" in text for text in confirmations)
             assert any("Envoyer ce message" in text for text in confirmations)
+            if viewport is DESKTOP:  # 7. a new question shows up without reloading the page
+                page.goto(f"{desk_server.url}/queue")
+                page.evaluate("window.__same_page = true")
+                fresh = "Question arrivée pendant la lecture de la file : le préavis réduit ?"
+                _ask(desk_server.database, fresh)
+                expect(page.locator("a.ticket-link", has_text="préavis réduit")).to_be_visible(
+                    timeout=60_000)
+                expect(page.locator("#queue-live")).to_contain_text("nouvelle(s) question(s)")
+                assert page.evaluate("window.__same_page === true")  # never reloaded
             if viewport is PHONE:
                 assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
                 page.goto(f"{desk_server.url}/askers?status=all")

@@ -220,6 +220,8 @@ def test_queue_pages_search_and_feedback_filter(session: Session) -> None:
     by_number = review.queue_page(session=session, criteria=review.QueueFilter(
         text=f"n° {target.id}"))
     assert target.id in [i.ticket.id for i in by_number.items]
+    assert review.queue_page(session=session, criteria=review.QueueFilter(
+        text="9" * 30)).total == 0  # not a ticket number: no integer overflow
     unhappy = review.queue_page(session=session, criteria=review.QueueFilter(feedback="down"))
     assert [i.ticket.id for i in unhappy.items] == [target.id]
     old = review.queue_page(session=session, criteria=review.QueueFilter(min_age_days=5))
