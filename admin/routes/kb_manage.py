@@ -88,12 +88,13 @@ def _report_context(report: importing.ImportReport) -> dict[str, object]:
 
 
 @router.post("/kb/import")
-async def kb_import_check(request: Request, db: DbSession, user: CurrentUser,
+def kb_import_check(request: Request, db: DbSession, user: CurrentUser,
                           file: UploadFile,
                           fmt: Annotated[str, Form(max_length=8)] = "auto",
                           strict: Annotated[str, Form(max_length=5)] = "") -> HTMLResponse:
     """Check an uploaded file with a dry run: the report, and nothing written yet."""
-    data = await file.read(MAX_UPLOAD_BYTES + 1)
+    # A plain function (run in a worker thread): the dry run must not block the event loop.
+    data = file.file.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
         raise InvalidInput(f"Le fichier dépasse {MAX_UPLOAD_BYTES // (1024 * 1024)} Mo : "
                            "importez-le avec « svp kb import ».")

@@ -104,4 +104,27 @@ def test_adviser_edits_an_entry_sees_the_diff_and_pushes_the_correction(
         expect(deliveries.locator("tr", has_text="Correction")).to_contain_text("en attente")
         expect(deliveries.locator("tr", has_text="Réponse")).to_be_visible()
         _shots(page, "ticket")
+
+        # The list sorted by usage, the review page, the themes, a web import tried first.
+        page.goto(f"{demo_server.url}/kb?sort=answers&theme=acces%20et%20maintien%20dans%20le%20LOGEMENT")
+        first_row = page.locator("#entries tbody tr").first
+        expect(first_row).to_contain_text(entry_href.rsplit("/", 1)[1])
+        _shots(page, "list")
+        page.get_by_role("link", name=re.compile("^À revoir")).click()
+        expect(page.get_by_role("heading", name="Fiches à revoir")).to_be_visible()
+        _shots(page, "due")
+        page.goto(f"{demo_server.url}/kb/themes")
+        expect(page.locator("#themes")).to_contain_text("Fiscalité (TFPB)")
+        _shots(page, "themes")
+        page.goto(f"{demo_server.url}/kb/import")
+        page.get_by_label("Fichier", exact=True).set_input_files(files=[{
+            "name": "fiches.jsonl", "mimeType": "application/x-ndjson",
+            "buffer": (b'{"id": "W1", "question": "Nouvelle fiche ?", "answer": "Oui."}\n'
+                       b'{"id": "W2", "question": "", "answer": "Sans question."}\n')}])
+        page.get_by_role("button", name="Essayer l'import").click()
+        report = page.locator("#import-report")
+        expect(report).to_contain_text("rien n'est encore enregistré")
+        expect(report).to_contain_text("créées : 1")
+        expect(report).to_contain_text("ligne 2, question : vide")
+        _shots(page, "import")
         browser.close()

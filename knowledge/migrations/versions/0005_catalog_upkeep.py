@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import unicodedata
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -51,7 +51,7 @@ def _entries() -> sa.TableClause:
                     sa.column('source', sa.Text), sa.column('status', sa.String),
                     sa.column('review_by', sa.Date), sa.column('revision', sa.Integer),
                     sa.column('created_by', sa.String), sa.column('created_at', sa.DateTime),
-                    sa.column('search_text', sa.Text))
+                    sa.column('updated_at', sa.DateTime), sa.column('search_text', sa.Text))
 
 
 def _revisions() -> sa.TableClause:
@@ -141,10 +141,19 @@ def _convert_revisions() -> None:
             number += 1
             rows.append(_row(entry.id, number, after, actor=before.actor, reason=before.reason,
                              at=before.changed_at))
+        # Every entry gets a review date: a year after its last change (overdue ones surface).
+        review_by = entry.review_by or _a_year_after(entry.updated_at or entry.created_at)
         bind.execute(sa.update(entries).where(entries.c.id == entry.id).values(
-            revision=number, search_text=_fold(f"{entry.question}\n{entry.answer}")))
+            revision=number, search_text=_fold(f"{entry.question}\n{entry.answer}"),
+            review_by=review_by))
     if rows:
         bind.execute(sa.insert(revisions), rows)
+
+
+def _a_year_after(moment: datetime | None) -> date:
+    day = (moment or datetime.now(UTC)).date()
+    return day.replace(year=day.year + 1, day=28) if (day.month, day.day) == (2, 29) else \
+        day.replace(year=day.year + 1)
 
 
 def _row(entry_id: int, number: int, state: Any, *, actor: str, reason: str | None,
