@@ -15,8 +15,8 @@ from admin.config import AdminConfig
 from knowledge.runtime import Knowledge
 
 # Past int4 (PostgreSQL `Integer`), past int8 (bigint), far past anything, negative, junk.
-BAD_NUMBERS = ["2147483648", "9223372036854775808", "9" * 40, "-1", "0", "1e3", "abc",
-               "%00", "%F0%9F%92%A5", "1;DROP", "x" * 3000]
+BAD_NUMBERS = ["2147483648", "9223372036854775808", "9" * 40, "9" * 5000, "-1", "0", "1e3",
+               "abc", "%00", "%F0%9F%92%A5", "\u00b2", "1;DROP", "x" * 3000]
 # Every query parameter a page reads, with its malformed values.
 QUERY_PARAMETERS = ["page", "organisation", "assigned", "min_age", "status", "theme",
                     "departement", "q", "text", "next", "info"]
