@@ -142,8 +142,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         # database refuses it; the visitor gets 404 for an id in the path, else 422.
         logger.info("value out of range on %s %s: %s", request.method, request.url.path,
                     type(error).__name__)
-        if any(part.lstrip("-").isdigit() and not is_row_id(int(part))
-               for part in request.url.path.split("/")):
+        if any(_names_no_row(part) for part in request.url.path.split("/")):
             return _error_page(request, 404, "Cette page n'existe pas.")
         return _error_page(request, 422, "Une valeur saisie est hors des limites admises.")
 
@@ -153,6 +152,13 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def on_validation(request: Request, error: RequestValidationError) -> Response:
         logger.info("invalid request on %s: %s", request.url.path, error.errors())
         return _error_page(request, 422, "Le formulaire est incomplet ou mal rempli.")
+
+
+def _names_no_row(part: str) -> bool:
+    """Whether a path segment is a number no row id can be (0, negative, too large)."""
+    digits = part.lstrip("-")
+    return digits.isascii() and digits.isdigit() and (len(digits) > 18
+                                                      or not is_row_id(int(part)))
 
 
 def _error_page(request: Request, status: int, message: str) -> HTMLResponse:

@@ -15,8 +15,14 @@ class AdminConfig:
     session_hours: int = 12
     # A session unused this long ends (ASVS 7.3.1); 0 turns the inactivity timeout off.
     session_idle_minutes: int = 30
-    # Admins must log in with a second factor (TOTP); they are sent to enrol first.
-    admin_second_factor_required: bool = False
+    # Who must log in with a second factor (TOTP): "none", "admins" or "all"; those without
+    # one are sent to enrol before anything else.
+    second_factor_required: str = "none"
+
+    def second_factor_mandatory(self, role: str) -> bool:
+        """Whether an account of this role must use a second factor."""
+        return self.second_factor_required == "all" or (
+            self.second_factor_required == "admins" and role == "admin")
     target_delay_days: int = 5
     duplicate_threshold: float = 0.93
     suggestions_shown: int = 5

@@ -63,6 +63,7 @@ NOTICES = {
     "second_factor_off": "La double authentification est désactivée.",
     "second_factor_required": "Activez la double authentification pour continuer.",
     "user_second_factor_off": "La double authentification du compte a été désactivée.",
+    "user_sessions_closed": "Les sessions du compte ont été fermées.",
 }
 
 

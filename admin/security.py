@@ -125,8 +125,7 @@ def current_visitor(request: Request, knowledge: KnowledgeDep, config: ConfigDep
     web_session, user = resolved
     if request.method in _UNSAFE_METHODS and not tokens_match(sent_csrf, web_session.csrf_token):
         raise CsrfRejected()
-    if (config.admin_second_factor_required and advisers.is_admin(user)
-            and not second_factor.is_enabled(user)
+    if (config.second_factor_mandatory(user.role) and not second_factor.is_enabled(user)
             and not request.url.path.startswith(_ENROLMENT_PATHS)):
         request.state.visitor = Visitor(user=user, web_session=web_session)
         raise SecondFactorRequired()

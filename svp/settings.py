@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -56,8 +57,8 @@ class Settings(BaseSettings):
         default=30, ge=0, description="Inactivité (minutes) qui ferme une session ; 0 : jamais.")
     trusted_proxies: str | None = Field(
         default=None, description="Adresses des proxys inverses dont X-Forwarded-For est cru.")
-    admin_second_factor_required: bool = Field(
-        default=False, description="Double authentification obligatoire pour les admins.")
+    second_factor_required: Literal["none", "admins", "all"] = Field(
+        default="none", description="Double authentification obligatoire : none, admins, all.")
     target_delay_days: int = 5
     duplicate_threshold: float = 0.93
     answer_signature: str = Field(

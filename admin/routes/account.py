@@ -34,8 +34,7 @@ def _account_page(request: Request, db: DbSession, visitor: CurrentVisitor,
         "this_session": visitor.web_session.id,
         "second_factor_on": second_factor.is_enabled(user),
         "recovery_left": second_factor.remaining_recovery_codes(session=db, user_id=user.id),
-        "second_factor_required": (config.admin_second_factor_required
-                                   and advisers.is_admin(user)),
+        "second_factor_required": config.second_factor_mandatory(user.role),
         **extra,
     }
     return render(request, "account.html", context)
@@ -72,10 +71,18 @@ def change_password(request: Request, db: DbSession, user: CurrentUser, config: 
 
 
 @router.post("/account/sessions/{session_id}/close")
-def close_session(session_id: str, db: DbSession, user: CurrentUser) -> Response:
+def close_session(request: Request, session_id: str, db: DbSession, user: CurrentUser,
+                  config: ConfigDep, password: Secret) -> Response:
     """End one of one's open sessions (another browser, a forgotten computer)."""
+    reauthenticate(db, request, config, user, password)
     advisers.close_session(session=db, user_id=user.id, session_id=session_id)
     return redirect("/account", "session_closed")
+
+
+def _end_other_sessions(db: DbSession, visitor: CurrentVisitor) -> None:
+    """After a change of authentication factor, only this browser stays logged in."""
+    advisers.revoke_user_sessions(session=db, user_id=visitor.user.id,
+                                  keep=visitor.web_session.id)
 
 
 @router.post("/account/second-factor/start")
@@ -88,13 +95,15 @@ def second_factor_start(request: Request, db: DbSession, user: CurrentUser) -> H
 
 
 @router.post("/account/second-factor/confirm")
-def second_factor_confirm(request: Request, db: DbSession, user: CurrentUser,
+def second_factor_confirm(request: Request, db: DbSession, visitor: CurrentVisitor,
                           config: ConfigDep, password: Secret,
                           code: Annotated[str, Form(max_length=40)]) -> HTMLResponse:
     """Enable the second factor with a first code; show the recovery codes once."""
+    user = visitor.user
     reauthenticate(db, request, config, user, password)
     codes = second_factor.confirm_enrolment(session=db, user_id=user.id, code=code,
                                             actor=f"user:{user.login}")
+    _end_other_sessions(db, visitor)
     return render(request, "recovery_codes.html", {"codes": codes})
 
 
@@ -109,11 +118,13 @@ def second_factor_new_codes(request: Request, db: DbSession, user: CurrentUser,
 
 
 @router.post("/account/second-factor/disable")
-def second_factor_disable(request: Request, db: DbSession, user: CurrentUser,
+def second_factor_disable(request: Request, db: DbSession, visitor: CurrentVisitor,
                           config: ConfigDep, password: Secret) -> Response:
-    """Turn one's second factor off (refused to admins when it is mandatory)."""
-    if config.admin_second_factor_required and advisers.is_admin(user):
-        raise Conflict("La double authentification est obligatoire pour les administrateurs.")
+    """Turn one's second factor off (refused when it is mandatory for the account)."""
+    user = visitor.user
+    if config.second_factor_mandatory(user.role):
+        raise Conflict("La double authentification est obligatoire pour votre compte.")
     reauthenticate(db, request, config, user, password)
     second_factor.disable(session=db, user_id=user.id, actor=f"user:{user.login}")
+    _end_other_sessions(db, visitor)
     return redirect("/account", "second_factor_off")

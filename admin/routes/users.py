@@ -65,6 +65,17 @@ def reset_password(request: Request, user_id: int, db: DbSession, admin: Current
     return redirect("/users", "user_password")
 
 
+@router.post("/users/{user_id}/sessions/close")
+def close_user_sessions(request: Request, user_id: int, db: DbSession, admin: CurrentAdmin,
+                        config: ConfigDep,
+                        admin_password: Annotated[str, Form(max_length=500)]) -> Response:
+    """End every open session of an account (a lost laptop, a departure)."""
+    reauthenticate(db, request, config, admin, admin_password)
+    advisers.get(session=db, user_id=user_id)
+    advisers.revoke_user_sessions(session=db, user_id=user_id)
+    return redirect("/users", "user_sessions_closed")
+
+
 @router.post("/users/{user_id}/second-factor/disable")
 def reset_second_factor(request: Request, user_id: int, db: DbSession, admin: CurrentAdmin,
                         config: ConfigDep,

@@ -238,6 +238,11 @@ def authenticate(*, session: Session, login: str, password: str, ip: str,
     return user
 
 
+def matches_hash(secret_hash: str, secret: str) -> bool:
+    """Tell whether a secret matches its Argon2id hash (passwords, recovery codes)."""
+    return _verify(secret_hash, secret)
+
+
 def verify_password(user: User, password: str) -> bool:
     """Tell whether a password is the account's (re-authentication before a sensitive change)."""
     return _verify(user.password_hash, password)
@@ -331,11 +336,12 @@ def revoke_session(*, session: Session, token: str) -> None:
         web_session.revoked_at = utcnow()
 
 
-def revoke_user_sessions(*, session: Session, user_id: int) -> int:
-    """End every open session of an account; return how many were ended."""
+def revoke_user_sessions(*, session: Session, user_id: int, keep: str | None = None) -> int:
+    """End every open session of an account (but `keep`); return how many were ended."""
     now = utcnow()
     open_sessions = list(session.scalars(select(WebSession).where(
-        WebSession.user_id == user_id, WebSession.revoked_at.is_(None))))
+        WebSession.user_id == user_id, WebSession.revoked_at.is_(None),
+        WebSession.id != (keep or ""))))
     for web_session in open_sessions:
         web_session.revoked_at = now
     return len(open_sessions)

@@ -23,12 +23,12 @@ class LoginThrottle(Base):
 
 
 class RecoveryCode(Base):
-    """A one-time recovery code of an account's second factor, stored only as a hash."""
+    """A one-time recovery code of an account's second factor, stored only as an Argon2id hash."""
 
     __tablename__ = "recovery_codes"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

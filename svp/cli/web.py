@@ -35,7 +35,7 @@ def admin_config(current: Settings) -> AdminConfig:
         secure_cookies=current.secure_cookies,
         session_hours=current.session_hours,
         session_idle_minutes=current.session_idle_minutes,
-        admin_second_factor_required=current.admin_second_factor_required,
+        second_factor_required=current.second_factor_required,
         target_delay_days=current.target_delay_days,
         duplicate_threshold=current.duplicate_threshold,
         base_url=current.admin_base_url,

@@ -8,25 +8,18 @@ import pytest
 from admin_helpers import client_for, log_in, make_user
 from fastapi.routing import APIRoute
 from starlette.routing import Mount
+from test_admin_routes import _flat
 
 from admin.app import create_app
 from admin.config import AdminConfig
 from knowledge.runtime import Knowledge
 
 # Past int4 (PostgreSQL `Integer`), past int8 (bigint), far past anything, negative, junk.
-BAD_NUMBERS = ["2147483648", "9223372036854775808", "9" * 40, "-1", "0", "1e3", "abc",
-               "%00", "%F0%9F%92%A5", "1;DROP", "x" * 3000]
+BAD_NUMBERS = ["2147483648", "9223372036854775808", "9" * 40, "9" * 5000, "-1", "0", "1e3",
+               "abc", "%00", "%F0%9F%92%A5", "\u00b2", "1;DROP", "x" * 3000]
 # Every query parameter a page reads, with its malformed values.
 QUERY_PARAMETERS = ["page", "organisation", "assigned", "min_age", "status", "theme",
                     "departement", "q", "text", "next", "info"]
-
-
-def _flat(routes: list[object]) -> list[object]:
-    flat: list[object] = []
-    for route in routes:
-        included = getattr(route, "original_router", None)
-        flat.extend(_flat(list(included.routes)) if included is not None else [route])
-    return flat
 
 
 def _templates(knowledge: Knowledge) -> list[tuple[str, str]]:

@@ -23,9 +23,14 @@ def _enrol(client, csrf: str) -> tuple[str, list[str]]:  # type: ignore[no-untyp
     secret = match.group(1)
     confirmed = client.post("/account/second-factor/confirm", data={
         "csrf_token": csrf, "password": PASSWORD,
-        "code": pyotp.TOTP(secret).at(time.time() - 30)})
+        "code": pyotp.TOTP(secret).now()})
     assert confirmed.status_code == 200, confirmed.text
     return secret, _CODES.findall(confirmed.text)
+
+
+def _next_code(secret: str) -> str:
+    """The next step's code: accepted (clock drift) and never the one used to enrol."""
+    return pyotp.TOTP(secret).at(time.time() + 30)
 
 
 def _password_step(client, login: str = "camille"):  # type: ignore[no-untyped-def]
@@ -47,7 +52,7 @@ def test_enrolled_account_needs_the_code_after_the_password(admin_knowledge: Kno
         wrong = client.post("/login/second-factor",
                             data={"csrf_token": csrf_from(form.text), "code": "000000"})
         right = client.post("/login/second-factor", data={
-            "csrf_token": csrf_from(form.text), "code": pyotp.TOTP(secret).now()})
+            "csrf_token": csrf_from(form.text), "code": _next_code(secret)})
         queue = client.get("/queue")
     assert wrong.status_code == 401 and "Code incorrect" in wrong.text
     assert right.status_code == 303 and queue.status_code == 200
@@ -85,7 +90,7 @@ def test_second_factor_guesses_are_throttled(admin_knowledge: Knowledge) -> None
 def test_admins_must_enrol_when_the_setting_says_so(admin_knowledge: Knowledge) -> None:
     make_user(admin_knowledge, "root", role="admin")
     make_user(admin_knowledge, "camille")
-    config = AdminConfig(admin_second_factor_required=True)
+    config = AdminConfig(second_factor_required="admins")
     with client_for(admin_knowledge, config) as admin, \
             client_for(admin_knowledge, config) as adviser:
         csrf = log_in(admin, "root")
@@ -115,3 +120,13 @@ def test_an_admin_removes_the_second_factor_of_an_account_that_lost_it(
         step = _password_step(adviser)
     assert response.status_code == 303
     assert step.headers["location"] == "/queue"
+
+
+def test_turning_the_second_factor_on_ends_the_other_sessions(
+        admin_knowledge: Knowledge) -> None:
+    make_user(admin_knowledge, "camille")
+    with client_for(admin_knowledge) as laptop, client_for(admin_knowledge) as phone:
+        log_in(phone, "camille")
+        _enrol(laptop, log_in(laptop, "camille"))
+        assert phone.get("/queue").status_code == 303
+        assert laptop.get("/queue").status_code == 200

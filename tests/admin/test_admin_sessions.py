@@ -55,13 +55,29 @@ def test_one_lists_ones_sessions_and_closes_another(admin_knowledge: Knowledge) 
         [phone_session] = _CLOSE.findall(page)  # this session has no button
         assert "Cette session" in page
         stolen = other.post(f"/account/sessions/{phone_session}/close",
-                            data={"csrf_token": other_csrf})
+                            data={"csrf_token": other_csrf, "password": PASSWORD})
+        unchecked = laptop.post(f"/account/sessions/{phone_session}/close",
+                                data={"csrf_token": csrf, "password": "pas le bon"})
         assert phone.get("/queue").status_code == 200
         closed = laptop.post(f"/account/sessions/{phone_session}/close",
-                             data={"csrf_token": csrf})
+                             data={"csrf_token": csrf, "password": PASSWORD})
         assert phone.get("/queue").status_code == 303
         assert laptop.get("/queue").status_code == 200
-    assert stolen.status_code == 404 and closed.status_code == 303
+    assert stolen.status_code == 404 and unchecked.status_code == 422
+    assert closed.status_code == 303
+
+
+def test_an_admin_ends_every_session_of_an_account(admin_knowledge: Knowledge) -> None:
+    adviser_id = make_user(admin_knowledge, "camille")
+    make_user(admin_knowledge, "root", role="admin")
+    with client_for(admin_knowledge) as adviser, client_for(admin_knowledge) as admin:
+        log_in(adviser, "camille")
+        csrf = log_in(admin, "root")
+        response = admin.post(f"/users/{adviser_id}/sessions/close",
+                              data={"csrf_token": csrf, "admin_password": PASSWORD})
+        assert response.status_code == 303
+        assert adviser.get("/queue").status_code == 303
+        assert admin.get("/queue").status_code == 200
 
 
 def test_logging_in_again_ends_the_browsers_old_session(admin_knowledge: Knowledge) -> None:

@@ -43,6 +43,12 @@ def test_enrol_a_second_factor_then_log_in_with_a_code_and_a_recovery_code(
             page.get_by_label("Code à 6 chiffres").fill(second)
             page.get_by_role("button", name="Valider").click()
 
+    def shoot(page: Page, what: str) -> None:
+        for name, size in SIZES.items():
+            page.set_viewport_size(size)
+            page.screenshot(path=str(shots / f"security-{what}-{name}.png"), full_page=True)
+        page.set_viewport_size(SIZES["desktop"])
+
     def log_out(page: Page) -> None:
         page.get_by_role("button", name="Se déconnecter").click()
         expect(page.get_by_text("Vous êtes déconnecté")).to_be_visible()
@@ -60,23 +66,16 @@ def test_enrol_a_second_factor_then_log_in_with_a_code_and_a_recovery_code(
         page.get_by_role("link", name="Mon compte").click()
         page.get_by_role("button", name="Activer la double authentification").click()
         expect(page.locator(".qr svg")).to_be_visible()
-        for name, size in SIZES.items():
-            page.set_viewport_size(size)
-            page.screenshot(path=str(shots / f"security-enrol-{name}.png"), full_page=True)
-        page.set_viewport_size(SIZES["desktop"])
+        shoot(page, "enrol")
         secret = page.locator("#totp-secret").inner_text().strip()
-        # The previous step's code: the current one stays free for the next login.
-        page.get_by_label("Code à 6 chiffres").fill(pyotp.TOTP(secret).at(time.time() - 30))
+        page.get_by_label("Code à 6 chiffres").fill(pyotp.TOTP(secret).now())
         page.get_by_label("Votre mot de passe").fill(demo_server.password)
         page.get_by_role("button", name="Activer").click()
         expect(page.get_by_role("heading", name="Vos codes de secours")).to_be_visible()
         codes = [code.strip() for code in page.locator("#recovery-codes code").all_inner_texts()]
         assert len(codes) == 10 and all(re.fullmatch(r"[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}", c)
                                         for c in codes)
-        for name, size in SIZES.items():
-            page.set_viewport_size(size)
-            page.screenshot(path=str(shots / f"security-codes-{name}.png"), full_page=True)
-        page.set_viewport_size(SIZES["desktop"])
+        shoot(page, "codes")
         page.get_by_role("link", name="Revenir à mon compte").click()
         expect(page.get_by_text("Codes de secours restants : 10")).to_be_visible()
         log_out(page)
@@ -87,7 +86,8 @@ def test_enrol_a_second_factor_then_log_in_with_a_code_and_a_recovery_code(
         page.goto(f"{demo_server.url}/queue")
         expect(page).to_have_url(re.compile(r"/login"))
         # With the authenticator's code, it does.
-        log_in(page, pyotp.TOTP(secret).now())
+        # The next step's code (accepted for clock drift): never the one used to enrol.
+        log_in(page, pyotp.TOTP(secret).at(time.time() + 30))
         expect(page.get_by_role("heading", name="File d'attente")).to_be_visible()
         log_out(page)
 
@@ -96,10 +96,7 @@ def test_enrol_a_second_factor_then_log_in_with_a_code_and_a_recovery_code(
         expect(page.get_by_role("heading", name="File d'attente")).to_be_visible()
         page.get_by_role("link", name="Mon compte").click()
         expect(page.get_by_text("Codes de secours restants : 9")).to_be_visible()
-        for name, size in SIZES.items():
-            page.set_viewport_size(size)
-            page.screenshot(path=str(shots / f"security-account-{name}.png"), full_page=True)
-        page.set_viewport_size(SIZES["desktop"])
+        shoot(page, "account")
         log_out(page)
         log_in(page, codes[0])
         expect(page.get_by_text("Code incorrect ou déjà utilisé")).to_be_visible()
