@@ -35,4 +35,6 @@ _KIND_FR = {
     "asker": "Demandeur",
     "user": "Compte",
     "outbox": "Message",
+    "glossary_term": "Terme du glossaire",
+    "phrasing": "Formulation",
 }

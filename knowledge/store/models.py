@@ -360,3 +360,7 @@ class AuditEvent(Base):
     object_type: Mapped[str] = mapped_column(String(32))
     object_id: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# Search vocabulary (glossary, learnt phrasings): its own module keeps this file short.
+from knowledge.store import vocabulary  # noqa: E402, F401
