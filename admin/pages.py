@@ -40,6 +40,10 @@ NOTICES = {
     "user_enabled": "Le compte a été réactivé.",
     "user_password": "Le mot de passe du compte a été changé et ses sessions fermées.",
     "logged_out": "Vous êtes déconnecté.",
+    "term_saved": "Le terme du glossaire a été enregistré.",
+    "term_deleted": "Le terme a été supprimé du glossaire.",
+    "phrasing_added": "La formulation a été ajoutée à la fiche.",
+    "phrasing_removed": "La formulation a été supprimée : la recherche ne l'utilise plus.",
 }
 
 

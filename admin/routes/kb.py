@@ -11,6 +11,7 @@ from admin.pages import redirect, render
 from admin.security import CurrentUser, DbSession, KnowledgeDep, end_read
 from knowledge import audit
 from knowledge.catalog import entries
+from knowledge.retrieval import phrasings
 from knowledge.store.models import EntryStatus
 
 router = APIRouter()
@@ -65,6 +66,7 @@ def kb_entry(request: Request, entry_id: int, db: DbSession, user: CurrentUser) 
         "entry": entry,
         "revisions": list(reversed(entries.revisions(session=db, entry_id=entry_id))),
         "events": audit.for_object(session=db, object_type="entry", object_id=entry_id),
+        "phrasings": phrasings.list_phrasings(session=db, entry_id=entry_id),
     })
 
 

@@ -303,9 +303,20 @@ def stale_phrasing_ids(*, session: Session, model_id: str) -> list[int]:
         .order_by(EntryPhrasing.id)))
 
 
+# How a phrasing is embedded: as a question ("query", symmetric with the questions it is
+# compared with) or as a passage. Measured in docs/retrieval.md.
+PHRASING_EMBEDDING = "query"
+
+
+def _embed_phrasing_texts(embedder: Embedder, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+    if PHRASING_EMBEDDING == "query":
+        return embedder.embed_queries(texts)
+    return embedder.embed_passages(texts)
+
+
 def embed_phrasing(*, phrasing: EntryPhrasing, embedder: Embedder) -> None:
-    """Compute and set the vector of a phrasing (embedded as a passage: see docs/retrieval.md)."""
-    vector = embedder.embed_passages([phrasing.text])[0]
+    """Compute and set the vector of a phrasing (see PHRASING_EMBEDDING)."""
+    vector = _embed_phrasing_texts(embedder, [phrasing.text])[0]
     phrasing.model_id = embedder.model_id
     phrasing.dim = embedder.dim
     phrasing.vector = vector_bytes(vector)
@@ -317,9 +328,10 @@ def embed_phrasings(*, session: Session, embedder: Embedder, batch_size: int = 6
     for start in range(0, len(pending), batch_size):
         rows = list(session.scalars(select(EntryPhrasing).where(
             EntryPhrasing.id.in_(pending[start:start + batch_size]))))
-        vectors = embedder.embed_passages([row.text for row in rows])
+        vectors = _embed_phrasing_texts(embedder, [row.text for row in rows])
         for row, vector in zip(rows, vectors, strict=True):
-            row.model_id, row.dim, row.vector = embedder.model_id, embedder.dim, vector_bytes(vector)
+            row.model_id, row.dim = embedder.model_id, embedder.dim
+            row.vector = vector_bytes(vector)
         session.flush()
         log_changes(session=session, entry_ids=sorted({row.entry_id for row in rows}), op=UPSERT)
     return len(pending)
@@ -435,11 +447,11 @@ __all__ = [
     "LogHead",
     "changed_entry_ids",
     "embed_entries",
+    "embed_missing",
     "embed_phrasing",
     "embed_phrasings",
-    "entry_ids_of",
-    "embed_missing",
     "entry_changed",
+    "entry_ids_of",
     "iter_stored_vectors",
     "log_change",
     "log_head",

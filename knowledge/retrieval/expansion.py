@@ -22,8 +22,11 @@ class Analyzer(Protocol):
 class GlossaryEntry(Protocol):
     """What the matcher reads of a glossary term."""
 
-    term: str
-    synonyms: tuple[str, ...]
+    @property
+    def term(self) -> str: ...
+
+    @property
+    def synonyms(self) -> tuple[str, ...]: ...
 
 
 @dataclass(frozen=True)

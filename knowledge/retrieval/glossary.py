@@ -246,7 +246,7 @@ def default_records() -> list[GlossaryRecord]:
 
 
 def signature(*, session: Session | Connection) -> tuple[int, object, object]:
-    """A cheap fingerprint of the glossary: it changes whenever a term is added, edited or removed."""
+    """A cheap fingerprint of the glossary: it changes when a term is added, edited or removed."""
     row = session.execute(select(func.count(), func.max(GlossaryTerm.updated_at),
                                  func.sum(GlossaryTerm.id))).one()
     return int(row[0]), row[1], row[2]

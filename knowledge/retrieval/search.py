@@ -38,10 +38,12 @@ LEXICAL_WEIGHT = 0.1
 ALTERNATIVE_WEIGHT = 1.0
 BM25_K1 = 1.2
 # Where the glossary acts, decided by measurement (docs/retrieval.md): the lexical signal
-# accepts equivalent forms; the embedded query text is left as typed ("off"), or gets the
-# equivalents of the glossary headwords it uses ("headwords") or of its acronyms ("acronyms").
+# accepts every equivalent form of a query's terms, and the embedded query text gets the first
+# equivalent of each glossary headword it uses ("headwords"; "acronyms" limits that to
+# one-word headwords of at most six letters, "off" embeds the query as typed).
 GLOSSARY_LEXICAL = True
-GLOSSARY_DENSE = "off"
+GLOSSARY_DENSE = "headwords"
+ACRONYM_MAX_LENGTH = 6
 BM25_B = 0.75
 
 # Function words carry no topic: dropped before stemming (already accent-folded).
@@ -246,19 +248,14 @@ def lexical_concepts(expansion: Expansion) -> list[Concept]:
 
 
 def dense_query(expansion: Expansion) -> str:
-    """The text embedded for a query (see GLOSSARY_DENSE)."""
+    """The text embedded for a query: as typed, plus what its glossary headwords stand for."""
     if GLOSSARY_DENSE == "off":
         return expansion.query
-    extra = [form for match in expansion.matches if match.headword
-             and (GLOSSARY_DENSE == "headwords" or match.text.upper() == match.text
-                  or _is_acronym(match))
-             for form in match.equivalents[:1]]
+    extra = [match.equivalents[0] for match in expansion.matches
+             if match.headword and match.equivalents
+             and (GLOSSARY_DENSE == "headwords"
+                  or (" " not in match.text and len(match.text) <= ACRONYM_MAX_LENGTH))]
     return f"{expansion.query} ({' ; '.join(extra)})" if extra else expansion.query
-
-
-def _is_acronym(match: object) -> bool:
-    text = getattr(match, "text", "")
-    return " " not in text and len(text) <= 6
 
 
 def fuse(dense: float, lexical: float, weight: float | None = None) -> float:
