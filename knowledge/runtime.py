@@ -259,8 +259,12 @@ class Knowledge:
                 problems.extend(self._differences(store, compare_vectors=True))
         with self._read() as session:
             stale = embeddings.stale_entry_ids(session=session, model_id=embedder.model_id)
+            waiting = embeddings.stale_phrasing_ids(session=session, model_id=embedder.model_id)
         if stale:
             problems.append(f"{len(stale)} fiche(s) active(s) sans vecteur à jour pour le "
+                            f"modèle « {embedder.model_id} » : lancez « svp index reembed »")
+        if waiting:
+            problems.append(f"{len(waiting)} formulation(s) apprise(s) sans vecteur pour le "
                             f"modèle « {embedder.model_id} » : lancez « svp index reembed »")
         return problems
 

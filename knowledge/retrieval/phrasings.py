@@ -77,8 +77,9 @@ def learn_from_ticket(*, session: Session, entry_id: int, question: str, ticket_
     try:
         return add_phrasing(session=session, entry_id=entry_id, text=question, actor=actor,
                             embedder=embedder, source=FROM_TICKET, ticket_id=ticket_id)
-    except InvalidInput:
-        # Too short or too long to be a useful phrasing: the answer goes out all the same.
+    except (InvalidInput, NotFound):
+        # Too short or too long to be a useful phrasing, or no such entry: the answer goes
+        # out all the same.
         logger.info("question of ticket %s not kept as a phrasing of entry %s", ticket_id,
                     entry_id)
         return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -121,3 +123,11 @@ def test_without_glossary_match_the_lexical_signal_is_unchanged() -> None:
                  analyzer.terms("Un locataire HLM.")]
     assert concept_scores(matcher.expand(query).concepts, documents) == pytest.approx(
         lexical_scores(analyzer.tokens(query), documents))
+
+
+def test_the_shipped_file_is_what_an_export_would_write() -> None:
+    # The migration loads the file as it is: it must already be in the cleaned form, or a
+    # later import of an export would report changes nobody made.
+    lines = glossary.DEFAULT_FILE.read_text(encoding="utf-8").splitlines()
+    assert lines == [json.dumps(item.as_json(), ensure_ascii=False)
+                     for item in glossary.default_records()]
