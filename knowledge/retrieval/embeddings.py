@@ -370,20 +370,20 @@ def iter_stored_vectors(*, session: Session, model_id: str, dim: int,
     result = session.execute(_stored_query(model_id, dim, entry_ids)
                              .execution_options(yield_per=chunk))
     for rows in result.partitions():
-        ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-        vectors = np.empty((len(rows), dim), dtype=np.float32)
-        for position, row in enumerate(rows):
-            vectors[position] = vector_from_bytes(row[1], dim)
-        yield ids, vectors
+        yield _decoded([int(row[0]) for row in rows], [row[1] for row in rows], dim)
     phrasings = session.execute(_phrasing_vectors_query(model_id, dim, entry_ids)
                                 .execution_options(yield_per=chunk))
     for rows in phrasings.partitions():
-        ids = np.fromiter((phrasing_vector_id(int(row[1]), int(row[0])) for row in rows),
-                          dtype=np.int64, count=len(rows))
-        vectors = np.empty((len(rows), dim), dtype=np.float32)
-        for position, row in enumerate(rows):
-            vectors[position] = vector_from_bytes(row[2], dim)
-        yield ids, vectors
+        yield _decoded([phrasing_vector_id(int(row[1]), int(row[0])) for row in rows],
+                       [row[2] for row in rows], dim)
+
+
+def _decoded(ids: list[int], blobs: list[bytes], dim: int,
+             ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    vectors = np.empty((len(blobs), dim), dtype=np.float32)
+    for position, blob in enumerate(blobs):
+        vectors[position] = vector_from_bytes(blob, dim)
+    return np.asarray(ids, dtype=np.int64), vectors
 
 
 def stored_vectors(*, session: Session, model_id: str, dim: int,

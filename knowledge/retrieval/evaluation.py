@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from knowledge.errors import InvalidInput
 from knowledge.store.models import EntryStatus, KnowledgeEntry
+from knowledge.text import read_utf8_file
 
 if TYPE_CHECKING:
     from knowledge.runtime import Knowledge
@@ -135,16 +136,7 @@ def parse_labelled_queries(*, lines: Iterable[str]) -> list[LabelledQuery]:
 
 def load_labelled_queries(*, path: Path) -> list[LabelledQuery]:
     """Read a labelled JSONL file; raise InvalidInput with a French reason when unusable."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InvalidInput(f"fichier introuvable : {path}.") from None
-    except IsADirectoryError:
-        raise InvalidInput(f"{path} est un dossier, pas un fichier JSONL.") from None
-    except UnicodeDecodeError:
-        raise InvalidInput(f"{path} n'est pas un texte UTF-8.") from None
-    except OSError as error:
-        raise InvalidInput(f"lecture impossible de {path} : {error.strerror}.") from None
+    text = read_utf8_file(path)
     try:
         return parse_labelled_queries(lines=text.splitlines())
     except InvalidInput as error:

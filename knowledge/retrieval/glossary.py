@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from knowledge import audit
 from knowledge.errors import Conflict, InvalidInput, NotFound
 from knowledge.store.vocabulary import GlossaryTerm
-from knowledge.text import clean, fold
+from knowledge.text import clean, fold, read_utf8_file
 from knowledge.timeutil import utcnow
 
 DEFAULT_FILE = Path(__file__).resolve().parents[1] / "data" / "glossary.jsonl"
@@ -220,14 +220,7 @@ def parse_jsonl(*, lines: Iterable[str]) -> list[GlossaryRecord]:
 
 def load_file(*, path: Path) -> list[GlossaryRecord]:
     """Read a glossary JSONL file; raise InvalidInput with a French reason when unusable."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InvalidInput(f"fichier introuvable : {path}.") from None
-    except (IsADirectoryError, UnicodeDecodeError):
-        raise InvalidInput(f"{path} n'est pas un fichier texte UTF-8.") from None
-    except OSError as error:
-        raise InvalidInput(f"lecture impossible de {path} : {error.strerror}.") from None
+    text = read_utf8_file(path)
     try:
         return parse_jsonl(lines=text.splitlines())
     except InvalidInput as error:
