@@ -161,12 +161,15 @@ class Knowledge:
                                                                        clean(answer))])
         return [hit for hit in self._hits(vector, k) if hit.score >= min_score][:k]
 
-    def _dense(self, vector: np.ndarray, pool: int) -> list[tuple[int, float]]:
+    def _dense(self, vector: np.ndarray, pool: int, *,
+               passages_only: bool = False) -> list[tuple[int, float]]:
         # An entry may have several vectors (its passage, its learnt phrasings): it scores its
         # best one. Twice the pool is fetched so that `pool` distinct entries usually remain.
         scores, ids = self._index().search(vector, pool * 2)
         best: dict[int, float] = {}
         valid = ids[0] >= 0
+        if passages_only:
+            valid &= ids[0] <= embeddings.ENTRY_ID_MASK
         for entry_id, score in zip(embeddings.entry_ids_of(ids[0][valid]).tolist(),
                                    scores[0][valid].tolist(), strict=True):
             if entry_id not in best:
@@ -192,7 +195,8 @@ class Knowledge:
             return search.active_hits(session=session, ranked=ranked)[:k]
 
     def _hits(self, vector: np.ndarray, k: int) -> list[SearchHit]:
-        ranked = self._dense(vector, k + search.CANDIDATE_MARGIN)
+        # Passage against passage: phrasings (questions) are left out of duplicate checks.
+        ranked = self._dense(vector, k + search.CANDIDATE_MARGIN, passages_only=True)
         with self._read_engine.connect() as session:
             return search.active_hits(session=session, ranked=ranked)[:k]
 
