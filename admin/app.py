@@ -22,6 +22,7 @@ from admin.routes import (
     account,
     askers,
     auth,
+    glossary,
     health,
     kb,
     kb_manage,
@@ -84,8 +85,8 @@ def create_app(*, knowledge: Knowledge, config: AdminConfig,
     app.state.templates = make_templates()
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     # kb_manage before kb: its fixed paths (/kb/due...) must win over /kb/{entry_id}.
-    for module in (auth, queue, tickets, templates, kb_manage, kb, askers, organisations, account,
-                   users, health):
+    for module in (auth, queue, tickets, templates, kb_manage, kb, glossary, askers, organisations,
+                   account, users, health):
         app.include_router(module.router)
     app.router.routes.extend(extra_routes)
     _install_error_handlers(app)

@@ -64,6 +64,10 @@ NOTICES = {
     "second_factor_required": "Activez la double authentification pour continuer.",
     "user_second_factor_off": "La double authentification du compte a été désactivée.",
     "user_sessions_closed": "Les sessions du compte ont été fermées.",
+    "term_saved": "Le terme du glossaire a été enregistré.",
+    "term_deleted": "Le terme a été supprimé du glossaire.",
+    "phrasing_added": "La formulation a été ajoutée à la fiche.",
+    "phrasing_removed": "La formulation a été supprimée : la recherche ne l'utilise plus.",
 }
 
 

@@ -38,4 +38,6 @@ _KIND_FR = {
     "theme": "Thème",
     "revision": "Révision",
     "import": "Import en attente",
+    "glossary_term": "Terme du glossaire",
+    "phrasing": "Formulation",
 }

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from index.embedders import Embedder
 from index.store import IndexMissing, IndexUnusable, VectorStore
-from knowledge.retrieval import embeddings, log_readers, search
+from knowledge.retrieval import embeddings, glossary, log_readers, search
+from knowledge.retrieval.expansion import Expansion, GlossaryMatcher
 from knowledge.retrieval.search import SearchHit, SearchResult
 from knowledge.store.db import (
     SQLITE_BUSY_TIMEOUT_MS,
@@ -71,6 +72,9 @@ class Knowledge:
         self._note_due: int | None = None
         self._note_thread: threading.Thread | None = None
         self._analyzer = search.FrenchAnalyzer()
+        self._matcher: GlossaryMatcher | None = None
+        self._glossary_signature: object = None
+        self._glossary_lock = threading.Lock()
         self.metrics_registry = CollectorRegistry(auto_describe=True)
         self._latency = Histogram(
             "svp_search_latency_seconds", "Search latency, from text to ranked entries.",
@@ -135,12 +139,24 @@ class Knowledge:
         if not query or k <= 0:
             return SearchResult(query=text, abstained=True)
         self.sync_index()
-        vector = self.embedder.embed_queries([query])
-        hits = self._ranked_hits(query, vector, k)
+        expansion = self.expand(query)
+        vector = self.embedder.embed_queries([search.dense_query(expansion)])
+        hits = self._ranked_hits(expansion, vector, k)
         result = search.decide(query=text, hits=hits, k=k, threshold=threshold)
         self._latency.observe(time.perf_counter() - started)
         self._searches.labels("abstained" if result.abstained else "suggested").inc()
         return result
+
+    def expand(self, text: str) -> Expansion:
+        """Return what the glossary makes of a query (its terms and their equivalents)."""
+        with self._read_engine.connect() as connection:
+            current = glossary.signature(session=connection)
+            if current != self._glossary_signature or self._matcher is None:
+                with self._glossary_lock:
+                    records = glossary.all_records(session=connection)
+                    self._matcher = GlossaryMatcher(records, self._analyzer)
+                    self._glossary_signature = current
+        return self._matcher.expand(clean(text))
 
     def near_duplicates(self, question: str, answer: str, *, min_score: float,
                         k: int = 3) -> list[SearchHit]:
@@ -152,20 +168,32 @@ class Knowledge:
                                                                        clean(answer))])
         return [hit for hit in self._hits(vector, k) if hit.score >= min_score][:k]
 
-    def _ranked_hits(self, query: str, vector: np.ndarray, k: int) -> list[SearchHit]:
+    def _dense(self, vector: np.ndarray, pool: int, *,
+               passages_only: bool = False) -> list[tuple[int, float]]:
+        # An entry may have several vectors (its passage, its learnt phrasings): it scores its
+        # best one. Twice the pool is fetched so that `pool` distinct entries usually remain.
+        scores, ids = self._index().search(vector, pool * 2)
+        best: dict[int, float] = {}
+        valid = ids[0] >= 0
+        if passages_only:
+            valid &= ids[0] <= embeddings.ENTRY_ID_MASK
+        for entry_id, score in zip(embeddings.entry_ids_of(ids[0][valid]).tolist(),
+                                   scores[0][valid].tolist(), strict=True):
+            if entry_id not in best:
+                best[entry_id] = float(score)
+        return list(best.items())[:pool]
+
+    def _ranked_hits(self, expansion: Expansion, vector: np.ndarray,
+                     k: int) -> list[SearchHit]:
         # Dense neighbours first, then re-ranked by the cosine fused with the lexical signal.
-        store = self._index()
-        pool = max(search.RERANK_POOL, k + search.CANDIDATE_MARGIN)
-        scores, ids = store.search(vector, pool)
-        dense = [(int(entry_id), float(score))
-                 for entry_id, score in zip(ids[0], scores[0], strict=True) if entry_id >= 0]
+        dense = self._dense(vector, max(search.RERANK_POOL, k + search.CANDIDATE_MARGIN))
         if not dense:
             return []
         # A plain connection: an ORM session costs more than these two reads on each search.
         with self._read_engine.connect() as session:
             terms = embeddings.stored_terms(session=session,
                                             entry_ids=[entry_id for entry_id, _ in dense])
-            lexical = search.lexical_scores(self._analyzer.tokens(query),
+            lexical = search.concept_scores(search.lexical_concepts(expansion),
                                             [terms.get(entry_id) for entry_id, _ in dense])
             fused = sorted(((entry_id, search.fuse(score, lex))
                             for (entry_id, score), lex in zip(dense, lexical, strict=True)),
@@ -174,10 +202,8 @@ class Knowledge:
             return search.active_hits(session=session, ranked=ranked)[:k]
 
     def _hits(self, vector: np.ndarray, k: int) -> list[SearchHit]:
-        store = self._index()
-        scores, ids = store.search(vector, k + search.CANDIDATE_MARGIN)
-        ranked = [(int(entry_id), float(score))
-                  for entry_id, score in zip(ids[0], scores[0], strict=True) if entry_id >= 0]
+        # Passage against passage: phrasings (questions) are left out of duplicate checks.
+        ranked = self._dense(vector, k + search.CANDIDATE_MARGIN, passages_only=True)
         with self._read_engine.connect() as session:
             return search.active_hits(session=session, ranked=ranked)[:k]
 
@@ -251,8 +277,12 @@ class Knowledge:
                 problems.extend(self._differences(store, compare_vectors=True))
         with self._read() as session:
             stale = embeddings.stale_entry_ids(session=session, model_id=embedder.model_id)
+            waiting = embeddings.stale_phrasing_ids(session=session, model_id=embedder.model_id)
         if stale:
             problems.append(f"{len(stale)} fiche(s) active(s) sans vecteur à jour pour le "
+                            f"modèle « {embedder.model_id} » : lancez « svp index reembed »")
+        if waiting:
+            problems.append(f"{len(waiting)} formulation(s) apprise(s) sans vecteur pour le "
                             f"modèle « {embedder.model_id} » : lancez « svp index reembed »")
         return problems
 
@@ -307,10 +337,11 @@ class Knowledge:
                                     .where(KnowledgeEntry.status == EntryStatus.ACTIVE.value))
         logger.info("index rebuilt from %s stored vectors in %.2f s", len(store),
                     time.perf_counter() - started)
-        if active and active > len(store):
+        held_entries = int(np.sum(store.ids() <= embeddings.ENTRY_ID_MASK))
+        if active and active > held_entries:
             # Typically SVP_EMBEDDER changed: those entries cannot be found until re-embedded.
             logger.warning("%s active entries have no vector for %s: run `svp index reembed`",
-                           active - len(store), embedder.model_id)
+                           active - held_entries, embedder.model_id)
         self._save_locked(store)
         self._note_reader(store.watermark)
         return store
@@ -371,7 +402,13 @@ class Knowledge:
                 found_vectors.append(vectors)
         upsert_ids = np.concatenate(found_ids)
         # The current state decides (not the logged operation): applying it twice is harmless.
-        remove_ids = np.setdiff1d(np.asarray(changed, dtype=np.int64), upsert_ids)
+        # Every vector of a changed entry that the database no longer holds goes (a retired
+        # entry, a removed phrasing).
+        held = store.ids()
+        held_changed = held[np.isin(embeddings.entry_ids_of(held),
+                                    np.asarray(changed, dtype=np.int64))]
+        remove_ids = np.union1d(np.setdiff1d(held_changed, upsert_ids),
+                                np.setdiff1d(np.asarray(changed, dtype=np.int64), upsert_ids))
         store.apply(upsert_ids=upsert_ids, upsert_vectors=np.concatenate(found_vectors),
                     remove_ids=remove_ids, watermark=last)
         logger.debug("index caught up to %s: %s upserts, %s removals", last, len(upsert_ids),

@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from pathlib import Path
+
+from knowledge.errors import InvalidInput
 
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 
@@ -26,3 +29,17 @@ def clean(text: str) -> str:
     return "".join(
         ch for ch in text if ch in "\t\n" or unicodedata.category(ch) != "Cc"
     ).strip()
+
+
+def read_utf8_file(path: Path) -> str:
+    """Read a text file a person named; raise InvalidInput with a French reason when unusable."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidInput(f"fichier introuvable : {path}.") from None
+    except IsADirectoryError:
+        raise InvalidInput(f"{path} est un dossier, pas un fichier.") from None
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{path} n'est pas un texte UTF-8.") from None
+    except OSError as error:
+        raise InvalidInput(f"lecture impossible de {path} : {error.strerror}.") from None

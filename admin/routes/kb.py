@@ -14,6 +14,7 @@ from admin.security import ConfigDep, CurrentUser, DbSession, KnowledgeDep, end_
 from knowledge.catalog import entries, history, reviews, themes, usage
 from knowledge.desk import corrections
 from knowledge.errors import InvalidInput
+from knowledge.retrieval import phrasings
 from knowledge.store.models import EntryStatus, Ticket
 from knowledge.timeutil import utcnow
 
@@ -90,6 +91,7 @@ def kb_entry(request: Request, entry_id: int, db: DbSession, config: ConfigDep,
         "usage": counts, "answered": [t for t in answered if t is not None],
         "origin": db.get(Ticket, entry.origin_ticket_id) if entry.origin_ticket_id else None,
         "correction": correction,
+        "phrasings": phrasings.list_phrasings(session=db, entry_id=entry_id),
         "correction_message": corrections.default_message(session=db, entry_id=entry_id),
         "overdue": reviews.is_overdue(entry, today),
         "review_choices": reviews.REVIEW_CHOICE_LABELS,

@@ -16,6 +16,7 @@ from knowledge.catalog import entries, reviews
 from knowledge.desk import outbox
 from knowledge.desk.formatting import compose
 from knowledge.errors import Conflict, Forbidden, InvalidInput, NotFound
+from knowledge.retrieval import phrasings
 from knowledge.store.models import (
     TICKET_STATUS_LABELS,
     Asker,
@@ -416,6 +417,12 @@ def approve(*, session: Session, ticket_id: int, adviser: User, approval: Approv
                                   kind="note", text="Réponse non envoyée : demandeur injoignable.",
                                   created_at=now))
     ticket.entry_id = entry_id if entry_id is not None else ticket.entry_id
+    # The asker's words become a phrasing of the entry that answered them (issue 11).
+    answered_from = entry_id if entry_id is not None else approval.entry_id
+    if answered_from is not None:
+        phrasings.learn_from_ticket(session=session, entry_id=answered_from,
+                                    question=ticket.text, ticket_id=ticket.id, actor=actor,
+                                    embedder=embedder)
     ticket.answered_at = now
     ticket.draft = None
     if ticket.assigned_to_id is None:

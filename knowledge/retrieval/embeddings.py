@@ -39,6 +39,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from knowledge.retrieval.search import FrenchAnalyzer
 from knowledge.store.db import Base, UtcDateTime
 from knowledge.store.models import EntryStatus, KnowledgeEntry
+from knowledge.store.vocabulary import EntryPhrasing
 from knowledge.timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -49,6 +50,11 @@ logger = logging.getLogger(__name__)
 UPSERT = "upsert"
 REMOVE = "remove"
 COUNTER_ID = 1
+# Vector ids of the index: an entry's own passage has the entry id; a learnt phrasing has
+# (phrasing id << 32) | entry id, so every hit names its entry without a lookup and the
+# change log stays per entry (a process re-reads all vectors of a changed entry).
+ENTRY_ID_BITS = 32
+ENTRY_ID_MASK = (1 << ENTRY_ID_BITS) - 1
 
 
 class EntryEmbedding(Base):
@@ -126,6 +132,16 @@ def vector_from_bytes(data: bytes, dim: int) -> npt.NDArray[np.float32]:
     if array.shape != (dim,):
         raise ValueError(f"stored vector has {array.size} values, expected {dim}")
     return array.astype(np.float32)
+
+
+def phrasing_vector_id(entry_id: int, phrasing_id: int) -> int:
+    """Return the index id of a phrasing's vector (it carries the entry id in its low bits)."""
+    return (phrasing_id << ENTRY_ID_BITS) | entry_id
+
+
+def entry_ids_of(vector_ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Return the entry named by each index id (an entry's passage or one of its phrasings)."""
+    return np.asarray(vector_ids, dtype=np.int64) & ENTRY_ID_MASK
 
 
 # --- change log ----------------------------------------------------------------------------
@@ -274,7 +290,51 @@ def embed_missing(*, session: Session, embedder: Embedder, batch_size: int = 64,
             progress(min(start + batch_size, len(pending)), len(pending))
     if pending:
         logger.info("embedded %s entries with %s", done, embedder.model_id)
-    return done
+    return done + embed_phrasings(session=session, embedder=embedder)
+
+
+def stale_phrasing_ids(*, session: Session, model_id: str) -> list[int]:
+    """Return the phrasings of active entries without a vector of this model."""
+    return list(session.scalars(
+        select(EntryPhrasing.id)
+        .join(KnowledgeEntry, KnowledgeEntry.id == EntryPhrasing.entry_id)
+        .where(KnowledgeEntry.status == EntryStatus.ACTIVE.value,
+               (EntryPhrasing.model_id.is_(None)) | (EntryPhrasing.model_id != model_id))
+        .order_by(EntryPhrasing.id)))
+
+
+# How a phrasing is embedded: as a question ("query", symmetric with the questions it is
+# compared with) or as a passage. Measured in docs/retrieval.md.
+PHRASING_EMBEDDING = "query"
+
+
+def _embed_phrasing_texts(embedder: Embedder, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+    if PHRASING_EMBEDDING == "query":
+        return embedder.embed_queries(texts)
+    return embedder.embed_passages(texts)
+
+
+def embed_phrasing(*, phrasing: EntryPhrasing, embedder: Embedder) -> None:
+    """Compute and set the vector of a phrasing (see PHRASING_EMBEDDING)."""
+    vector = _embed_phrasing_texts(embedder, [phrasing.text])[0]
+    phrasing.model_id = embedder.model_id
+    phrasing.dim = embedder.dim
+    phrasing.vector = vector_bytes(vector)
+
+
+def embed_phrasings(*, session: Session, embedder: Embedder, batch_size: int = 64) -> int:
+    """Embed the phrasings without a vector of this model and log their entries' changes."""
+    pending = stale_phrasing_ids(session=session, model_id=embedder.model_id)
+    for start in range(0, len(pending), batch_size):
+        rows = list(session.scalars(select(EntryPhrasing).where(
+            EntryPhrasing.id.in_(pending[start:start + batch_size]))))
+        vectors = _embed_phrasing_texts(embedder, [row.text for row in rows])
+        for row, vector in zip(rows, vectors, strict=True):
+            row.model_id, row.dim = embedder.model_id, embedder.dim
+            row.vector = vector_bytes(vector)
+        session.flush()
+        log_changes(session=session, entry_ids=sorted({row.entry_id for row in rows}), op=UPSERT)
+    return len(pending)
 
 
 def _stored_query(model_id: str, dim: int, entry_ids: Sequence[int] | None) -> Any:
@@ -290,18 +350,40 @@ def _stored_query(model_id: str, dim: int, entry_ids: Sequence[int] | None) -> A
     return query
 
 
+def _phrasing_vectors_query(model_id: str, dim: int, entry_ids: Sequence[int] | None) -> Any:
+    query = (
+        select(EntryPhrasing.id, EntryPhrasing.entry_id, EntryPhrasing.vector)
+        .join(KnowledgeEntry, KnowledgeEntry.id == EntryPhrasing.entry_id)
+        .where(KnowledgeEntry.status == EntryStatus.ACTIVE.value,
+               EntryPhrasing.model_id == model_id, EntryPhrasing.dim == dim)
+        .order_by(EntryPhrasing.id)
+    )
+    if entry_ids is not None:
+        query = query.where(EntryPhrasing.entry_id.in_(list(entry_ids)))
+    return query
+
+
 def iter_stored_vectors(*, session: Session, model_id: str, dim: int,
                         entry_ids: Sequence[int] | None = None, chunk: int = 10_000,
                         ) -> Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]]:
-    """Yield ids and vectors of active entries stored for a model, a chunk at a time."""
+    """Yield index ids and vectors of active entries and their phrasings, a chunk at a time."""
     result = session.execute(_stored_query(model_id, dim, entry_ids)
                              .execution_options(yield_per=chunk))
     for rows in result.partitions():
-        ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-        vectors = np.empty((len(rows), dim), dtype=np.float32)
-        for position, row in enumerate(rows):
-            vectors[position] = vector_from_bytes(row[1], dim)
-        yield ids, vectors
+        yield _decoded([int(row[0]) for row in rows], [row[1] for row in rows], dim)
+    phrasings = session.execute(_phrasing_vectors_query(model_id, dim, entry_ids)
+                                .execution_options(yield_per=chunk))
+    for rows in phrasings.partitions():
+        yield _decoded([phrasing_vector_id(int(row[1]), int(row[0])) for row in rows],
+                       [row[2] for row in rows], dim)
+
+
+def _decoded(ids: list[int], blobs: list[bytes], dim: int,
+             ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    vectors = np.empty((len(blobs), dim), dtype=np.float32)
+    for position, blob in enumerate(blobs):
+        vectors[position] = vector_from_bytes(blob, dim)
+    return np.asarray(ids, dtype=np.int64), vectors
 
 
 def stored_vectors(*, session: Session, model_id: str, dim: int,
@@ -317,15 +399,21 @@ def stored_vectors(*, session: Session, model_id: str, dim: int,
 
 
 def stored_ids(*, session: Session, model_id: str, dim: int) -> npt.NDArray[np.int64]:
-    """Return the ids of active entries that have a stored vector of this model, sorted."""
+    """Return the index ids of active entries' stored vectors of this model, and phrasings'."""
     ids = session.scalars(
         select(EntryEmbedding.entry_id)
         .join(KnowledgeEntry, KnowledgeEntry.id == EntryEmbedding.entry_id)
         .where(KnowledgeEntry.status == EntryStatus.ACTIVE.value,
                EntryEmbedding.model_id == model_id, EntryEmbedding.dim == dim)
-        .order_by(EntryEmbedding.entry_id)
     ).all()
-    return np.asarray(ids, dtype=np.int64)
+    phrasings = session.execute(
+        select(EntryPhrasing.id, EntryPhrasing.entry_id)
+        .join(KnowledgeEntry, KnowledgeEntry.id == EntryPhrasing.entry_id)
+        .where(KnowledgeEntry.status == EntryStatus.ACTIVE.value,
+               EntryPhrasing.model_id == model_id, EntryPhrasing.dim == dim)
+    ).all()
+    every = list(ids) + [phrasing_vector_id(int(row.entry_id), int(row.id)) for row in phrasings]
+    return np.sort(np.asarray(every, dtype=np.int64))
 
 
 def stored_terms(*, session: Session | Connection, entry_ids: Sequence[int]) -> dict[int, str]:
@@ -360,11 +448,15 @@ __all__ = [
     "changed_entry_ids",
     "embed_entries",
     "embed_missing",
+    "embed_phrasing",
+    "embed_phrasings",
     "entry_changed",
+    "entry_ids_of",
     "iter_stored_vectors",
     "log_change",
     "log_head",
     "passage_text",
+    "phrasing_vector_id",
     "stale_entry_ids",
     "stored_ids",
     "stored_terms",

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from knowledge.errors import InvalidInput
 from knowledge.store.models import EntryStatus, KnowledgeEntry
+from knowledge.text import read_utf8_file
 
 if TYPE_CHECKING:
     from knowledge.runtime import Knowledge
@@ -135,16 +136,7 @@ def parse_labelled_queries(*, lines: Iterable[str]) -> list[LabelledQuery]:
 
 def load_labelled_queries(*, path: Path) -> list[LabelledQuery]:
     """Read a labelled JSONL file; raise InvalidInput with a French reason when unusable."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InvalidInput(f"fichier introuvable : {path}.") from None
-    except IsADirectoryError:
-        raise InvalidInput(f"{path} est un dossier, pas un fichier JSONL.") from None
-    except UnicodeDecodeError:
-        raise InvalidInput(f"{path} n'est pas un texte UTF-8.") from None
-    except OSError as error:
-        raise InvalidInput(f"lecture impossible de {path} : {error.strerror}.") from None
+    text = read_utf8_file(path)
     try:
         return parse_labelled_queries(lines=text.splitlines())
     except InvalidInput as error:
@@ -328,3 +320,52 @@ def evaluate(*, knowledge: Knowledge, queries: Sequence[LabelledQuery],
     ranked = rank_queries(knowledge=knowledge, queries=queries, k=max(k, 5))
     return summarise(ranked=ranked, k=k, configured_threshold=knowledge.abstain_threshold,
                      unknown_ids=sorted(unknown))
+
+
+# Depth of the ranking searched for the expected entry of a missed query (the re-ranked pool).
+MISS_DEPTH = 50
+
+
+@dataclass(frozen=True)
+class Miss:
+    """A query whose first hit is wrong: where its expected entry ranked, and what came first.
+
+    For a query that must abstain, a miss is a first hit scored at or above the threshold.
+    """
+
+    query: LabelledQuery
+    expected_rank: int | None
+    expected_id: str | None
+    expected_score: float | None
+    top_id: str | None
+    top_question: str | None
+    top_score: float | None
+
+
+def find_misses(*, knowledge: Knowledge, queries: Sequence[LabelledQuery],
+                depth: int = MISS_DEPTH) -> list[Miss]:
+    """Return the queries whose first hit is wrong, in the order of the set."""
+    threshold = knowledge.abstain_threshold
+    misses: list[Miss] = []
+    for query in queries:
+        hits = knowledge.similar(query.text, k=depth, min_score=RAW_MIN_SCORE).hits
+        top = hits[0] if hits else None
+        if query.answerable:
+            if top is not None and top.external_id in query.relevant:
+                continue
+            found = next(((rank, hit) for rank, hit in enumerate(hits, start=1)
+                          if hit.external_id in query.relevant), None)
+        else:
+            if top is None or top.score < threshold:
+                continue
+            found = None
+        misses.append(Miss(
+            query=query,
+            expected_rank=found[0] if found else None,
+            expected_id=found[1].external_id if found else None,
+            expected_score=found[1].score if found else None,
+            top_id=top.external_id if top else None,
+            top_question=top.question if top else None,
+            top_score=top.score if top else None,
+        ))
+    return misses

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from knowledge.retrieval.expansion import Concept, Expansion
 from knowledge.store.models import EntryStatus, KnowledgeEntry
 from knowledge.text import fold
 
@@ -33,7 +34,16 @@ CANDIDATE_MARGIN = 5
 RERANK_POOL = 50
 # Weight of the lexical signal in the fused score (measured best among 0.05-0.3).
 LEXICAL_WEIGHT = 0.1
+# Share of a glossary equivalent's lexical match counted for the query word it replaces.
+ALTERNATIVE_WEIGHT = 1.0
 BM25_K1 = 1.2
+# Where the glossary acts, decided by measurement (docs/retrieval.md): the lexical signal
+# accepts every equivalent form of a query's terms, and the embedded query text gets the first
+# equivalent of each glossary headword it uses ("headwords"; "acronyms" limits that to
+# one-word headwords of at most six letters, "off" embeds the query as typed).
+GLOSSARY_LEXICAL = True
+GLOSSARY_DENSE = "headwords"
+ACRONYM_MAX_LENGTH = 6
 BM25_B = 0.75
 
 # Function words carry no topic: dropped before stemming (already accent-folded).
@@ -176,32 +186,76 @@ class TermCounts:
 
 def lexical_scores(query_terms: Sequence[str],
                    documents: Sequence[str | None]) -> list[float]:
-    """Score documents against query terms: BM25 share of the query's weight, in [0, 1].
+    """Score documents against query stems: BM25 share of the query's weight, in [0, 1]."""
+    return concept_scores([((stem,),) for stem in sorted(set(query_terms))], documents)
 
-    Inverse document frequencies come from the candidate documents themselves (the dense
-    neighbours of the query), which keeps the signal local and needs no corpus statistics.
-    Each matched term contributes its saturated BM25 weight divided by its maximum, and the sum
-    is divided by the total weight of the query: 1 means every query term is well represented,
-    and a query of words found in no candidate (off-topic) scores near 0.
+
+def concept_scores(concepts: Sequence[Concept], documents: Sequence[str | None], *,
+                   alternative_weight: float | None = None) -> list[float]:
+    """Score documents against query concepts: BM25 share of the query's weight, in [0, 1].
+
+    A concept is the query's own stems followed by equivalent forms from the glossary; a plain
+    word is a concept of one form of one stem. Inverse document frequencies come from the
+    candidate documents themselves (the dense neighbours of the query), which keeps the signal
+    local and needs no corpus statistics. A concept weighs the idf of its own stems; a document
+    earns that weight times the best-matching form's idf-weighted saturated term frequency
+    (alternative forms discounted by `alternative_weight`), and the sum is divided by the
+    total weight of the query: 1 means every query concept is well represented, and a query
+    of words found in no candidate (off-topic) scores near 0. Without glossary matches this is
+    exactly the BM25 share of the query's distinct stems.
     """
-    unique = sorted(set(query_terms))
-    if not unique or not documents:
+    unique_concepts = list(dict.fromkeys(concept for concept in concepts if concept and
+                                         concept[0]))
+    if not unique_concepts or not documents:
         return [0.0] * len(documents)
+    discount = ALTERNATIVE_WEIGHT if alternative_weight is None else alternative_weight
+    stems = sorted({stem for concept in unique_concepts for form in concept for stem in form})
+    column = {stem: index for index, stem in enumerate(stems)}
     known = [TermCounts(doc or "0\t ") for doc in documents]
-    counts = [[doc.count(term) for term in unique] for doc in known]
+    counts = [[doc.count(stem) for stem in stems] for doc in known]
     average = (sum(doc.length for doc in known) / len(known)) or 1.0
-    weights = []
-    for column in range(len(unique)):
-        frequency = sum(1 for row in counts if row[column])
-        weights.append(math.log(1.0 + (len(known) - frequency + 0.5) / (frequency + 0.5)))
+    idf = []
+    for index in range(len(stems)):
+        frequency = sum(1 for row in counts if row[index])
+        idf.append(math.log(1.0 + (len(known) - frequency + 0.5) / (frequency + 0.5)))
+    forms = [[([column[stem] for stem in form], sum(idf[column[stem]] for stem in form))
+              for form in concept] for concept in unique_concepts]
+    weights = [own_weight for (_, own_weight), *_ in forms]
     total = sum(weights) or 1.0
     scores = []
     for doc, row in zip(known, counts, strict=True):
         norm = BM25_K1 * (1.0 - BM25_B + BM25_B * doc.length / average)
-        score = sum(weight * tf / (tf + norm) for weight, tf in zip(weights, row, strict=True)
-                    if tf)
+        partial = [idf[index] * tf / (tf + norm) if (tf := row[index]) else 0.0
+                   for index in range(len(stems))]
+        score = 0.0
+        for weight, concept_forms in zip(weights, forms, strict=True):
+            best = 0.0
+            for position, (indexes, form_weight) in enumerate(concept_forms):
+                if not form_weight:
+                    continue
+                value = sum(partial[index] for index in indexes) / form_weight
+                best = max(best, value if position == 0 else value * discount)
+            score += weight * best
         scores.append(score / total)
     return scores
+
+
+def lexical_concepts(expansion: Expansion) -> list[Concept]:
+    """The query's lexical concepts, with or without glossary equivalents (see GLOSSARY_*)."""
+    if GLOSSARY_LEXICAL:
+        return expansion.concepts
+    return [concept[:1] for concept in expansion.concepts]
+
+
+def dense_query(expansion: Expansion) -> str:
+    """The text embedded for a query: as typed, plus what its glossary headwords stand for."""
+    if GLOSSARY_DENSE == "off":
+        return expansion.query
+    extra = [match.equivalents[0] for match in expansion.matches
+             if match.headword and match.equivalents
+             and (GLOSSARY_DENSE == "headwords"
+                  or (" " not in match.text and len(match.text) <= ACRONYM_MAX_LENGTH))]
+    return f"{expansion.query} ({' ; '.join(extra)})" if extra else expansion.query
 
 
 def fuse(dense: float, lexical: float, weight: float | None = None) -> float:

@@ -11,7 +11,9 @@ import typer
 from knowledge.retrieval.evaluation import (
     DecisionQuality,
     EvaluationReport,
+    Miss,
     evaluate,
+    find_misses,
     load_labelled_queries,
 )
 from svp.cli.base import app, open_knowledge
@@ -27,12 +29,16 @@ def evaluate_command(
         metavar="FICHIER", show_default=False)],
     k: Annotated[int, typer.Option("--k", min=1, help="Nombre de résultats examinés.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Sortie JSON sur une ligne.")] = False,
+    show_misses: Annotated[bool, typer.Option(
+        "--misses", help="Liste les requêtes dont le premier résultat est faux : rang et score "
+        "de la fiche attendue, premier résultat.")] = False,
 ) -> None:
     """Évalue la recherche sur un jeu de requêtes étiquetées (rappel, MRR, abstention)."""
     # The file is checked before the database and the model are opened: a typo fails fast.
     queries = load_labelled_queries(path=file)
     with open_knowledge() as knowledge:
         report = evaluate(knowledge=knowledge, queries=queries, k=k)
+        misses = find_misses(knowledge=knowledge, queries=queries) if show_misses else []
     if report.unknown_ids:
         shown = ", ".join(report.unknown_ids[:_MAX_UNKNOWN_SHOWN])
         more = "…" if len(report.unknown_ids) > _MAX_UNKNOWN_SHOWN else ""
@@ -42,9 +48,49 @@ def evaluate_command(
             err=True,
         )
     if as_json:
-        typer.echo(json.dumps(_as_json(report), ensure_ascii=False))
+        payload: dict[str, object] = dict(_as_json(report))
+        if show_misses:
+            payload["misses"] = [_miss_json(miss) for miss in misses]
+        typer.echo(json.dumps(payload, ensure_ascii=False))
     else:
         typer.echo(_as_table(report))
+        if show_misses:
+            typer.echo(_misses_table(misses))
+
+
+def _miss_json(miss: Miss) -> dict[str, object]:
+    return {
+        "q": miss.query.text,
+        "rel": sorted(miss.query.relevant),
+        "expected_rank": miss.expected_rank,
+        "expected_id": miss.expected_id,
+        "expected_score": miss.expected_score,
+        "top_id": miss.top_id,
+        "top_question": miss.top_question,
+        "top_score": miss.top_score,
+    }
+
+
+def _misses_table(misses: list[Miss]) -> str:
+    if not misses:
+        return "\nAucune requête manquée : chaque premier résultat est juste."
+    lines = [f"\nRequêtes manquées ({len(misses)}) :"]
+    for miss in misses:
+        lines.append(f"- ligne {miss.query.line} : {miss.query.text}")
+        if not miss.query.answerable:
+            lines.append("    attendu : aucune proposition (abstention)")
+        elif miss.expected_rank is None:
+            lines.append(f"    attendu : {', '.join(sorted(miss.query.relevant))}, absente des "
+                         "50 premiers résultats")
+        else:
+            lines.append(f"    attendu : {miss.expected_id}, rang {miss.expected_rank}, "
+                         f"score {_number(miss.expected_score)}")
+        if miss.top_id is not None or miss.top_question is not None:
+            lines.append(f"    premier résultat : {miss.top_id or '—'} "
+                         f"(score {_number(miss.top_score)}) {miss.top_question or ''}")
+        else:
+            lines.append("    premier résultat : aucun")
+    return "\n".join(lines)
 
 
 def _as_json(report: EvaluationReport) -> dict[str, float | int | None]:

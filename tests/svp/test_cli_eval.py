@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from svp_process import run_svp
+from svp_process import import_demo_entries, run_svp
 
 # Short real entries of the demo base keep the embedding time of the test small.
 ENTRY_IDS = ("F10580", "F19206", "F18493", "F481", "F1703")
@@ -26,14 +26,7 @@ JSON_KEYS = {"recall_at_1", "recall_at_5", "mrr", "abstain_auc", "best_threshold
 @pytest.fixture
 def imported(svp_env: dict[str, str], tmp_path: Path, demo_data: Path) -> dict[str, str]:
     """A database holding a few real entries of the demo base, imported by `svp kb import`."""
-    with demo_data.open(encoding="utf-8") as lines:
-        records = [json.loads(line) for line in lines if line.strip()]
-    subset = tmp_path / "entries.jsonl"
-    subset.write_text("".join(json.dumps(record, ensure_ascii=False) + "\n"
-                              for record in records if record["id"] in ENTRY_IDS),
-                      encoding="utf-8")
-    result = run_svp("kb", "import", str(subset), env=svp_env, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
+    import_demo_entries(ENTRY_IDS, demo_data=demo_data, env=svp_env, cwd=tmp_path)
     return svp_env
 
 

@@ -44,3 +44,26 @@ def test_holdout_does_not_repeat_devset_queries() -> None:
     dev = {query.text.casefold() for query in load_labelled_queries(path=DATA / "devset.jsonl")}
     holdout = load_labelled_queries(path=DATA / "devset-holdout.jsonl")
     assert not [query.text for query in holdout if query.text.casefold() in dev]
+
+
+@pytest.mark.parametrize("name", ["svp-devset.jsonl", "svp-holdout.jsonl"])
+def test_svp_sets_refer_only_to_demo_entries(name: str, demo_ids: set[str]) -> None:
+    queries = load_labelled_queries(path=DATA / name)
+    assert not {item for query in queries for item in query.relevant} - demo_ids
+
+
+def test_svp_sets_have_the_sizes_the_issue_asks_for() -> None:
+    dev = load_labelled_queries(path=DATA / "svp-devset.jsonl")
+    holdout = load_labelled_queries(path=DATA / "svp-holdout.jsonl")
+    assert sum(query.answerable for query in dev) >= 150
+    assert sum(not query.answerable for query in dev) >= 30
+    assert len(holdout) >= 60
+    assert any(not query.answerable for query in holdout)
+
+
+def test_svp_holdout_does_not_repeat_development_queries() -> None:
+    seen = {query.text.casefold()
+            for name in ("svp-devset.jsonl", "devset.jsonl", "devset-holdout.jsonl")
+            for query in load_labelled_queries(path=DATA / name)}
+    holdout = load_labelled_queries(path=DATA / "svp-holdout.jsonl")
+    assert not [query.text for query in holdout if query.text.casefold() in seen]
