@@ -16,7 +16,20 @@ from starlette.routing import BaseRoute
 
 from admin.config import AdminConfig
 from admin.pages import STATIC_DIR, make_templates, render
-from admin.routes import account, askers, auth, health, kb, organisations, queue, tickets, users
+from admin.routes import (
+    account,
+    askers,
+    audit,
+    auth,
+    digest,
+    health,
+    kb,
+    organisations,
+    queue,
+    stats,
+    tickets,
+    users,
+)
 from admin.security import CsrfRejected, LoginRequired
 from knowledge.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from knowledge.people import advisers
@@ -68,7 +81,8 @@ def create_app(*, knowledge: Knowledge, config: AdminConfig,
     app.state.config = config
     app.state.templates = make_templates()
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
-    for module in (auth, queue, tickets, kb, askers, organisations, account, users, health):
+    for module in (auth, queue, tickets, kb, askers, organisations, account, users, health,
+                   stats, digest, audit):
         app.include_router(module.router)
     app.router.routes.extend(extra_routes)
     _install_error_handlers(app)

@@ -11,6 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from knowledge.sheets import format_cell
 from knowledge.store.models import (
     ORGANISATION_KIND_LABELS,
     TICKET_STATUS_LABELS,
@@ -40,6 +41,7 @@ NOTICES = {
     "user_enabled": "Le compte a été réactivé.",
     "user_password": "Le mot de passe du compte a été changé et ses sessions fermées.",
     "logged_out": "Vous êtes déconnecté.",
+    "digest_sent": "La lettre mensuelle a été mise en file d'envoi.",
 }
 
 
@@ -72,6 +74,7 @@ def make_templates() -> Jinja2Templates:
     templates.env.filters["local_time"] = local_time
     templates.env.filters["status_label"] = status_label
     templates.env.filters["kind_label"] = kind_label
+    templates.env.filters["cell"] = format_cell
     templates.env.globals["status_labels"] = TICKET_STATUS_LABELS
     templates.env.globals["kind_labels"] = ORGANISATION_KIND_LABELS
     return templates

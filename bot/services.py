@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from bot.config import BotConfig
 from knowledge.desk import outbox, tickets
-from knowledge.people import adviser_links, askers, organisations
+from knowledge.people import adviser_links, askers, organisations, subscriptions
 from knowledge.runtime import Knowledge
 from knowledge.store.models import Asker, EntryStatus, KnowledgeEntry, OutboxKind
 from knowledge.timeutil import utcnow
@@ -115,6 +115,11 @@ class BotServices:
         with self.knowledge.session() as session:
             return AskerView.of(askers.set_email(session=session, asker_id=asker_id,
                                                  email=email))
+
+    def toggle_digest(self, asker_id: int) -> bool:
+        """Subscribe or unsubscribe the asker to the monthly digest; return the new state."""
+        with self.knowledge.session() as session:
+            return subscriptions.toggle(session=session, asker_id=asker_id).digest_subscribed
 
     def erase(self, asker_id: int) -> None:
         """Erase an asker's personal data at their request."""

@@ -2,12 +2,12 @@
 
 November 2026 (the period under test): five questions.
 
-| # | organisation (dép.) | arrived (Paris) | outcome | delays (working days) |
-| 1 | Habitat Provence (13) | Tue 10/11 09:00 | answered Thu 12/11 (11/11 is a holiday) | first 0, answer 1 |
-| 2 | Habitat Provence (13) | Mon 02/11 09:00 | answered Mon 16/11 | first 9, answer 9 |
-| 3 | Var Logis (83) | Wed 18/11 09:00 | self-served with an older entry, 👍 | — |
-| 4 | Var Logis (83) | Thu 19/11 09:00 | answered Fri 20/11 revising an older entry, 👎 | first 1, answer 1 |
-| 5 | Var Logis (83) | Mon 23/11 09:00 | still new | — |
+# organisation (dép.), arrived (Paris): outcome; delays in working days
+1 Habitat Provence (13), Tue 10/11: answered Thu 12/11 (11/11 a holiday); first 0, answer 1
+2 Habitat Provence (13), Mon 02/11: answered Mon 16/11; first 9, answer 9
+3 Var Logis (83), Wed 18/11: self-served with an older entry, 👍
+4 Var Logis (83), Thu 19/11: answered Fri 20/11 revising an older entry, 👎; first 1, answer 1
+5 Var Logis (83), Mon 23/11: still new
 
 October 2026 (part of the previous period): one question of Habitat Provence. September: one
 question of Var Logis (outside both periods). Azur Habitat (06) never asks anything.
