@@ -9,12 +9,12 @@ import typer
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from knowledge.errors import DomainError
-from svp.cli import base, db, evaluation, kb, retrieval, telegram, web
+from svp.cli import base, db, evaluation, kb, reports, retrieval, telegram, web
 from svp.cli.base import OperatorError, app
 
 __all__ = ["app", "main"]
 
-_MODULES = (base, db, evaluation, kb, retrieval, telegram, web)
+_MODULES = (base, db, evaluation, kb, reports, retrieval, telegram, web)
 
 
 def _first_line(error: BaseException) -> str:
