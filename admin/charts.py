@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-WIDTH = 640
-LABEL_WIDTH = 190
-VALUE_WIDTH = 110
-ROW_HEIGHT = 34
-BAR_HEIGHT = 12
+WIDTH = 560
+LABEL_WIDTH = 230
+VALUE_WIDTH = 125
+ROW_HEIGHT = 36
+BAR_HEIGHT = 13
 TOP = 30  # room for the legend
 
 
@@ -51,7 +51,7 @@ class BarChart:
     bar_height: int = BAR_HEIGHT
 
 
-def _short(label: str, size: int = 28) -> str:
+def _short(label: str, size: int = 26) -> str:
     return label if len(label) <= size else label[: size - 1] + "…"
 
 

@@ -107,11 +107,9 @@ class Period:
 
 
 def default_period(today: date) -> Period:
-    """The last twelve months up to today."""
-    start = date(today.year - 1, today.month, 1)
-    if today.month == 12:
-        start = date(today.year, 1, 1)
-    return Period(start, today)
+    """The twelve calendar months up to today (the current month included)."""
+    months_back = today.year * 12 + today.month - 1 - 11
+    return Period(date(months_back // 12, months_back % 12 + 1, 1), today)
 
 
 def parse_period(start: str | None, end: str | None, *, today: date) -> Period:

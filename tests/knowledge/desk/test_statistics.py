@@ -72,6 +72,12 @@ def test_tables_show_french_numbers(session: Session) -> None:
     assert table["Satisfaction (👍 / avis)"] == ["50 %", "—"]
 
 
+def test_default_period_is_the_last_twelve_calendar_months() -> None:
+    assert statistics.default_period(date(2026, 11, 26)) == statistics.Period(
+        date(2025, 12, 1), date(2026, 11, 26))
+    assert statistics.default_period(date(2026, 1, 5)).start == date(2025, 2, 1)
+
+
 def test_periods_are_read_from_iso_dates() -> None:
     period = statistics.parse_period("2026-01-01", "2026-03-31", today=date(2026, 11, 26))
     assert period.previous() == statistics.Period(date(2025, 10, 3), date(2025, 12, 31))
