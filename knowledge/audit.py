@@ -11,14 +11,100 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, event, func, inspect, select
 from sqlalchemy.orm import Session
 
 from knowledge.sheets import Table
-from knowledge.store.models import AuditEvent
+from knowledge.store.models import (
+    Asker,
+    AuditEvent,
+    KnowledgeEntry,
+    Organisation,
+    Ticket,
+    User,
+)
 from knowledge.timeutil import utcnow
 
 EXPORT_LIMIT = 100_000
+
+
+# Fields whose before/after values an event carries when the service changed them in the same
+# unit of work. Deliberately short: no personal data (an erased asker's name must not survive
+# in an append-only log), no secrets (password hashes, invite and link codes), no long texts
+# (entries keep their own revisions).
+TRACKED_FIELDS: dict[str, tuple[type, tuple[str, ...]]] = {
+    "ticket": (Ticket, ("status", "assigned_to_id", "theme", "entry_id", "feedback")),
+    "entry": (KnowledgeEntry, ("status", "theme", "revision", "review_by")),
+    "asker": (Asker, ("status", "organisation_id", "digest_subscribed")),
+    "organisation": (Organisation, ("name", "kind", "departement", "active")),
+    "user": (User, ("login", "display_name", "role", "active")),
+}
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+_TYPE_OF = {model: name for name, (model, _) in TRACKED_FIELDS.items()}
+_PENDING = "audit_pending_changes"
+
+
+def _diff(instance: Any, fields: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
+    state = inspect(instance)
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    for name in fields:
+        history = state.attrs[name].history
+        if history.added or history.deleted:
+            before[name] = _plain(history.deleted[0]) if history.deleted else None
+            after[name] = _plain(history.added[0]) if history.added else None
+    return before, after
+
+
+@event.listens_for(Session, "before_flush")
+def _remember_changes(session: Session, _context: Any, _instances: Any) -> None:
+    # A query inside a service autoflushes and clears the attribute history before the service
+    # records its event: keep what each flush changed until the event is recorded.
+    pending = session.info.setdefault(_PENDING, {})
+    for instance in session.dirty:
+        object_type = _TYPE_OF.get(type(instance))
+        if object_type is None:
+            continue
+        before, after = _diff(instance, TRACKED_FIELDS[object_type][1])
+        if after or before:
+            known_before, known_after = pending.setdefault(
+                (object_type, str(instance.id)), ({}, {}))
+            known_before.update({k: v for k, v in before.items() if k not in known_before})
+            known_after.update(after)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_changes(session: Session, *_args: Any) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def changes(session: Session, object_type: str, object_id: object) -> dict[str, Any]:
+    """Before/after values of the tracked fields changed in this unit of work, if any."""
+    tracked = TRACKED_FIELDS.get(object_type)
+    if tracked is None or object_id is None:
+        return {}
+    model, fields = tracked
+    before, after = session.info.get(_PENDING, {}).pop((object_type, str(object_id)), ({}, {}))
+    try:
+        key = session.identity_key(model, int(str(object_id)))
+    except (ValueError, TypeError):
+        key = None
+    instance = session.identity_map.get(key) if key is not None else None
+    if instance is not None:
+        now_before, now_after = _diff(instance, fields)
+        before = {**now_before, **before}
+        after = {**after, **now_after}
+    changed = [name for name in after if before.get(name) != after[name]]
+    if not changed:
+        return {}
+    return {"before": {name: before.get(name) for name in changed},
+            "after": {name: after[name] for name in changed}}
 
 
 def record(
@@ -30,14 +116,15 @@ def record(
     object_id: object | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Add an audit event to the current unit of work."""
+    """Add an audit event to the current unit of work, with before/after of tracked fields."""
+    found = changes(session, object_type, object_id)
     event = AuditEvent(
         at=utcnow(),
         actor=actor,
         action=action,
         object_type=object_type,
         object_id=None if object_id is None else str(object_id),
-        details=details or {},
+        details={**found, **(details or {})},
     )
     session.add(event)
     return event

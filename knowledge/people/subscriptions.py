@@ -38,11 +38,9 @@ def toggle(*, session: Session, asker_id: int) -> Asker:
     asker = get(session=session, asker_id=asker_id)
     if asker.status != AskerStatus.APPROVED.value:
         raise Conflict("Votre inscription n'est pas validée.")
-    before = bool(asker.digest_subscribed)
-    asker.digest_subscribed = not before
+    asker.digest_subscribed = not asker.digest_subscribed
     audit.record(session=session, actor=f"asker:{asker.id}", action="asker.digest_subscription",
-                 object_type="asker", object_id=asker.id,
-                 details={"before": before, "after": asker.digest_subscribed})
+                 object_type="asker", object_id=asker.id)  # before/after added by the audit
     return asker
 
 
