@@ -11,7 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from knowledge.sheets import format_cell
+from knowledge.catalog.sheets import format_cell
 from knowledge.store.models import (
     ORGANISATION_KIND_LABELS,
     TICKET_STATUS_LABELS,

@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import Select, event, func, inspect, select
 from sqlalchemy.orm import Session
 
-from knowledge.sheets import Table
 from knowledge.store.models import (
     Asker,
     AuditEvent,
@@ -189,12 +188,3 @@ def known_values(*, session: Session) -> tuple[list[str], list[str]]:
 def details_text(details: dict[str, Any] | None) -> str:
     """Details of an event (before/after when the service gave them) as compact JSON."""
     return json.dumps(details or {}, ensure_ascii=False, sort_keys=True) if details else ""
-
-
-def table(*, session: Session, criteria: AuditFilter) -> Table:
-    """Every matching event (up to the export limit) as a table, newest first."""
-    events, _ = search(session=session, criteria=criteria, limit=EXPORT_LIMIT)
-    return Table("journal", "Journal d'audit",
-                 ("N°", "Date (UTC)", "Acteur", "Action", "Objet", "Identifiant", "Détails"),
-                 tuple((event.id, event.at, event.actor, event.action, event.object_type,
-                        event.object_id, details_text(event.details)) for event in events))

@@ -12,6 +12,7 @@ from admin.pages import PARIS, render
 from admin.routes.stats import table_file
 from admin.security import CurrentAdmin, DbSession
 from knowledge import audit
+from knowledge.catalog.sheets import Table
 from knowledge.errors import InvalidInput
 
 router = APIRouter()
@@ -66,4 +67,10 @@ def audit_export(request: Request, filename: str, db: DbSession,
                  admin: CurrentAdmin) -> Response:
     """Download the matching events as `journal.csv` or `journal.xlsx`."""
     criteria, _ = _criteria(request)
-    return table_file([audit.table(session=db, criteria=criteria)], filename, "audit")
+    events, _ = audit.search(session=db, criteria=criteria, limit=audit.EXPORT_LIMIT)
+    table = Table("journal", "Journal d'audit",
+                  ("N°", "Date (UTC)", "Acteur", "Action", "Objet", "Identifiant", "Détails"),
+                  tuple((event.id, event.at, event.actor, event.action, event.object_type,
+                         event.object_id, audit.details_text(event.details))
+                        for event in events))
+    return table_file([table], filename, "audit")

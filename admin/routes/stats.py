@@ -10,10 +10,10 @@ from fastapi.responses import HTMLResponse, Response
 from admin.charts import BarChart, bar_chart
 from admin.pages import render
 from admin.security import ConfigDep, CurrentUser, DbSession
+from knowledge.catalog.sheets import Table, write_csv, write_xlsx
 from knowledge.desk import statistics
 from knowledge.desk.workdays import PARIS
 from knowledge.errors import NotFound
-from knowledge.sheets import Table, write_csv, write_xlsx
 from knowledge.timeutil import utcnow
 
 router = APIRouter()

@@ -26,9 +26,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from knowledge.catalog.sheets import Cell, Days, Share, Table
 from knowledge.desk.workdays import PARIS, local_date, working_days_elapsed
 from knowledge.errors import InvalidInput
-from knowledge.sheets import Cell, Days, Share, Table
 from knowledge.store.models import (
     KnowledgeEntry,
     MessageAuthor,

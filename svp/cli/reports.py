@@ -11,9 +11,9 @@ from typing import Annotated
 import typer
 
 from knowledge.catalog import digest as digest_service
+from knowledge.catalog.sheets import format_cell
 from knowledge.desk import statistics
 from knowledge.desk.workdays import PARIS
-from knowledge.sheets import format_cell
 from knowledge.timeutil import utcnow
 from svp.cli.base import OperatorError, app, open_knowledge, settings
 

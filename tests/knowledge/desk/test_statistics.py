@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy.orm import Session
 from stats_fixture import build, paris
 
+from knowledge.catalog.sheets import format_cell
 from knowledge.desk import statistics
 from knowledge.desk.workdays import working_days_elapsed
 from knowledge.errors import InvalidInput
-from knowledge.sheets import format_cell
 
 NOVEMBER = statistics.Period(date(2026, 11, 1), date(2026, 11, 30))
 
