@@ -50,6 +50,7 @@ REGION_DEPARTEMENTS = {
     "2A": "Corse-du-Sud",
     "2B": "Haute-Corse",
 }
+MAX_PERIOD_DAYS = 3_660
 NO_THEME = "(sans thème)"
 NO_ORGANISATION = "(sans organisme)"
 NO_DEPARTEMENT = "(non renseigné)"
@@ -119,7 +120,10 @@ def parse_period(start: str | None, end: str | None, *, today: date) -> Period:
         start_day = date.fromisoformat(start) if start else default_period(end_day).start
     except ValueError as error:
         raise InvalidInput("Date invalide : utilisez le format AAAA-MM-JJ.") from error
-    return Period(start_day, end_day)
+    period = Period(start_day, end_day)
+    if period.days > MAX_PERIOD_DAYS or start_day.year < 2000:
+        raise InvalidInput("Choisissez une période de dix ans au plus, après l'an 2000.")
+    return period
 
 
 @dataclass(frozen=True)

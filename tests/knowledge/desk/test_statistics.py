@@ -85,3 +85,5 @@ def test_periods_are_read_from_iso_dates() -> None:
         statistics.parse_period("2026-13-01", None, today=date(2026, 11, 26))
     with pytest.raises(InvalidInput):
         statistics.parse_period("2026-05-01", "2026-04-01", today=date(2026, 11, 26))
+    with pytest.raises(InvalidInput):  # the previous period would start before year 1
+        statistics.parse_period("0001-01-01", None, today=date(2026, 11, 26))
