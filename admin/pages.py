@@ -41,7 +41,6 @@ NOTICES = {
     "user_enabled": "Le compte a été réactivé.",
     "user_password": "Le mot de passe du compte a été changé et ses sessions fermées.",
     "logged_out": "Vous êtes déconnecté.",
-    "digest_sent": "La lettre mensuelle a été mise en file d'envoi.",
 }
 
 

@@ -37,7 +37,8 @@ def digest_page(request: Request, db: DbSession, user: CurrentUser) -> HTMLRespo
         "month": month, "entries": entries, "first": first, "after": after,
         "figures": digest.key_figures(session=db, month=month),
         "subscribers": len(subscriptions.subscribers(session=db)),
-        "sent": request.query_params.get("sent"),
+        # Only a number travels in the URL, never free text.
+        "sent": int(sent) if (sent := request.query_params.get("sent", "")).isdigit() else None,
     })
 
 
@@ -75,4 +76,4 @@ def send(db: DbSession, user: CurrentUser, month: Annotated[str, Form(max_length
     """Queue the digest for every subscriber not served yet this month."""
     built = _build(db, month, entry or [], organisations, introduction)
     result = subscriptions.broadcast(session=db, digest=built, actor=f"user:{user.login}")
-    return redirect(f"/digest?month={built.month}&sent={result.queued}", "digest_sent")
+    return redirect(f"/digest?month={built.month}&sent={result.queued}")
