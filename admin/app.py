@@ -21,13 +21,16 @@ from admin.pages import STATIC_DIR, make_templates, render
 from admin.routes import (
     account,
     askers,
+    audit,
     auth,
+    digest,
     glossary,
     health,
     kb,
     kb_manage,
     organisations,
     queue,
+    stats,
     templates,
     tickets,
     users,
@@ -86,7 +89,7 @@ def create_app(*, knowledge: Knowledge, config: AdminConfig,
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     # kb_manage before kb: its fixed paths (/kb/due...) must win over /kb/{entry_id}.
     for module in (auth, queue, tickets, templates, kb_manage, kb, glossary, askers, organisations,
-                   account, users, health):
+                   account, users, health, stats, digest, audit):
         app.include_router(module.router)
     app.router.routes.extend(extra_routes)
     _install_error_handlers(app)

@@ -12,6 +12,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from knowledge.catalog.sheets import format_cell
 from knowledge.desk import review
 from knowledge.store.models import (
     ORGANISATION_KIND_LABELS,
@@ -100,6 +101,7 @@ def make_templates() -> Jinja2Templates:
     templates.env.filters["local_time"] = local_time
     templates.env.filters["status_label"] = status_label
     templates.env.filters["kind_label"] = kind_label
+    templates.env.filters["cell"] = format_cell
     templates.env.globals["status_labels"] = TICKET_STATUS_LABELS
     templates.env.globals["kind_labels"] = ORGANISATION_KIND_LABELS
     return templates

@@ -117,6 +117,7 @@ def add_handlers(application: SvpApplication) -> None:
         (("moi",), handlers.me),
         (("supprimer",), handlers.erase_request),
         (("mesquestions",), handlers.my_questions),
+        (("abonnement",), handlers.subscription),
         (("conseiller",), handlers.adviser_link),
         (("annuler",), handlers.nothing_to_cancel),
     ):

@@ -81,6 +81,19 @@ async def me(update: Update, context: SvpContext) -> None:
                                            email=asker.email, status=asker.status))
 
 
+async def subscription(update: Update, context: SvpContext) -> None:
+    """/abonnement: subscribe to the monthly digest, or unsubscribe."""
+    message = update.effective_message
+    assert message is not None
+    asker = await context.asker(update)
+    if asker is None or not asker.approved:
+        await message.reply_text(texts.NOT_REGISTERED if asker is None else
+                                 texts.BLOCKED if asker.status == "blocked" else texts.PENDING)
+        return
+    subscribed = await asyncio.to_thread(context.svp.toggle_digest, asker.id)
+    await message.reply_text(texts.SUBSCRIBED if subscribed else texts.UNSUBSCRIBED)
+
+
 async def erase_request(update: Update, context: SvpContext) -> None:
     """Ask for confirmation before erasing personal data."""
     message = update.effective_message

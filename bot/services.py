@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from bot import keyboards, texts
 from bot.config import BotConfig
 from knowledge.desk import inbox, outbox, tickets
-from knowledge.people import adviser_links, askers, organisations
+from knowledge.people import adviser_links, askers, organisations, subscriptions
 from knowledge.runtime import Knowledge
 from knowledge.store.db import is_row_id
 from knowledge.store.models import (
@@ -165,6 +165,12 @@ class BotServices:
         with self._unit() as session:
             return AskerView.of(askers.set_email(session=session, asker_id=asker_id,
                                                  email=email))
+
+    def toggle_digest(self, asker_id: int) -> bool:
+        """Subscribe or unsubscribe the asker to the monthly digest; return the new state."""
+        # In the update's own unit of work: a replayed /abonnement must not toggle twice.
+        with self._unit() as session:
+            return subscriptions.toggle(session=session, asker_id=asker_id).digest_subscribed
 
     def erase(self, asker_id: int) -> None:
         """Erase an asker's personal data at their request."""

@@ -30,6 +30,7 @@ COMMANDS = [
     ("mesquestions", "Voir mes questions et leur état"),
     ("moi", "Mon profil (ajouter l'e-mail : /moi adresse)"),
     ("aide", "Comment utiliser ce service"),
+    ("abonnement", "Recevoir ou non la lettre mensuelle du SVP"),
     ("supprimer", "Effacer mes données personnelles"),
     ("annuler", "Annuler l'inscription en cours"),
 ]
@@ -41,6 +42,8 @@ HELP = (
     "répond ici sinon.\n\n"
     "/mesquestions — vos questions et leur état\n"
     "/moi — votre profil ; <code>/moi adresse@organisme.fr</code> pour indiquer votre e-mail\n"
+    "/abonnement — recevoir (ou ne plus recevoir) la lettre mensuelle « Les réponses du "
+    "SVP »\n"
     "/supprimer — effacer vos données personnelles\n"
     "/aide — ce message\n\n"
     "Photos, documents et messages vocaux ne sont pas traités : décrivez votre situation par "
@@ -250,6 +253,15 @@ def adviser_linked(name: str) -> str:
 
 
 # --- outbox messages ---------------------------------------------------------------------------
+
+SUBSCRIBED = (
+    "Vous êtes abonné à la lettre mensuelle « Les réponses du SVP » : vous la recevrez ici "
+    "chaque mois. Envoyez /abonnement pour vous désabonner."
+)
+UNSUBSCRIBED = (
+    "Vous êtes désabonné de la lettre mensuelle. Envoyez /abonnement pour vous réabonner."
+)
+
 
 CLARIFICATION_FOOTER = "Répondez à ce message pour compléter votre question."
 CLARIFICATION_PLACEHOLDER = "Votre précision"

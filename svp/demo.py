@@ -37,6 +37,8 @@ ORGANISATIONS = (
     ("Logis du Var", OrganisationKind.ESH, "83"),
     ("Alpes Azur Habitat", OrganisationKind.OPH, "06"),
     ("Corse Habitat Coopératif", OrganisationKind.COOPERATIVE, "2A"),
+    # Asks nothing in the demo: the statistics show organisations and départements at zero.
+    ("Vaucluse Logement", OrganisationKind.SEM, "84"),
 )
 
 # (full name, email, organisation index, fake Telegram id)

@@ -119,6 +119,7 @@ class OutboxKind(enum.StrEnum):
     RECEIPT = "receipt"
     FEEDBACK_PROMPT = "feedback_prompt"
     REMINDER = "reminder"  # the weekly list of entries to review, to advisers
+    DIGEST = "digest"
 
 
 class MessageAuthor(enum.StrEnum):
@@ -287,6 +288,9 @@ class Asker(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     decided_by: Mapped[str | None] = mapped_column(String(200))
+    # Opt-in (`/abonnement` in the bot) to the monthly digest "Les réponses du SVP".
+    digest_subscribed: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                    server_default=false())
 
     organisation: Mapped[Organisation | None] = relationship()
 
@@ -403,6 +407,20 @@ class AuditEvent(Base):
     object_type: Mapped[str] = mapped_column(String(32))
     object_id: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class DigestSend(Base):
+    """One monthly digest queued for one subscriber: at most once per month and asker."""
+
+    __tablename__ = "digest_sends"
+    __table_args__ = (UniqueConstraint("month", "asker_id", name="uq_digest_sends_month_asker"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    asker_id: Mapped[int] = mapped_column(ForeignKey("askers.id", ondelete="CASCADE"))
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))
+    sent_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 # Tables kept in their own modules, imported here so the metadata knows every table.

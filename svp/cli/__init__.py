@@ -9,12 +9,23 @@ import typer
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from knowledge.errors import DomainError
-from svp.cli import base, db, evaluation, kb, kb_upkeep, retrieval, telegram, vocabulary, web
+from svp.cli import (
+    base,
+    db,
+    evaluation,
+    kb,
+    kb_upkeep,
+    reports,
+    retrieval,
+    telegram,
+    vocabulary,
+    web,
+)
 from svp.cli.base import OperatorError, app
 
 __all__ = ["app", "main"]
 
-_MODULES = (base, db, evaluation, kb, kb_upkeep, retrieval, telegram, vocabulary, web)
+_MODULES = (base, db, evaluation, kb, kb_upkeep, reports, retrieval, telegram, vocabulary, web)
 
 
 def _first_line(error: BaseException) -> str:

@@ -1,0 +1,79 @@
+"""The monthly digest page: choose the entries, download Word or HTML, send to subscribers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from admin.pages import redirect, render
+from admin.security import CurrentUser, DbSession
+from knowledge.catalog import digest
+from knowledge.desk.workdays import PARIS
+from knowledge.errors import NotFound
+from knowledge.people import subscriptions
+from knowledge.timeutil import utcnow
+
+router = APIRouter()
+
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def _previous_month() -> digest.Month:
+    today = utcnow().astimezone(PARIS).date()
+    return digest.Month(today.year - 1, 12) if today.month == 1 else \
+        digest.Month(today.year, today.month - 1)
+
+
+@router.get("/digest")
+def digest_page(request: Request, db: DbSession, user: CurrentUser) -> HTMLResponse:
+    """Show the month's candidate entries, all ticked, with the download and send buttons."""
+    value = request.query_params.get("month")
+    month = digest.Month.parse(value) if value else _previous_month()
+    first, after = month.utc_bounds()
+    entries = digest.candidates(session=db, month=month)
+    return render(request, "digest.html", {
+        "month": month, "entries": entries, "first": first, "after": after,
+        "figures": digest.key_figures(session=db, month=month),
+        "subscribers": len(subscriptions.subscribers(session=db)),
+        # Only a number travels in the URL, never free text.
+        "sent": int(sent) if (sent := request.query_params.get("sent", "")).isdigit() else None,
+    })
+
+
+def _build(db: DbSession, month: str, entry: list[int], organisations: str,
+           introduction: str) -> digest.Digest:
+    return digest.build(session=db, month=digest.Month.parse(month), entry_ids=entry,
+                        show_organisations=organisations == "1", introduction=introduction)
+
+
+@router.post("/digest/download/{filename}")
+def download(filename: str, db: DbSession, user: CurrentUser,
+             month: Annotated[str, Form(max_length=7)],
+             entry: Annotated[list[int] | None, Form()] = None,
+             organisations: Annotated[str, Form()] = "",
+             introduction: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    """Download the chosen entries as a Word document or a standalone HTML page."""
+    built = _build(db, month, entry or [], organisations, introduction)
+    name = f"reponses-du-svp-{built.month}"
+    if filename == "lettre.docx":
+        content, media, name = digest.render_docx(built), DOCX_TYPE, name + ".docx"
+    elif filename == "lettre.html":
+        content = digest.render_html(built).encode("utf-8")
+        media, name = "text/html; charset=utf-8", name + ".html"
+    else:
+        raise NotFound("export", filename)
+    return Response(content, media_type=media,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.post("/digest/send")
+def send(db: DbSession, user: CurrentUser, month: Annotated[str, Form(max_length=7)],
+         entry: Annotated[list[int] | None, Form()] = None,
+         organisations: Annotated[str, Form()] = "",
+         introduction: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    """Queue the digest for every subscriber not served yet this month."""
+    built = _build(db, month, entry or [], organisations, introduction)
+    result = subscriptions.broadcast(session=db, digest=built, actor=f"user:{user.login}")
+    return redirect(f"/digest?month={built.month}&sent={result.queued}")

@@ -1,0 +1,267 @@
+"""The monthly digest "Les réponses du SVP": entries published or revised in a month.
+
+Anonymised by default: no asker ever, and the organisations whose questions led to an entry
+only when the adviser asks for them. Advisers choose the entries (all are proposed) and may add
+an introduction; the same `Digest` gives the Word file, the standalone HTML page and the
+Telegram message.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from knowledge.errors import InvalidInput
+from knowledge.store.models import (
+    EntryStatus,
+    KnowledgeEntry,
+    Organisation,
+    Ticket,
+    TicketStatus,
+)
+from knowledge.text import clean
+
+PARIS = ZoneInfo("Europe/Paris")
+TITLE = "Les réponses du SVP"
+NO_THEME = "Autres questions"
+SHORT_ANSWER_CHARS = 700
+TELEGRAM_BUDGET = 3_500  # one Telegram message (4,096) with room for the header
+_TEMPLATES = Path(__file__).resolve().parent.parent / "data"
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_MONTHS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+              "septembre", "octobre", "novembre", "décembre")
+
+
+@dataclass(frozen=True)
+class Month:
+    """A calendar month (Paris time)."""
+
+    year: int
+    month: int
+
+    @classmethod
+    def parse(cls, value: str) -> Month:
+        """Read `YYYY-MM`; raise InvalidInput otherwise."""
+        match = _MONTH.match(clean(value))
+        if not match or not 1 <= int(match.group(2)) <= 12:
+            raise InvalidInput(f"Mois invalide : « {value} » (format attendu : AAAA-MM).")
+        return cls(int(match.group(1)), int(match.group(2)))
+
+    @classmethod
+    def of(cls, day: date) -> Month:
+        """The month of a day."""
+        return cls(day.year, day.month)
+
+    def __str__(self) -> str:
+        return f"{self.year}-{self.month:02d}"
+
+    @property
+    def label(self) -> str:
+        """French name, e.g. `novembre 2026`."""
+        return f"{_MONTHS_FR[self.month - 1]} {self.year}"
+
+    def utc_bounds(self) -> tuple[datetime, datetime]:
+        """[first instant, first instant of the next month) in UTC."""
+        following = (self.year + 1, 1) if self.month == 12 else (self.year, self.month + 1)
+        first = datetime.combine(date(self.year, self.month, 1), time(), tzinfo=PARIS)
+        after = datetime.combine(date(*following, 1), time(), tzinfo=PARIS)
+        return first.astimezone(UTC), after.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    """One entry of the digest."""
+
+    entry_id: int
+    question: str
+    answer: str  # shortened
+    theme: str
+    references: tuple[str, ...]
+    source: str | None
+    revised: bool  # revised this month rather than published
+    organisations: tuple[str, ...]  # empty unless the adviser chose to show them
+
+
+@dataclass(frozen=True)
+class KeyFigures:
+    """The month's figures printed at the top of the digest."""
+
+    questions: int
+    answered: int
+    self_served: int
+    published: int
+    revised: int
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A month's digest, grouped by theme."""
+
+    month: Month
+    introduction: str
+    figures: KeyFigures
+    sections: tuple[tuple[str, tuple[DigestItem, ...]], ...]
+
+    @property
+    def title(self) -> str:
+        """Title with the month."""
+        return f"{TITLE} — {self.month.label}"
+
+    @property
+    def items(self) -> list[DigestItem]:
+        """Every item, section after section."""
+        return [item for _, items in self.sections for item in items]
+
+
+def shorten(text: str, size: int = SHORT_ANSWER_CHARS) -> str:
+    """The answer cut at a sentence (or word) boundary within `size` characters."""
+    flat = clean(text)
+    if len(flat) <= size:
+        return flat
+    window = flat[:size]
+    cut = max(window.rfind(". "), window.rfind(".\n"))
+    if cut > size // 2:
+        return window[:cut + 1]
+    return window[:window.rfind(" ")].rstrip(" ,;:") + " …"
+
+
+def candidates(*, session: Session, month: Month) -> list[KnowledgeEntry]:
+    """Active entries published or revised during the month, by theme then question."""
+    first, after = month.utc_bounds()
+    return list(session.scalars(
+        select(KnowledgeEntry)
+        .where(KnowledgeEntry.status == EntryStatus.ACTIVE.value,
+               or_((KnowledgeEntry.created_at >= first) & (KnowledgeEntry.created_at < after),
+                   (KnowledgeEntry.updated_at >= first) & (KnowledgeEntry.updated_at < after)))
+        .order_by(KnowledgeEntry.theme, KnowledgeEntry.question, KnowledgeEntry.id)))
+
+
+def key_figures(*, session: Session, month: Month) -> KeyFigures:
+    """Questions received in the month and what became of them; entries published, revised."""
+    first, after = month.utc_bounds()
+    statuses = dict(session.execute(
+        select(Ticket.status, func.count()).where(Ticket.created_at >= first,
+                                                  Ticket.created_at < after)
+        .group_by(Ticket.status)).all())
+    published = revised = 0
+    for entry in candidates(session=session, month=month):
+        if first <= entry.created_at < after:
+            published += 1
+        else:
+            revised += 1
+    return KeyFigures(questions=sum(statuses.values()),
+                      answered=statuses.get(TicketStatus.ANSWERED.value, 0),
+                      self_served=statuses.get(TicketStatus.SELF_SERVED.value, 0),
+                      published=published, revised=revised)
+
+
+def _organisations(session: Session, entry_ids: list[int]) -> dict[int, list[str]]:
+    names: dict[int, list[str]] = defaultdict(list)
+    for entry_id, name in session.execute(
+            select(Ticket.entry_id, Organisation.name).distinct()
+            .join(Organisation, Organisation.id == Ticket.organisation_id)
+            .where(Ticket.entry_id.in_(entry_ids)).order_by(Organisation.name)).all():
+        if entry_id is not None:
+            names[entry_id].append(name)
+    return names
+
+
+def build(*, session: Session, month: Month, entry_ids: list[int] | None = None,
+          show_organisations: bool = False, introduction: str = "") -> Digest:
+    """Assemble the digest of a month from the chosen entries (all candidates when None)."""
+    first, after = month.utc_bounds()
+    chosen = [entry for entry in candidates(session=session, month=month)
+              if entry_ids is None or entry.id in set(entry_ids)]
+    organisations = (_organisations(session, [e.id for e in chosen])
+                     if show_organisations and chosen else {})
+    sections: dict[str, list[DigestItem]] = defaultdict(list)
+    for entry in chosen:
+        theme = clean(entry.theme or "") or NO_THEME
+        sections[theme].append(DigestItem(
+            entry_id=entry.id, question=clean(entry.question), answer=shorten(entry.answer),
+            theme=theme, references=tuple(entry.legal_references or ()), source=entry.source,
+            revised=not (first <= entry.created_at < after),
+            organisations=tuple(organisations.get(entry.id, ()))))
+    ordered = sorted(sections.items(), key=lambda pair: (pair[0] == NO_THEME, pair[0].casefold()))
+    return Digest(month=month, introduction=clean(introduction)[:2000],
+                  figures=key_figures(session=session, month=month),
+                  sections=tuple((theme, tuple(items)) for theme, items in ordered))
+
+
+# --- files -----------------------------------------------------------------------------------
+
+def render_html(digest: Digest) -> str:
+    """The digest as one standalone HTML page (styles inline in the head, no script)."""
+    environment = Environment(loader=FileSystemLoader(str(_TEMPLATES)),
+                              autoescape=select_autoescape(["html"]))
+    return environment.get_template("digest.html").render(digest=digest)
+
+
+def _figure_lines(figures: KeyFigures) -> list[str]:
+    return [f"{figures.questions} questions reçues, dont {figures.answered} répondues par les "
+            f"conseillers et {figures.self_served} résolues par une réponse existante.",
+            f"{figures.published} nouvelles fiches, {figures.revised} fiches mises à jour."]
+
+
+def render_docx(digest: Digest) -> bytes:
+    """The digest as a Word document, for the association's newsletter."""
+    from docx import Document
+
+    document = Document()
+    document.core_properties.title = digest.title
+    document.add_heading(digest.title, level=0)
+    if digest.introduction:
+        document.add_paragraph(digest.introduction)
+    document.add_heading("Le mois en chiffres", level=1)
+    for line in _figure_lines(digest.figures):
+        document.add_paragraph(line, style="List Bullet")
+    if not digest.sections:
+        document.add_paragraph("Aucune fiche publiée ou mise à jour ce mois-ci.")
+    for theme, items in digest.sections:
+        document.add_heading(theme, level=1)
+        for item in items:
+            document.add_heading(item.question, level=2)
+            if item.revised:
+                document.add_paragraph().add_run("Fiche mise à jour").italic = True
+            document.add_paragraph(item.answer)
+            if item.references:
+                document.add_paragraph("Références : " + " ; ".join(item.references))
+            if item.source:
+                document.add_paragraph(f"Source : {item.source}")
+            if item.organisations:
+                document.add_paragraph("Question posée par : " + ", ".join(item.organisations))
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def render_telegram(digest: Digest) -> str:
+    """Plain text for subscribers: the figures and the month's questions by theme."""
+    lines = [digest.title, ""]
+    if digest.introduction:
+        lines += [digest.introduction, ""]
+    lines += _figure_lines(digest.figures)
+    size = sum(len(line) + 1 for line in lines)
+    left_out = 0
+    for theme, items in digest.sections:
+        block = ["", theme] + [f"• {item.question}" for item in items]
+        block_size = sum(len(line) + 1 for line in block)
+        if size + block_size > TELEGRAM_BUDGET:
+            left_out += len(items)
+            continue
+        lines += block
+        size += block_size
+    if left_out:
+        lines += ["", f"… et {left_out} autres réponses dans la lettre complète."]
+    lines += ["", "Posez une question : écrivez-la simplement ici. "
+                  "Se désabonner : /abonnement"]
+    return "\n".join(lines)

@@ -1,0 +1,58 @@
+"""`svp stats --json` gives the page's figures; `svp digest` writes Word and HTML letters."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from docx import Document
+from stats_fixture import build
+from svp_process import run_svp
+
+from knowledge.store.db import make_engine, make_session_factory
+
+
+def _history(database_url: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            build(session)
+            session.commit()
+    finally:
+        engine.dispose()
+
+
+def test_stats_json_has_the_figures_of_the_period(database_url: str, svp_env: dict[str, str],
+                                                  tmp_path: Path) -> None:
+    _history(database_url)
+    done = run_svp("stats", "--from", "2026-11-01", "--to", "2026-11-30", "--json",
+                   env=svp_env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    assert figures["indicators"]["questions"] == 5
+    assert figures["indicators"]["answer"] == {"count": 3, "median": 1.0, "p90": 9.0}
+    assert figures["previous_period"] == {"from": "2026-10-02", "to": "2026-10-31"}
+    zero = {row["key"]: row["questions"] for row in figures["by_departement"]}
+    assert zero["04"] == 0 and zero["83"] == 3
+    bad = run_svp("stats", "--from", "hier", env=svp_env, cwd=tmp_path)
+    assert bad.returncode == 1 and bad.stderr.strip().startswith("Erreur : Date invalide")
+
+
+def test_digest_writes_word_and_html(database_url: str, svp_env: dict[str, str],
+                                     tmp_path: Path) -> None:
+    _history(database_url)
+    word, page = tmp_path / "lettre.docx", tmp_path / "lettre.html"
+    for target in (word, page):
+        done = run_svp("digest", "2026-11", "-o", str(target), env=svp_env, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+    text = "\n".join(p.text for p in Document(io.BytesIO(word.read_bytes())).paragraphs)
+    assert "Les réponses du SVP — novembre 2026" in text and "gardien" in text
+    assert "Habitat Provence" not in text
+    assert "<h1>Les réponses du SVP — novembre 2026</h1>" in page.read_text(encoding="utf-8")
+    wrong = run_svp("digest", "2026-11", "-o", str(tmp_path / "lettre.pdf"), env=svp_env,
+                    cwd=tmp_path)
+    assert wrong.returncode == 1 and "Traceback" not in wrong.stderr
+    assert len(wrong.stderr.strip().splitlines()) == 1
+
+
