@@ -19,6 +19,19 @@ def fold(text: str) -> str:
     return _NON_WORD.sub(" ", bare).strip()
 
 
+def row_number(text: str | None) -> int | None:
+    """Parse a row number typed or sent by a user (1 to 2^31-1); None for anything else.
+
+    `str.isdigit` accepts "²" and other digits `int` refuses, and `int` refuses strings of
+    more than 4,300 digits: only short ASCII digits are read.
+    """
+    value = (text or "").strip()
+    if not (value.isascii() and value.isdigit()) or len(value) > 10:
+        return None
+    number = int(value)
+    return number if 1 <= number <= 2**31 - 1 else None
+
+
 def question_hash(question: str) -> str:
     """Return a hash of the normalised question, used to recognise the same question again."""
     return hashlib.sha256(fold(question).encode("utf-8")).hexdigest()

@@ -13,6 +13,7 @@ from knowledge.catalog import digest
 from knowledge.desk.workdays import PARIS
 from knowledge.errors import NotFound
 from knowledge.people import subscriptions
+from knowledge.text import row_number
 from knowledge.timeutil import utcnow
 
 router = APIRouter()
@@ -38,7 +39,7 @@ def digest_page(request: Request, db: DbSession, user: CurrentUser) -> HTMLRespo
         "figures": digest.key_figures(session=db, month=month),
         "subscribers": len(subscriptions.subscribers(session=db)),
         # Only a number travels in the URL, never free text.
-        "sent": int(sent) if (sent := request.query_params.get("sent", "")).isdigit() else None,
+        "sent": row_number(request.query_params.get("sent")),
     })
 
 

@@ -17,6 +17,7 @@ from knowledge.errors import Conflict, DomainError, Forbidden, InvalidInput, Not
 from knowledge.people import advisers
 from knowledge.runtime import Knowledge, SearchHit
 from knowledge.store.models import OutboxKind, User
+from knowledge.text import row_number
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
@@ -186,9 +187,10 @@ def release(ticket_id: int, db: DbSession, user: CurrentUser) -> Response:
 def hand_over(ticket_id: int, db: DbSession, user: CurrentUser,
               colleague: Annotated[str, Form()]) -> Response:
     """Assign the ticket to a colleague."""
-    if not colleague.strip().isdigit():
+    colleague_id = row_number(colleague)
+    if colleague_id is None:
         raise InvalidInput("Choisissez le collègue à qui confier la question.")
-    notes.hand_over(session=db, ticket_id=ticket_id, adviser=user, colleague_id=int(colleague))
+    notes.hand_over(session=db, ticket_id=ticket_id, adviser=user, colleague_id=colleague_id)
     return redirect(f"/tickets/{ticket_id}", "handed_over")
 
 
@@ -239,19 +241,21 @@ def save_draft(request: Request, ticket_id: int, db: DbSession, knowledge: Knowl
 
 
 @router.post("/tickets/{ticket_id}/preview")
-def preview(ticket_id: int, config: ConfigDep, user: CurrentUser,
+def preview(ticket_id: int, db: DbSession, config: ConfigDep, user: CurrentUser,
             answer: Annotated[str, Form(max_length=_TEXT)] = "",
             references: Annotated[str, Form(max_length=_TEXT)] = "") -> JSONResponse:
     """The answer as the asker will see it in Telegram: HTML parts and counts."""
+    review.get_ticket(session=db, ticket_id=ticket_id)  # a 404 for a ticket that is not there
     return JSONResponse(_preview(answer, references, _signature(config, user)))
 
 
 def _int_or_none(value: str, what: str) -> int | None:
     if not value.strip():
         return None
-    if not value.strip().isdigit():
+    number = row_number(value)
+    if number is None:
         raise InvalidInput(f"{what} invalide.")
-    return int(value)
+    return number
 
 
 @router.post("/tickets/{ticket_id}/approve")

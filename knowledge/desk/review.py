@@ -29,7 +29,7 @@ from knowledge.store.models import (
     User,
     UserRole,
 )
-from knowledge.text import clean
+from knowledge.text import clean, row_number
 from knowledge.timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -183,8 +183,8 @@ def _conditions(criteria: QueueFilter, now: datetime) -> list[ColumnElement[bool
             "_", "\\_") + "%"
         match = Ticket.text.ilike(pattern, escape="\\")
         # A number is also a ticket number (short enough for the integer column).
-        by_number = number.isdigit() and len(number) <= 9
-        conditions.append(or_(match, Ticket.id == int(number)) if by_number else match)
+        ticket_number = row_number(number)
+        conditions.append(or_(match, Ticket.id == ticket_number) if ticket_number else match)
     if criteria.feedback == "up":
         conditions.append(Ticket.feedback == 1)
     elif criteria.feedback == "down":

@@ -106,7 +106,7 @@ def verify(*, session: Session, user: User, code: str) -> bool:
     if not is_enabled(user):
         return False
     compact = "".join(code.split())
-    if compact.isdigit():
+    if compact.isascii() and compact.isdigit():
         return _check_totp(user, compact)
     raw = compact.replace("-", "").lower()
     if len(raw) != _RECOVERY_CHARS or not set(raw) <= set(_RECOVERY_ALPHABET):
@@ -137,7 +137,7 @@ def current_code(secret: str, at: float | None = None) -> str:
 def _check_totp(user: User, code: str) -> bool:
     """Accept the code of the current step or a neighbour, each step at most once."""
     code = "".join(code.split())
-    if user.totp_secret is None or len(code) != 6 or not code.isdigit():
+    if user.totp_secret is None or len(code) != 6 or not (code.isascii() and code.isdigit()):
         return False
     totp = pyotp.TOTP(user.totp_secret)
     now_step = int(time.time()) // _STEP_SECONDS

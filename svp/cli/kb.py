@@ -285,7 +285,7 @@ def reinstate_command(
 def resolve_entry(session: Session, key: str) -> KnowledgeEntry:
     """Find an entry by number, else by external id."""
     key = key.strip()
-    if key.isdigit():
+    if key.isascii() and key.isdigit() and len(key) <= 10:
         try:
             return entries.get(session=session, entry_id=int(key))
         except NotFound:

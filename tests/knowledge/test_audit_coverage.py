@@ -57,6 +57,29 @@ ALLOWED: dict[str, str] = {
     "knowledge.people.advisers.purge_stale": "housekeeping of expired sessions and attempts",
     # Not a database write: the attribute assignments are spreadsheet cells of the export.
     "knowledge.catalog.exporting.export_entries": "reads only; writes a file",
+    # Themes met inside an audited entry change, and the default list seeded by `svp init`.
+    "knowledge.catalog.themes.canonical": "inside an audited entry create or update",
+    "knowledge.catalog.themes.seed": "initial data, seeded at installation",
+    # Not a database write: the attribute assignments fill in-memory counters.
+    "knowledge.catalog.usage.usage": "reads only; counts in memory",
+    # Machine bookkeeping of the bot: the durable inbox, group notices, its sign of life.
+    "knowledge.desk.heartbeat.beat": "the bot's sign of life",
+    "knowledge.desk.inbox.record": "intake bookkeeping (raw Telegram update)",
+    "knowledge.desk.inbox.claim_next": "intake bookkeeping",
+    "knowledge.desk.inbox.mark_done": "intake bookkeeping, in the unit of the audited action",
+    "knowledge.desk.inbox.prune": "retention housekeeping",
+    "knowledge.desk.inbox.tell_group_once": "remembers a notice sent to a group",
+    # Login machinery (see above): one's own session closed, last use noted, throttles.
+    "knowledge.people.advisers.close_session": "technical login session (one's own)",
+    "knowledge.people.advisers.resolve_session": "technical login session (last use)",
+    "knowledge.people.second_factor.start_enrolment": "pending secret; the audited act is "
+                                                       "the confirmation",
+    "knowledge.people.throttle.purge": "housekeeping of login throttles",
+    "knowledge.people.throttle.release": "login throttles are their own log",
+    # Derived data and index bookkeeping.
+    "knowledge.retrieval.embeddings.embed_phrasings": "derived from an audited phrasing change",
+    "knowledge.retrieval.log_readers.note": "index bookkeeping (how far a process has read)",
+    "knowledge.retrieval.log_readers.prune": "index change log housekeeping",
 }
 
 
