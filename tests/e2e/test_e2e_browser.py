@@ -115,6 +115,7 @@ def test_adviser_approves_a_draft_and_finds_the_new_entry(demo_server: DemoServe
                                              args=CHROMIUM_ARGS)
         page = browser.new_page()
         page.set_default_timeout(120_000)
+        page.on("dialog", lambda dialog: dialog.accept())  # "Envoyer cette réponse ?"
 
         page.goto(f"{demo_server.url}/queue")
         expect(page).to_have_url(re.compile(r"/login"))
