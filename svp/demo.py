@@ -22,6 +22,7 @@ from knowledge.store import migrate
 from knowledge.store.db import make_engine, make_session_factory, sqlite_url_for, unit_of_work
 from knowledge.store.models import Asker, AskerStatus, OrganisationKind, Ticket, User, UserRole
 from knowledge.timeutil import utcnow
+from svp.demo_themes import map_demo_themes
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +105,7 @@ def create_demo(knowledge: Knowledge, *, data_file: Path | None = None) -> DemoA
         report = importing.import_file(session=session, path=path, actor="demo",
                                        embedder=with_precomputed(knowledge.embedder,
                                                                  PACKAGED_VECTORS))
+        map_demo_themes(session=session)
     knowledge.sync_index()
     # Searched before the next unit of work: on SQLite a search must not wait on our own lock.
     suggestions = {text: knowledge.similar(text, k=3) for _, text in TICKETS}

@@ -1,21 +1,15 @@
-"""Map the demo entries' themes (all "Logement" on service-public.fr) onto the association's
-list, by keywords of the question; rewrite knowledge/data/demo-kb.jsonl in place.
-
-Run from the repository root: python scripts/map-demo-themes.py
-"""
+"""Themes of the demo entries: service-public.fr files them all under "Logement"; the demo
+maps each one onto the association's list by the words of its question."""
 
 from __future__ import annotations
 
-import json
-import sys
-from collections import Counter
-from pathlib import Path
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
+from knowledge.catalog import themes
+from knowledge.store.models import KnowledgeEntry
 from knowledge.text import fold
 
-FILE = Path("knowledge/data/demo-kb.jsonl")
 # First matching rule wins; the last theme is the default.
 RULES = (
     ("Management et RH", ("concierge", "gardien", "salaire")),
@@ -46,7 +40,7 @@ RULES = (
 
 
 def theme_of(question: str) -> str:
-    """The theme of the list a demo question belongs to."""
+    """The theme of the association's list a demo question belongs to."""
     words = f" {fold(question)} "
     for theme, keys in RULES:
         if any(key in words for key in keys):
@@ -54,16 +48,7 @@ def theme_of(question: str) -> str:
     return RULES[-1][0]
 
 
-def main() -> None:
-    """Rewrite the file with mapped themes and print the count per theme."""
-    rows = [json.loads(line) for line in FILE.read_text(encoding="utf-8").splitlines()]
-    for row in rows:
-        row["theme"] = theme_of(row["question"])
-    FILE.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows),
-                    encoding="utf-8")
-    for theme, count in Counter(row["theme"] for row in rows).most_common():
-        print(f"{count:>4}  {theme}")
-
-
-if __name__ == "__main__":
-    main()
+def map_demo_themes(*, session: Session) -> None:
+    """File every entry under the theme its question maps to (a relabelling, no revision)."""
+    for entry in session.scalars(select(KnowledgeEntry)):
+        entry.theme = themes.canonical(session=session, name=theme_of(entry.question))
