@@ -26,8 +26,8 @@ from knowledge.timeutil import utcnow
 
 def _adviser(session: Session, login: str = "camille", role: UserRole = UserRole.ADVISER
              ) -> User:
-    return advisers.create(session=session, login=login, password="x" * 12, role=role,
-                           actor="test")
+    return advisers.create(session=session, login=login, password="un mot de passe solide",
+                           role=role, actor="test")
 
 
 def _ticket(session: Session, *, status: str = "new", age_days: int = 0,
