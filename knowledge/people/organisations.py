@@ -42,6 +42,8 @@ def parse_departement(value: str | None) -> str | None:
     if value is None or not clean(value):
         return None
     code = clean(value).upper()
+    if not code.isascii():  # "²" or "٣" pass isdigit() but are no département
+        code = "?"
     if code.isdigit() and len(code) == 1:
         code = "0" + code
     valid = (
