@@ -97,7 +97,8 @@ def test_healthz_and_metrics_show_the_inbox_and_outbox_backlog(
                                 created_by="test")
         queued.created_at = long_ago
     with client_for(admin_knowledge, AdminConfig(metrics_token="s3cret")) as client:
-        backlog = client.get("/healthz").json()["backlog"]
+        backlog = client.get("/healthz", headers={"Authorization": "Bearer s3cret"}).json()[
+            "backlog"]
         text = client.get("/metrics", headers={"Authorization": "Bearer s3cret"}).text
     assert backlog["inbox_pending"] == 2 and backlog["outbox_pending"] == 1
     assert 590 < backlog["inbox_oldest_seconds"] < 700
