@@ -127,12 +127,25 @@ async def test_unprocessed_updates_are_replayed_after_a_restart_in_arrival_order
     assert all(row.processed_at is not None for row in _inbox(harness))
 
 
+def _suggested(harness: BotHarness, ticket_id: int) -> None:
+    """Record an entry as shown on the ticket: the buttons below it are then genuine."""
+    with harness.knowledge.session() as session:
+        session.get(Ticket, ticket_id).suggested_entry_ids = [1]  # type: ignore[union-attr]
+
+
+def _answered(harness: BotHarness, ticket_id: int) -> None:
+    """Mark the ticket answered: its 👍 / 👎 buttons are then genuine."""
+    with harness.knowledge.session() as session:
+        session.get(Ticket, ticket_id).status = TicketStatus.ANSWERED.value  # type: ignore
+
+
 async def test_waiting_button_pressed_twice_or_replayed_does_one_thing(
         harness: BotHarness) -> None:
     marie = Person(4006)
     harness.approved_asker(marie)
     await harness.say(marie, "Comment est calculé le SLS ?")
     [ticket] = _tickets(harness)
+    _suggested(harness, ticket.id)
     press = harness.press(marie, f"wait:{ticket.id}")
     before = len(harness.transport.texts(marie.id))
     await harness.feed(press)
@@ -152,6 +165,7 @@ async def test_solved_button_replayed_closes_once_and_confirms_once(harness: Bot
     harness.approved_asker(marie)
     await harness.say(marie, "Comment est calculé le SLS ?")
     [ticket] = _tickets(harness)
+    _suggested(harness, ticket.id)
     press = harness.press(marie, f"solved:{ticket.id}")
     await harness.feed(press)
     await harness.feed(press)
@@ -195,6 +209,7 @@ async def test_a_comment_prompt_survives_a_restart(harness: BotHarness,
     harness.approved_asker(marie)
     await harness.say(marie, "Question à laquelle on répond ?")
     [ticket] = _tickets(harness)
+    _answered(harness, ticket.id)
     await harness.click(marie, f"fb:{ticket.id}:-1")
     prompt = harness.transport.sent(marie.id)[-1]
     assert prompt.params["reply_markup"]["force_reply"] is True
