@@ -29,7 +29,7 @@ def test_debug_logs_of_a_running_bot_never_show_the_token(
         process = subprocess.Popen([str(SVP), "--debug", "bot"], env=env, stdout=sink,
                                    stderr=subprocess.STDOUT, text=True)
         try:
-            api.push("/aide")
+            api.push_text("/aide")
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline and not api.texts():
                 assert process.poll() is None, log.read_text()
