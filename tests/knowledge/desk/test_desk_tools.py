@@ -34,7 +34,7 @@ class Hit:
 
 
 def _adviser(session: Session, login: str = "camille") -> User:
-    return advisers.create(session=session, login=login, password="x" * 12,
+    return advisers.create(session=session, login=login, password="un mot de passe solide",
                            role=UserRole.ADVISER, display_name=login.title(), actor="test")
 
 
