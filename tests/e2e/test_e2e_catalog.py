@@ -40,6 +40,7 @@ def test_adviser_edits_an_entry_sees_the_diff_and_pushes_the_correction(
                                              args=CHROMIUM_ARGS)
         page = browser.new_page(viewport=SIZES["large"])
         page.set_default_timeout(120_000)
+        page.on("dialog", lambda dialog: dialog.accept())  # the desk's send confirmations
         page.goto(f"{demo_server.url}/login")
         page.get_by_label("Identifiant").fill(demo_server.login)
         page.get_by_label("Mot de passe").fill(demo_server.password)
@@ -101,7 +102,7 @@ def test_adviser_edits_an_entry_sees_the_diff_and_pushes_the_correction(
         # The outbox row is on the ticket, beside the answer.
         page.goto(ticket_url)
         deliveries = page.locator("table.deliveries")
-        expect(deliveries.locator("tr", has_text="Correction")).to_contain_text("en attente")
+        expect(deliveries.locator("tr", has_text="Correction")).to_contain_text("pas encore envoyé")
         expect(deliveries.locator("tr", has_text="Réponse")).to_be_visible()
         _shots(page, "ticket")
 
