@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from knowledge.catalog.sheets import format_cell
-from knowledge.desk import review
+from knowledge.desk import drafts, review
 from knowledge.store.models import (
     ORGANISATION_KIND_LABELS,
     TICKET_STATUS_LABELS,
@@ -140,3 +141,8 @@ def redirect(url: str, info: str | None = None) -> RedirectResponse:
     if info:
         url = f"{url}{'&' if '?' in url else '?'}info={info}"
     return RedirectResponse(url, status_code=303)
+
+
+def similarity_words(*, close: float, very_close: float) -> Callable[[float], str]:
+    """The words a page shows for a similarity score (thresholds of suggestion and duplicate)."""
+    return lambda score: drafts.similarity_label(score, close=close, very_close=very_close)

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from admin.pages import redirect, render
+from admin.pages import redirect, render, similarity_words
 from admin.security import ConfigDep, CurrentUser, DbSession, KnowledgeDep, end_read
 from knowledge.catalog import entries, history, reviews, themes, usage
 from knowledge.desk import corrections
@@ -34,7 +34,7 @@ def _int(value: str | None, default: int) -> int:
 
 
 @router.get("/kb")
-def kb_list(request: Request, db: DbSession, knowledge: KnowledgeDep,
+def kb_list(request: Request, db: DbSession, knowledge: KnowledgeDep, config: ConfigDep,
             user: CurrentUser) -> HTMLResponse:
     """List entries (filter by words, theme, status; sort by usage) and run a semantic search."""
     params = request.query_params
@@ -66,6 +66,8 @@ def kb_list(request: Request, db: DbSession, knowledge: KnowledgeDep,
     return render(request, "kb_list.html", {
         "query": query, "hits": hits, "abstained": abstained,
         "abstain_threshold": knowledge.abstain_threshold,
+        "similarity": similarity_words(close=knowledge.abstain_threshold,
+                                       very_close=config.duplicate_threshold),
         "text": text, "status": status, "theme": theme, "sort": order.value,
         "sort_labels": usage.USAGE_SORT_LABELS, "themes": themes.list_themes(session=db),
         "entries": shown, "usage": counts, "total": total, "page": page,

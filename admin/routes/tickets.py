@@ -10,7 +10,7 @@ from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from admin.pages import redirect, render
+from admin.pages import redirect, render, similarity_words
 from admin.security import ConfigDep, CurrentUser, DbSession, KnowledgeDep, end_read
 from knowledge.desk import drafts, formatting, heartbeat, notes, outbox, reply_templates, review
 from knowledge.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
@@ -42,11 +42,6 @@ def _references(text: str) -> tuple[str, ...]:
 
 def _signature(config: ConfigDep, user: User) -> str:
     return formatting.signature_for(config.answer_signature, user.display_name)
-
-
-def _similarity(knowledge: Knowledge, config: ConfigDep) -> Callable[[float], str]:
-    close, very_close = knowledge.abstain_threshold, config.duplicate_threshold
-    return lambda score: drafts.similarity_label(score, close=close, very_close=very_close)
 
 
 def _preview(answer: str, references: str, signature: str) -> dict[str, Any]:
@@ -101,7 +96,8 @@ def _ticket_page(request: Request, db: DbSession, knowledge: Knowledge, config: 
         "hits": hits,
         "search_error": search_error,
         "abstain_threshold": threshold,
-        "similarity": _similarity(knowledge, config),
+        "similarity": similarity_words(close=knowledge.abstain_threshold,
+                                       very_close=config.duplicate_threshold),
         "draft": draft.as_form(),
         "preview": _preview(draft.answer, draft.references, signature),
         "signature": signature,

@@ -18,8 +18,13 @@ def test_semantic_search_box_finds_entries(admin_knowledge: Knowledge) -> None:
     with client_for(admin_knowledge) as client:
         log_in(client, "camille")
         page = client.get("/kb", params={"q": "ordures ménagères locataire"}).text
-    results = page.split('id="search-results"', 1)[1]
-    assert results.index(f"/kb/{teom}") < results.index("</ol>")
+    results = page.split('id="search-results"', 1)[1].split("</ol>", 1)[0]
+    assert f"/kb/{teom}" in results
+    # Advisers read the similarity in words; the raw score only in the tooltip.
+    assert "score" not in results
+    first = results.split("<li>", 2)[1]
+    assert any(f">{word}</span>" in first for word in ("très proche", "proche", "éloignée"))
+    assert 'title="similarité 0.' in first
 
 
 def test_edit_retire_and_reinstate_an_entry_keep_its_history(
