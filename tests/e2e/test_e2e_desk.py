@@ -9,53 +9,24 @@ note stays internal; a follow-up is sent; the asker's 👎 comment shows on the 
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 
 import pytest
+from standin_bot_api import StandInBotApi, running
 from test_e2e_browser import CHROMIUM_ARGS, _chromium, serve_demo
 
 pytestmark = pytest.mark.slow
 
 TOKEN = "123456789:" + "D" * 35
-BOT_USER = {"id": 777001, "is_bot": True, "first_name": "SVP", "username": "svp_demo_bot"}
 SCREENSHOTS = Path(os.environ.get("SVP_SCREENSHOTS", "var/screenshots"))
 DESKTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
-
-
-class TelegramRecorder:
-    """Just enough of the Bot API for the bot to run; remembers every message sent."""
-
-    def __init__(self) -> None:
-        self.sent: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
-
-    def answer(self, method: str, params: dict[str, Any]) -> Any:
-        with self.lock:
-            if method == "getMe":
-                return BOT_USER
-            if method == "getUpdates":
-                return []
-            if method == "sendMessage":
-                self.sent.append(params)
-                return {"message_id": 1000 + len(self.sent), "date": int(time.time()),
-                        "chat": {"id": int(params["chat_id"]), "type": "private"},
-                        "from": BOT_USER, "text": params.get("text", "")}
-            return True
-
-    def texts(self) -> list[tuple[int, str]]:
-        with self.lock:
-            return [(int(p["chat_id"]), str(p.get("text", ""))) for p in self.sent]
 
 
 @dataclass(frozen=True)
@@ -66,45 +37,17 @@ class DeskServer:
     login: str
     password: str
     database: Path
-    telegram: TelegramRecorder
+    telegram: StandInBotApi
 
 
 @pytest.fixture
 def desk_server(tmp_path: Path) -> Iterator[DeskServer]:
-    recorder = TelegramRecorder()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-            if "json" in (self.headers.get("Content-Type") or ""):
-                params = json.loads(body or "{}")
-            else:
-                params = {key: values[0] for key, values in parse_qs(body).items()}
-            method = self.path.rsplit("/", 1)[-1]
-            if method == "getUpdates":
-                time.sleep(0.5)  # a short long-poll keeps the loop calm
-            data = json.dumps({"ok": True, "result": recorder.answer(method, params)}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return None
-
-    api = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=api.serve_forever, daemon=True).start()
-    env = {"SVP_TELEGRAM_TOKEN": TOKEN,
-           "SVP_TELEGRAM_API_URL": f"http://127.0.0.1:{api.server_address[1]}/bot",
-           "SVP_OUTBOX_INTERVAL_SECONDS": "0.5", "SVP_TELEGRAM_BOT_USERNAME": "svp_demo_bot"}
-    try:
+    with running(TOKEN) as api:
+        env = {"SVP_TELEGRAM_TOKEN": TOKEN, "SVP_TELEGRAM_API_URL": api.url,
+               "SVP_OUTBOX_INTERVAL_SECONDS": "0.5", "SVP_TELEGRAM_BOT_USERNAME": "svp_test_bot"}
         with serve_demo(tmp_path, env) as demo:
             yield DeskServer(url=demo.url, login=demo.login, password=demo.password,
-                             database=tmp_path / "var" / "svp.db", telegram=recorder)
-    finally:
-        api.shutdown()
-        api.server_close()
+                             database=tmp_path / "var" / "svp.db", telegram=api)
 
 
 def _long_answer(tag: str) -> str:
@@ -198,7 +141,7 @@ def _desk_flow(page: Any, server: DeskServer, *, question: str, uncovered: bool,
 
     # 2. delivered by the bot in parts, in order, signed, with the reference.
     def answer_parts() -> list[tuple[int, str]]:
-        sent = [item for item in server.telegram.texts() if f"Paragraphe {tag}-" in item[1]]
+        sent = [item for item in server.telegram.messages() if f"Paragraphe {tag}-" in item[1]]
         return sent if sent and "SVP de l'AR Hlm" in sent[-1][1] else []
     parts = _wait(answer_parts, "the answer's parts")
     assert len(parts) == 2 and len({chat for chat, _ in parts}) == 1
@@ -226,11 +169,11 @@ def _desk_flow(page: Any, server: DeskServer, *, question: str, uncovered: bool,
     page.get_by_label("Message au demandeur").fill(follow_up)
     page.get_by_role("button", name="Envoyer au demandeur").click()
     expect(page.get_by_text("Le complément est enregistré")).to_be_visible()
-    sent = _wait(lambda: [t for c, t in server.telegram.texts() if follow_up in t],
+    sent = _wait(lambda: [t for c, t in server.telegram.messages() if follow_up in t],
                  "the follow-up")
     assert sent[0].startswith("<b>Complément du SVP à votre question")
-    assert all(note not in text for _, text in server.telegram.texts())
-    assert all(c == chat for c, t in server.telegram.texts() if f" {tag} " in t or
+    assert all(note not in text for _, text in server.telegram.messages())
+    assert all(c == chat for c, t in server.telegram.messages() if f" {tag} " in t or
                f"Paragraphe {tag}-" in t)
 
     # 5. what the asker said back is on the ticket.

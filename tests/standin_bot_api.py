@@ -67,6 +67,11 @@ class StandInBotApi:
             return [str(p.get("text", "")) for p in self.sent
                     if chat_id is None or int(p["chat_id"]) == chat_id]
 
+    def messages(self) -> list[tuple[int, str]]:
+        """(chat id, text) of every message sent, in order."""
+        with self.lock:
+            return [(int(p["chat_id"]), str(p.get("text", ""))) for p in self.sent]
+
     def unconfirmed(self) -> int:
         """How many updates Telegram still holds."""
         with self.lock:
