@@ -36,14 +36,28 @@ class Redactor:
         text = _BOT_TOKEN.sub(MASK, text)
         return _URL_PASSWORD.sub(rf"\g<1>{MASK}@", text)
 
+    def redact_value(self, value: Any) -> Any:
+        """A log argument with secrets masked: numbers and clean objects are kept as they are."""
+        if value is None or isinstance(value, (bool, int, float)):
+            return value
+        text = value if isinstance(value, str) else str(value)
+        masked = self.redact(text)
+        return value if masked == text else masked
+
     def redact_record(self, record: logging.LogRecord) -> logging.LogRecord:
-        """Freeze a record's message, traceback and stack redacted."""
+        """Redact a record's message, arguments, traceback and stack."""
+        # Arguments are redacted one by one rather than merged into the message: formatters
+        # such as uvicorn's access log unpack `record.args` themselves.
+        record.msg = self.redact_value(record.msg)
+        if isinstance(record.args, dict):
+            record.args = {key: self.redact_value(value) for key, value in record.args.items()}
+        elif isinstance(record.args, tuple):
+            record.args = tuple(self.redact_value(value) for value in record.args)
         try:
-            message = record.getMessage()
-        except Exception:  # a malformed call: keep what can be shown
-            message = f"{record.msg} {record.args!r}"
-        record.msg = self.redact(message)
-        record.args = None
+            record.getMessage()
+        except Exception:  # a malformed call: freeze what can be shown
+            record.msg = self.redact(f"{record.msg} {record.args!r}")
+            record.args = None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:

@@ -90,6 +90,9 @@ def serve_demo(tmp_path: Path, extra_env: dict[str, str] | None = None) -> Itera
         match = ADVISER_LINE.search(log.read())
         assert match, "the adviser's password was not printed"
         yield DemoServer(url=url, login=match.group(1), password=match.group(2))
+        log.seek(0)
+        # A log record no handler could format (uvicorn's access lines once) is a defect.
+        assert "--- Logging error ---" not in log.read(), "a log line could not be written"
     finally:
         process.terminate()
         try:

@@ -61,3 +61,38 @@ def test_any_token_shaped_value_is_masked_even_if_not_configured(
     other = "987654321:" + "b" * 35
     logging.getLogger("test.redaction").error("token %s refused", other)
     assert other not in captured.getvalue()
+
+
+def test_uvicorn_access_lines_format_and_hide_a_token_in_the_path(
+        captured: io.StringIO) -> None:
+    from uvicorn.logging import AccessFormatter
+
+    handler = logging.StreamHandler(captured)
+    handler.setFormatter(AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s',
+                                         use_colors=False))
+    logger = logging.getLogger("test.redaction.access")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        # uvicorn's own call: the formatter unpacks these five arguments itself.
+        logger.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:40498", "POST",
+                    f"/telegram/webhook/{TOKEN}", "1.1", 200)
+    finally:
+        logger.removeHandler(handler)
+    line = captured.getvalue()
+    assert "Logging error" not in line and TOKEN not in line
+    assert '127.0.0.1:40498 - "POST /telegram/webhook/[masqué] HTTP/1.1" 200' in line
+
+
+def test_objects_and_mappings_as_arguments_are_redacted(captured: io.StringIO) -> None:
+    class Url:
+        def __str__(self) -> str:
+            return f"https://api.telegram.org/bot{TOKEN}/getMe"
+
+    logger = logging.getLogger("test.redaction")
+    logger.info("calling %s (%d tries)", Url(), 3)
+    logger.info("%(what)s at %(url)s", {"what": "getMe", "url": Url()})
+    logger.info("a malformed call %s %s", "only one argument")
+    text = captured.getvalue()
+    assert TOKEN not in text and "(3 tries)" in text and "getMe at https://" in text
+    assert "a malformed call" in text
