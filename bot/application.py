@@ -27,6 +27,7 @@ from bot.config import BotConfig
 from bot.context import SERVICES_KEY, SvpApplication, SvpContext
 from bot.delivery import outbox_job
 from bot.intake import INTAKE_KEY, Intake
+from bot.persistence import DatabasePersistence
 from bot.services import BotServices
 from knowledge.runtime import Knowledge
 
@@ -57,6 +58,8 @@ def build_application(*, knowledge: Knowledge, config: BotConfig,
         .context_types(ContextTypes(context=SvpContext))
         .rate_limiter(AIORateLimiter())
         .updater(None)  # bot.intake polls: the offset only moves past committed updates
+        .persistence(DatabasePersistence(
+            knowledge, step_timeout=timedelta(seconds=registration.TIMEOUT_SECONDS)))
     )
     if request is not None:
         builder = builder.request(request)

@@ -132,6 +132,9 @@ class Intake:
             update = Update.de_json(row.payload, self.application.bot)
             # Handler errors are reported by the application's error handler, not raised here.
             await self.application.process_update(update)
+            # The conversation step and draft this update changed are stored before the
+            # update counts as processed: a replay after a crash finds the step it was sent in.
+            await self.application.update_persistence()
         except Exception as exc:  # an unreadable payload: recorded, never retried forever
             logger.exception("inbox update %s could not be processed", row.update_id)
             error = f"{type(exc).__name__}: {exc}"

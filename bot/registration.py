@@ -235,5 +235,6 @@ def conversation() -> ConversationHandler[SvpContext]:
             ],
             conversation_timeout=TIMEOUT_SECONDS,
             name="registration",
+            persistent=True,  # steps and drafts survive a restart (bot.persistence)
             allow_reentry=True,
         )

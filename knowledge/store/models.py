@@ -426,4 +426,10 @@ class DigestSend(Base):
 # Tables kept in their own modules, imported here so the metadata knows every table.
 from knowledge.store import catalog_models, login_security, vocabulary  # noqa: E402, F401
 from knowledge.store.desk_tables import ProcessHeartbeat, ReplyTemplate  # noqa: E402, F401
-from knowledge.store.runstate import GroupNotice, InboxUpdate, IndexReader  # noqa: E402, F401
+from knowledge.store.runstate import (  # noqa: E402, F401
+    ConversationState,
+    GroupNotice,
+    InboxUpdate,
+    IndexReader,
+    TelegramUserData,
+)

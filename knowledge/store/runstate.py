@@ -1,4 +1,5 @@
-"""Tables of the running bot's state: the Telegram inbox, group notices, index log readers."""
+"""Tables of the running bot's state: the Telegram inbox, group notices, index log readers,
+conversation steps and per-user drafts (so a restart resumes a registration)."""
 
 from __future__ import annotations
 
@@ -46,3 +47,25 @@ class IndexReader(Base):
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
     watermark: Mapped[int] = mapped_column(BigInteger)
     seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ConversationState(Base):
+    """The step a Telegram conversation (registration) has reached, per chat and user."""
+
+    __tablename__ = "conversation_states"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)  # JSON of the handler's key
+    user_id: Mapped[int | None] = mapped_column(BigInteger, index=True)  # for erasure
+    state: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class TelegramUserData(Base):
+    """What the bot keeps for a Telegram user between updates (the registration draft)."""
+
+    __tablename__ = "telegram_user_data"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
