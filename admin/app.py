@@ -15,6 +15,8 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute
 
+from admin.api.app import PREFIX as API_PREFIX
+from admin.api.app import create_api
 from admin.config import AdminConfig
 from admin.headers import SecurityHeaders
 from admin.pages import STATIC_DIR, make_templates, render
@@ -87,6 +89,8 @@ def create_app(*, knowledge: Knowledge, config: AdminConfig,
     app.state.config = config
     app.state.templates = make_templates()
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    # The JSON API: its own OpenAPI and JSON errors, bearer tokens (no cookie, no CSRF).
+    app.mount(API_PREFIX, create_api(knowledge=knowledge, config=config))
     # kb_manage before kb: its fixed paths (/kb/due...) must win over /kb/{entry_id}.
     for module in (auth, queue, tickets, templates, kb_manage, kb, glossary, askers, organisations,
                    account, users, health, stats, digest, audit):
