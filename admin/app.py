@@ -22,6 +22,7 @@ from admin.headers import SecurityHeaders
 from admin.pages import STATIC_DIR, make_templates, render
 from admin.routes import (
     account,
+    api_tokens,
     askers,
     audit,
     auth,
@@ -93,7 +94,7 @@ def create_app(*, knowledge: Knowledge, config: AdminConfig,
     app.mount(API_PREFIX, create_api(knowledge=knowledge, config=config))
     # kb_manage before kb: its fixed paths (/kb/due...) must win over /kb/{entry_id}.
     for module in (auth, queue, tickets, templates, kb_manage, kb, glossary, askers, organisations,
-                   account, users, health, stats, digest, audit):
+                   account, users, api_tokens, health, stats, digest, audit):
         app.include_router(module.router)
     app.router.routes.extend(extra_routes)
     _install_error_handlers(app)
