@@ -112,8 +112,9 @@ class CallAudit:
         finally:
             caller = scope.get("state", {}).get(_CALLER)
             if isinstance(caller, Caller) and caller.scope is api_tokens.TokenScope.WRITE:
-                path = scope.get("root_path", "") + scope.get("path", "")
-                await asyncio.to_thread(self._record, caller, scope["method"], path, status)
+                # Starlette keeps the full path in a mounted app (the mount is in root_path).
+                await asyncio.to_thread(self._record, caller, scope["method"],
+                                        str(scope.get("path", "")), status)
 
     def _record(self, caller: Caller, method: str, path: str, status: int) -> None:
         try:
