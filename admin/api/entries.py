@@ -10,8 +10,10 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Query
+from fastapi.responses import JSONResponse
 
 from admin.api.auth import CurrentCaller, WritingCaller
+from admin.api.errors import ErrorBody, duplicate_response
 from admin.api.schemas import (
     EntryChange,
     EntryCreate,
@@ -93,10 +95,22 @@ def get_entry(entry_id: RowId, db: DbSession, caller: CurrentCaller) -> EntryDet
     return _detail(db, entries.get(session=db, entry_id=entry_id))
 
 
-@router.post("/entries", response_model=EntryDetail, status_code=201)
+@router.post("/entries", response_model=EntryDetail, status_code=201, responses={
+    409: {"model": ErrorBody, "description": "Doublon possible (code duplicate, avec les "
+          "fiches candidates) ou identifiant externe déjà pris."}})
 def create_entry(body: EntryCreate, db: DbSession, knowledge: KnowledgeDep, config: ConfigDep,
-                 caller: WritingCaller, background: BackgroundTasks) -> EntryDetail:
-    """Create an active entry (embedded at once, searchable after the commit)."""
+                 caller: WritingCaller,
+                 background: BackgroundTasks) -> EntryDetail | JSONResponse:
+    """Create an active entry (embedded at once, searchable after the commit).
+
+    As when an answer is published, a near duplicate answers 409 with the candidates unless
+    `confirm_duplicate` is true.
+    """
+    if not body.confirm_duplicate and clean(body.question) and clean(body.answer):
+        duplicates = knowledge.near_duplicates(body.question, body.answer,
+                                               min_score=config.duplicate_threshold)
+        if duplicates:
+            return duplicate_response(duplicates)
     entry = entries.create(
         session=db, actor=caller.actor, embedder=knowledge.embedder,
         review_months=config.review_months,

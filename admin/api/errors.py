@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from knowledge.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from knowledge.people.api_tokens import TokenRejected
+from knowledge.runtime import SearchHit
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +97,14 @@ def error_response(status: int, code: str, message: str, *,
     body: dict[str, Any] = {"code": code, "message": message}
     body.update({key: value for key, value in extra.items() if value is not None})
     return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+def duplicate_response(candidates: Sequence[SearchHit]) -> JSONResponse:
+    """The 409 of a publication too close to existing entries, with those entries."""
+    return error_response(
+        409, "duplicate", "Des fiches très proches existent déjà : mettez l'une d'elles à "
+        "jour ou confirmez avec « confirm_duplicate ».",
+        candidates=[asdict(hit) for hit in candidates])
 
 
 def domain_status(error: DomainError) -> tuple[int, str]:

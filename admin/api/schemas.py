@@ -106,6 +106,8 @@ class EntryCreate(BaseModel):
     source: Text | None = Field(default=None, max_length=2_000)
     review_by: date | None = None
     external_id: Text | None = Field(default=None, max_length=1_000)
+    confirm_duplicate: bool = Field(default=False, description="Créer malgré des fiches très "
+                                    "proches (sinon 409 avec les candidates).")
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "question": "Qui paie la taxe d'enlèvement des ordures ménagères ?",

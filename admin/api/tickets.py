@@ -10,7 +10,7 @@ from fastapi import APIRouter, BackgroundTasks, Query
 from fastapi.responses import JSONResponse
 
 from admin.api.auth import Caller, CurrentCaller, WritingCaller
-from admin.api.errors import ErrorBody, error_response
+from admin.api.errors import ErrorBody, duplicate_response
 from admin.api.schemas import (
     Answer,
     AnswerOut,
@@ -149,10 +149,7 @@ def answer_ticket(ticket_id: RowId, body: Answer, db: DbSession, knowledge: Know
         near_duplicates=functools.partial(knowledge.near_duplicates,
                                           min_score=config.duplicate_threshold))
     if duplicates:
-        return error_response(
-            409, "duplicate", "Des fiches très proches existent déjà : mettez l'une d'elles à "
-            "jour (publication « update ») ou confirmez avec « confirm_duplicate ».",
-            candidates=[HitOut.model_validate(hit).model_dump() for hit in duplicates])
+        return duplicate_response(duplicates)
     outcome = review.approve(session=db, ticket_id=ticket_id, adviser=caller.user,
                              embedder=knowledge.embedder, approval=approval)
     background.add_task(knowledge.sync_index)
