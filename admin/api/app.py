@@ -29,6 +29,7 @@ forme `{"error": {"code": "...", "message": "..."}}`, messages en français.
 _COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": description}
     for status, description in (
+        (400, "Requête mal formée (corps illisible)."),
         (401, "Jeton absent, inconnu, révoqué ou expiré."),
         (403, "Jeton en lecture seule pour une écriture, ou action refusée à ce compte."),
         (404, "Objet introuvable."),

@@ -30,7 +30,7 @@ _DOMAIN_STATUS: tuple[tuple[type[DomainError], int, str], ...] = (
     (InvalidInput, 422, "invalid_input"),
 )
 _HTTP_CODES = {
-    400: ("bad_request", "La requête est mal formée."),
+    400: ("bad_request", "La requête est mal formée (corps JSON illisible ou pas en UTF-8)."),
     401: ("unauthorized", "Authentification requise : envoyez « Authorization: Bearer "
           "<jeton> »."),
     403: ("forbidden", "Accès refusé."),
