@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import select
 
 from knowledge.people import api_tokens
-from knowledge.store import migrate
 from knowledge.store.api_models import ApiToken
 from knowledge.store.db import make_engine, make_session_factory
 from svp.cli import main
@@ -51,7 +50,6 @@ def _tokens(database_url: str) -> list[ApiToken]:
 
 def test_create_list_and_revoke_a_token(cli_env: str, monkeypatch: pytest.MonkeyPatch,
                                         capsys: pytest.CaptureFixture[str]) -> None:
-    assert migrate.head_revision() == "0009"
     run(monkeypatch, capsys, "user", "add", "camille", "--password-stdin",
         stdin="un mot de passe solide\n")
     code, out, err = run(monkeypatch, capsys, "api", "token", "create", "Intranet",
