@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute
 
 from admin.api.app import PREFIX as API_PREFIX
 from admin.api.app import create_api
+from admin.api.errors import http_error_response
 from admin.config import AdminConfig
 from admin.headers import SecurityHeaders
 from admin.pages import STATIC_DIR, make_templates, render
@@ -139,6 +140,9 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, error: StarletteHTTPException) -> Response:
+        if request.url.path.startswith(API_PREFIX):
+            # An API path the mount does not take (a newline in it...): still JSON.
+            return http_error_response(error)
         message = {404: "Cette page n'existe pas.",
                    405: "Cette adresse n'accepte pas cette méthode."}.get(
             error.status_code, "La requête n'a pas pu être traitée.")

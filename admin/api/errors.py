@@ -148,6 +148,13 @@ def french_fields(errors: Sequence[Any]) -> list[dict[str, str]]:
     return fields
 
 
+def http_error_response(error: StarletteHTTPException) -> JSONResponse:
+    """A protocol error (404, 405...) in the API's shape."""
+    code, message = _HTTP_CODES.get(error.status_code,
+                                    ("http_error", "La requête n'a pas pu être traitée."))
+    return error_response(error.status_code, code, message, headers=dict(error.headers or {}))
+
+
 def install(app: FastAPI) -> None:
     """Turn every error of the API into a JSON error of the stable shape."""
 
@@ -168,10 +175,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, error: StarletteHTTPException) -> Response:
-        code, message = _HTTP_CODES.get(error.status_code,
-                                        ("http_error", "La requête n'a pas pu être traitée."))
-        return error_response(error.status_code, code, message,
-                              headers=dict(error.headers or {}))
+        return http_error_response(error)
 
     @app.exception_handler(OverflowError)
     @app.exception_handler(DataError)

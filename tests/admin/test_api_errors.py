@@ -104,6 +104,10 @@ def test_unknown_paths_methods_and_ids_are_json_errors(
         for bad in ("0", "-1", "1.5", "9" * 30, "%00"):
             _json_error(client.get(f"/api/v1/tickets/{bad}", headers=auth), 422)
         _json_error(client.get("/api/v1/tickets/2147483648", headers=auth), 422)
+        # A newline in the path: the mount does not take it, the answer is JSON all the same.
+        _json_error(client.post("/api/v1/tickets/%0A1/note", headers=auth,
+                                json={"text": "Vu."}), 404)
+        _json_error(client.get("/api/v1%0A", headers=auth), 404)
 
 
 def test_an_unexpected_failure_is_a_json_500_without_a_traceback(
