@@ -15,11 +15,15 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute
 
+from admin.api.app import PREFIX as API_PREFIX
+from admin.api.app import create_api
+from admin.api.errors import http_error_response
 from admin.config import AdminConfig
 from admin.headers import SecurityHeaders
 from admin.pages import STATIC_DIR, make_templates, render
 from admin.routes import (
     account,
+    api_tokens,
     askers,
     audit,
     auth,
@@ -87,9 +91,11 @@ def create_app(*, knowledge: Knowledge, config: AdminConfig,
     app.state.config = config
     app.state.templates = make_templates()
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    # The JSON API: its own OpenAPI and JSON errors, bearer tokens (no cookie, no CSRF).
+    app.mount(API_PREFIX, create_api(knowledge=knowledge, config=config))
     # kb_manage before kb: its fixed paths (/kb/due...) must win over /kb/{entry_id}.
     for module in (auth, queue, tickets, templates, kb_manage, kb, glossary, askers, organisations,
-                   account, users, health, stats, digest, audit):
+                   account, users, api_tokens, health, stats, digest, audit):
         app.include_router(module.router)
     app.router.routes.extend(extra_routes)
     _install_error_handlers(app)
@@ -134,6 +140,9 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, error: StarletteHTTPException) -> Response:
+        if request.url.path.startswith(API_PREFIX):
+            # An API path the mount does not take (a newline in it...): still JSON.
+            return http_error_response(error)
         message = {404: "Cette page n'existe pas.",
                    405: "Cette adresse n'accepte pas cette méthode."}.get(
             error.status_code, "La requête n'a pas pu être traitée.")

@@ -34,4 +34,5 @@ class AdminConfig:
     # Bearer token a Prometheus scraper may present on /metrics; None: only logged-in users.
     metrics_token: str | None = None
     review_months: int = 12  # default period before an entry must be checked again
+    api_rate_per_minute: int = 120  # calls per API token and minute (in this process)
     login_limits: LoginLimits = field(default_factory=LoginLimits)

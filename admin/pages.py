@@ -70,6 +70,7 @@ NOTICES = {
     "term_deleted": "Le terme a été supprimé du glossaire.",
     "phrasing_added": "La formulation a été ajoutée à la fiche.",
     "phrasing_removed": "La formulation a été supprimée : la recherche ne l'utilise plus.",
+    "api_token_revoked": "Le jeton d'accès a été révoqué : il est refusé dès l'appel suivant.",
 }
 
 

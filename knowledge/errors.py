@@ -40,4 +40,5 @@ _KIND_FR = {
     "import": "Import en attente",
     "glossary_term": "Terme du glossaire",
     "phrasing": "Formulation",
+    "api_token": "Jeton d'accès",
 }

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     metrics_token: str | None = Field(
         default=None, description="Jeton Bearer accepté sur /metrics (sinon : session web)."
     )
+    api_rate_per_minute: int = Field(
+        default=120, ge=1, le=100_000, description="Appels par minute et par jeton d'API."
+    )
 
     def resolved_database_url(self) -> str:
         """Return the database URL, defaulting to the SQLite file under the data directory."""

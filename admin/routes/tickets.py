@@ -245,6 +245,12 @@ def preview(ticket_id: int, db: DbSession, config: ConfigDep, user: CurrentUser,
     return JSONResponse(_preview(answer, references, _signature(config, user)))
 
 
+def _near_duplicates(knowledge: Knowledge,
+                     config: ConfigDep) -> Callable[[str, str], list[SearchHit]]:
+    return lambda question, answer: knowledge.near_duplicates(
+        question, answer, min_score=config.duplicate_threshold)
+
+
 def _int_or_none(value: str, what: str) -> int | None:
     if not value.strip():
         return None
@@ -268,11 +274,13 @@ def approve(request: Request, ticket_id: int, db: DbSession, knowledge: Knowledg
             choice = review.Publication(publication)
         except ValueError:
             raise InvalidInput("Choix de publication inconnu.") from None
-        if (choice is review.Publication.NEW and answer_form.confirm_duplicate != "1"
-                and answer.strip()):
-            # Checked before the unit of work writes anything (the search reads on its own).
-            duplicates = knowledge.near_duplicates(question or answer, answer,
-                                                   min_score=config.duplicate_threshold)
+        if choice is review.Publication.NEW and answer_form.confirm_duplicate != "1":
+            ticket_text = review.get_ticket(session=db, ticket_id=ticket_id).text
+            end_read(db)  # the search reads on its own, before the unit of work writes
+            duplicates = review.duplicate_candidates(
+                review.Approval(answer=answer, publication=choice, question=question or None),
+                ticket_text=ticket_text, confirmed=False,
+                near_duplicates=_near_duplicates(knowledge, config))
             if duplicates:
                 form["entry_id"] = str(duplicates[0].entry_id)
                 return _ticket_page(request, db, knowledge, config, user, ticket_id,

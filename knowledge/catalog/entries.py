@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Select, func, or_, select
@@ -95,6 +95,8 @@ class EntryFilter:
     review_due_on: date | None = None
     ids: Sequence[int] | None = field(default=None)
     theme_spellings: Sequence[str] | None = None  # filled by `resolved`
+    updated_since: datetime | None = None  # changed at or after this instant
+    after_id: int | None = None  # ids above this one only (cursor pagination)
 
 
 def resolved(*, session: Session, criteria: EntryFilter) -> EntryFilter:
@@ -314,6 +316,10 @@ def _filtered(criteria: EntryFilter) -> Select[KnowledgeEntry]:
         query = query.where(KnowledgeEntry.review_by <= criteria.review_due_on)
     if criteria.ids is not None:
         query = query.where(KnowledgeEntry.id.in_(list(criteria.ids)))
+    if criteria.updated_since is not None:
+        query = query.where(KnowledgeEntry.updated_at >= criteria.updated_since)
+    if criteria.after_id is not None:
+        query = query.where(KnowledgeEntry.id > criteria.after_id)
     return query
 
 

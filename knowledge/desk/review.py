@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -34,6 +35,7 @@ from knowledge.timeutil import utcnow
 
 if TYPE_CHECKING:
     from index.embedders import Embedder
+    from knowledge.retrieval.search import SearchHit
 
 logger = logging.getLogger(__name__)
 
@@ -356,6 +358,20 @@ def request_clarification(*, session: Session, ticket_id: int, adviser: User,
                  object_type="ticket", object_id=ticket.id)
     logger.info("clarification asked on ticket %s by %s", ticket.id, adviser.login)
     return ticket
+
+
+def duplicate_candidates(approval: Approval, *, ticket_text: str, confirmed: bool,
+                         near_duplicates: Callable[[str, str], list[SearchHit]]
+                         ) -> list[SearchHit]:
+    """Entries so close to a new publication that the adviser must confirm it (page and API).
+
+    Only a new entry is checked, unless the adviser already confirmed; `near_duplicates`
+    searches the index (run it before the unit of work writes: the search reads on its own).
+    """
+    if (approval.publication is not Publication.NEW or confirmed
+            or not clean(approval.answer)):
+        return []
+    return near_duplicates(clean(approval.question or "") or ticket_text, approval.answer)
 
 
 def approve(*, session: Session, ticket_id: int, adviser: User, approval: Approval,

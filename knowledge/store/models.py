@@ -424,7 +424,12 @@ class DigestSend(Base):
 
 
 # Tables kept in their own modules, imported here so the metadata knows every table.
-from knowledge.store import catalog_models, login_security, vocabulary  # noqa: E402, F401
+from knowledge.store import (  # noqa: E402, F401
+    api_models,
+    catalog_models,
+    login_security,
+    vocabulary,
+)
 from knowledge.store.desk_tables import ProcessHeartbeat, ReplyTemplate  # noqa: E402, F401
 from knowledge.store.runstate import (  # noqa: E402, F401
     ConversationState,

@@ -10,6 +10,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from knowledge.errors import DomainError
 from svp.cli import (
+    api,
     base,
     db,
     evaluation,
@@ -25,7 +26,8 @@ from svp.cli.base import OperatorError, app
 
 __all__ = ["app", "main"]
 
-_MODULES = (base, db, evaluation, kb, kb_upkeep, reports, retrieval, telegram, vocabulary, web)
+_MODULES = (api, base, db, evaluation, kb, kb_upkeep, reports, retrieval, telegram, vocabulary,
+            web)
 
 
 def _first_line(error: BaseException) -> str:

@@ -43,6 +43,7 @@ def admin_config(current: Settings) -> AdminConfig:
         bot_username=(current.telegram_bot_username or "").lstrip("@") or None,
         metrics_token=current.metrics_token,
         review_months=current.review_months,
+        api_rate_per_minute=current.api_rate_per_minute,
     )
 
 

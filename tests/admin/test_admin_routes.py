@@ -16,8 +16,9 @@ from admin.app import create_app
 from admin.config import AdminConfig
 from knowledge.runtime import Knowledge
 
-PUBLIC = {"/login", "/healthz", "/telegram/webhook"}
-ADMIN_ONLY = re.compile(r"^/users")
+# The API's schema is documentation: it names operations, never data.
+PUBLIC = {"/login", "/healthz", "/telegram/webhook", "/api/v1/openapi.json"}
+ADMIN_ONLY = re.compile(r"^/(users|api-tokens)")
 
 
 async def fake_webhook(_request: Request) -> PlainTextResponse:
@@ -33,14 +34,17 @@ def _flat(routes: list[object]) -> list[object]:
     return flat
 
 
-def _all_requests(app_routes: list[object]) -> list[tuple[str, str]]:
+def _all_requests(app_routes: list[object], prefix: str = "") -> list[tuple[str, str]]:
     found = []
     for route in _flat(app_routes):
+        if isinstance(route, Mount) and hasattr(route.app, "routes"):  # the JSON API
+            found.extend(_all_requests(list(route.app.routes), prefix + route.path))
+            continue
         if isinstance(route, Mount):
             found.append(("GET", f"{route.path}/admin.css"))
             continue
         assert isinstance(route, APIRoute | Route)
-        path = re.sub(r"\{[^}]+\}", "1", route.path)
+        path = prefix + re.sub(r"\{[^}]+\}", "1", route.path)
         for method in sorted(route.methods or ()):
             if method != "HEAD":
                 found.append((method, path))

@@ -84,6 +84,9 @@ ALLOWED: dict[str, str] = {
     "knowledge.retrieval.embeddings.embed_phrasings": "derived from an audited phrasing change",
     "knowledge.retrieval.log_readers.note": "index bookkeeping (how far a process has read)",
     "knowledge.retrieval.log_readers.prune": "index change log housekeeping",
+    # API tokens: the last use is noted on the token; calls of write tokens are audited by
+    # `api_tokens.record_call`, after the response.
+    "knowledge.people.api_tokens.authenticate": "last use of a token, noted on the token",
 }
 
 

@@ -1,0 +1,1 @@
+"""The JSON API v1: a FastAPI sub-application mounted at /api/v1, authenticated by tokens."""
