@@ -72,7 +72,6 @@ ALLOWED: dict[str, str] = {
     "knowledge.desk.conversations.load_states": "forgets registration steps that timed out",
     "knowledge.desk.conversations.save_state": "bot bookkeeping: a registration's step",
     "knowledge.desk.conversations.save_user_data": "bot bookkeeping: a registration's draft",
-    "knowledge.desk.conversations.forget_user": "part of an erasure, which is audited",
     # Login machinery (see above): one's own session closed, last use noted, throttles.
     "knowledge.people.advisers.close_session": "technical login session (one's own)",
     "knowledge.people.advisers.resolve_session": "technical login session (last use)",
