@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -37,7 +38,8 @@ from admin.routes import (
 )
 from admin.security import CsrfRejected, LoginRequired, SecondFactorRequired
 from knowledge.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
-from knowledge.people import advisers
+from knowledge.people import retention
+from knowledge.people.retention import RetentionPolicy
 from knowledge.people.throttle import TooManyAttempts
 from knowledge.runtime import Knowledge
 from knowledge.store.db import is_row_id
@@ -71,15 +73,18 @@ def create_app(*, knowledge: Knowledge, config: AdminConfig,
             await asyncio.to_thread(knowledge.sync_index)
         except Exception:  # a broken index must not keep the admin down; /healthz tells
             logger.exception("index synchronisation failed at start-up")
+        housekeeping = asyncio.create_task(_retention_loop(knowledge, config.retention),
+                                           name="svp-retention")
         try:
-            await asyncio.to_thread(_purge_stale, knowledge)
-        except Exception:  # housekeeping only
-            logger.exception("purge of old login attempts and sessions failed")
-        if lifespan is None:
-            yield
-        else:
-            async with lifespan(app):
+            if lifespan is None:
                 yield
+            else:
+                async with lifespan(app):
+                    yield
+        finally:
+            housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await housekeeping
 
     app = FastAPI(title="Administration SVP", lifespan=app_lifespan, docs_url=None,
                   redoc_url=None, openapi_url=None)
@@ -97,11 +102,19 @@ def create_app(*, knowledge: Knowledge, config: AdminConfig,
     return app
 
 
-def _purge_stale(knowledge: Knowledge) -> None:
+async def _retention_loop(knowledge: Knowledge, policy: RetentionPolicy) -> None:
+    """Apply the retention limits at start-up, then once a day (checked every hour)."""
+    while True:
+        try:
+            await asyncio.to_thread(_purge_if_due, knowledge, policy)
+        except Exception:  # housekeeping only: try again at the next check
+            logger.exception("retention purge failed")
+        await asyncio.sleep(3600)
+
+
+def _purge_if_due(knowledge: Knowledge, policy: RetentionPolicy) -> None:
     with knowledge.session() as session:
-        removed = advisers.purge_stale(session=session)
-    if removed:
-        logger.info("purged %s old login attempts and sessions", removed)
+        retention.purge_if_due(session=session, policy=policy, actor="web")
 
 
 def _install_error_handlers(app: FastAPI) -> None:

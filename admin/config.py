@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from knowledge.people.retention import RetentionPolicy
 from knowledge.people.throttle import LoginLimits
 
 
@@ -35,3 +36,4 @@ class AdminConfig:
     metrics_token: str | None = None
     review_months: int = 12  # default period before an entry must be checked again
     login_limits: LoginLimits = field(default_factory=LoginLimits)
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)

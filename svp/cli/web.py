@@ -18,6 +18,7 @@ from knowledge.people import advisers
 from knowledge.runtime import Knowledge
 from knowledge.store import migrate
 from svp.cli.base import OperatorError, app, open_knowledge, settings
+from svp.runtime import retention_policy
 from svp.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ def admin_config(current: Settings) -> AdminConfig:
         bot_username=(current.telegram_bot_username or "").lstrip("@") or None,
         metrics_token=current.metrics_token,
         review_months=current.review_months,
+        retention=retention_policy(current),
     )
 
 
