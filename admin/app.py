@@ -167,7 +167,10 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def on_validation(request: Request, error: RequestValidationError) -> Response:
-        logger.info("invalid request on %s: %s", request.url.path, error.errors())
+        # Fields and reasons only: the values typed may be names, e-mails or passwords.
+        logger.info("invalid request on %s: %s", request.url.path,
+                    [(".".join(map(str, item.get("loc", ()))), item.get("type"))
+                     for item in error.errors()])
         return _error_page(request, 422, "Le formulaire est incomplet ou mal rempli.")
 
 

@@ -183,7 +183,8 @@ class BotServices:
         """Erase an asker's personal data at their request."""
         with self._unit() as session:
             data_requests.erase_asker(session=session, asker_id=asker_id,
-                                      actor=f"asker:{asker_id}")
+                                      actor=f"asker:{asker_id}",
+                                      embedder=self.knowledge.embedder)
 
     def my_data(self, asker_id: int) -> tuple[bytes, bytes]:
         """A copy of the asker's data as JSON and CSV files (the export is audited)."""

@@ -65,3 +65,17 @@ def install(secrets: Iterable[str | None]) -> Redactor:
     factory.svp_inner = inner  # type: ignore[attr-defined]
     logging.setLogRecordFactory(factory)
     return redactor
+
+
+_QUERY = re.compile(r'(" ?[A-Z]+ [^ ?"]*)\?[^ "]*')
+
+
+class NoQueryStrings(logging.Filter):
+    """Drops query strings from access-log lines: searches there carry question words."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        stripped = _QUERY.sub(r"\g<1>", message)
+        if stripped != message:
+            record.msg, record.args = stripped, None
+        return True

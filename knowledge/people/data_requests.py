@@ -16,7 +16,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import String, Text, delete, or_, select, update
 from sqlalchemy.orm import Session
@@ -25,7 +25,7 @@ from knowledge import audit
 from knowledge.errors import Conflict, Forbidden
 from knowledge.people import advisers, askers
 from knowledge.people.retention import REDACTED
-from knowledge.people.scrubbing import Scrubber, identifiers_of
+from knowledge.people.scrubbing import Scrubber, identifiers_of, scrub_entry, scrub_phrasing
 from knowledge.store.catalog_models import EntryCorrection, ImportUpload
 from knowledge.store.db import Base
 from knowledge.store.login_security import LoginThrottle, RecoveryCode
@@ -33,7 +33,6 @@ from knowledge.store.models import (
     AskerStatus,
     AuditEvent,
     DigestSend,
-    EntryRevision,
     InboxUpdate,
     KnowledgeEntry,
     LoginAttempt,
@@ -45,6 +44,9 @@ from knowledge.store.models import (
 )
 from knowledge.store.vocabulary import EntryPhrasing
 from knowledge.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from index.embedders import Embedder
 
 logger = logging.getLogger(__name__)
 
@@ -220,26 +222,30 @@ def _delete_inbox(session: Session, chats: set[int], scrubber: Scrubber) -> int:
     return removed
 
 
-def _scrub_entries(session: Session, ticket_ids: list[int], scrubber: Scrubber) -> int:
-    """Names in entries published from these tickets, and in their revisions."""
-    changed = 0
+def _scrub_entries(session: Session, ticket_ids: list[int], scrubber: Scrubber,
+                   embedder: Embedder | None) -> int:
+    """Names in entries published from these tickets (and their revisions, phrasings)."""
     if not ticket_ids:
         return 0
+    changed = 0
+    for phrasing in session.scalars(select(EntryPhrasing)
+                                    .where(EntryPhrasing.ticket_id.in_(ticket_ids))):
+        changed += scrub_phrasing(session=session, phrasing=phrasing, scrubber=scrubber,
+                                  embedder=embedder)
     for entry in session.scalars(select(KnowledgeEntry)
                                  .where(KnowledgeEntry.origin_ticket_id.in_(ticket_ids))):
-        question, answer = scrubber.text(entry.question), scrubber.text(entry.answer)
-        if (question, answer) != (entry.question, entry.answer):
-            entry.question, entry.answer = question, answer
-            changed += 1
-        for revision in session.scalars(select(EntryRevision)
-                                        .where(EntryRevision.entry_id == entry.id)):
-            revision.question = scrubber.text(revision.question)
-            revision.answer = scrubber.text(revision.answer)
+        changed += scrub_entry(session=session, entry=entry, scrubber=scrubber,
+                               embedder=embedder)
     return changed
 
 
-def erase_asker(*, session: Session, asker_id: int, actor: str) -> Erasure:
-    """Erase an asker's personal data from every table; their questions stay, anonymised."""
+def erase_asker(*, session: Session, asker_id: int, actor: str,
+                embedder: Embedder | None = None) -> Erasure:
+    """Erase an asker's personal data from every table; their questions stay, anonymised.
+
+    With an embedder, an entry or phrasing whose text held their name is embedded again at
+    once; without, it waits for `svp index reembed` (its old vector is dropped).
+    """
     asker = askers.get(session=session, asker_id=asker_id)
     scrubber = Scrubber(identifiers_of(asker))
     chats = {number for number in (asker.chat_id, asker.telegram_user_id) if number is not None}
@@ -258,10 +264,7 @@ def erase_asker(*, session: Session, asker_id: int, actor: str) -> Erasure:
         message.text = scrubber.text(message.text)
         message.telegram_message_id = None
         counts["messages"] += 1
-    for phrasing in session.scalars(select(EntryPhrasing)
-                                    .where(EntryPhrasing.ticket_id.in_(ticket_ids))):
-        phrasing.text = scrubber.text(phrasing.text)
-    counts["entries"] = _scrub_entries(session, ticket_ids, scrubber)
+    counts["entries"] = _scrub_entries(session, ticket_ids, scrubber, embedder)
     for row in session.scalars(select(Outbox).where(or_(
             Outbox.asker_id == asker.id, Outbox.chat_id.in_(chats),
             Outbox.ticket_id.in_(ticket_ids)))):

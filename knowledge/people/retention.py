@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from knowledge import audit
-from knowledge.people.scrubbing import Scrubber, identifiers_of
+from knowledge.people.scrubbing import Scrubber, identifiers_of, scrub_phrasing
 from knowledge.store.catalog_models import EntryCorrection
 from knowledge.store.desk_tables import ProcessHeartbeat
 from knowledge.store.login_security import LoginThrottle
@@ -130,7 +130,7 @@ def anonymise_ticket(*, session: Session, ticket: Ticket) -> None:
         message.telegram_message_id = None
     for phrasing in session.scalars(select(EntryPhrasing)
                                     .where(EntryPhrasing.ticket_id == ticket.id)):
-        phrasing.text = scrubber.text(phrasing.text)
+        scrub_phrasing(session=session, phrasing=phrasing, scrubber=scrubber, embedder=None)
     session.execute(update(EntryCorrection).where(EntryCorrection.ticket_id == ticket.id)
                     .values(asker_id=None))
     # Its messages are all delivered or given up (the ticket is closed): what they said is

@@ -9,9 +9,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from knowledge.store.models import Asker, User
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from knowledge.retrieval import embeddings
+from knowledge.store.models import Asker, EntryRevision, KnowledgeEntry, User
+from knowledge.store.vocabulary import EntryPhrasing
+
+if TYPE_CHECKING:
+    from index.embedders import Embedder
 
 ERASED = "[effacé]"
 # Shorter name parts ("Di", "Le") are also ordinary words: replacing them would maul texts.
@@ -74,3 +82,38 @@ class Scrubber:
     def found(self, value: str) -> bool:
         """Whether a text holds one of the identifiers."""
         return self.pattern is not None and self.pattern.search(value) is not None
+
+
+def scrub_phrasing(*, session: Session, phrasing: EntryPhrasing, scrubber: Scrubber,
+                   embedder: Embedder | None) -> bool:
+    """Scrub a learnt phrasing; its vector follows (now, or at the next `svp index reembed`)."""
+    text = scrubber.text(phrasing.text)
+    if text == phrasing.text:
+        return False
+    phrasing.text = text
+    if embedder is not None:
+        embeddings.embed_phrasing(phrasing=phrasing, embedder=embedder)
+    else:  # the old vector came from the name: drop it, the phrasing waits to be embedded
+        phrasing.model_id, phrasing.dim, phrasing.vector = None, None, None
+    session.flush()
+    embeddings.log_change(session=session, entry_id=phrasing.entry_id, op=embeddings.UPSERT)
+    return True
+
+
+def scrub_entry(*, session: Session, entry: KnowledgeEntry, scrubber: Scrubber,
+                embedder: Embedder | None) -> bool:
+    """Scrub an entry and its revisions; its stored vector and search terms follow."""
+    for revision in session.scalars(select(EntryRevision)
+                                    .where(EntryRevision.entry_id == entry.id)):
+        revision.question = scrubber.text(revision.question)
+        revision.answer = scrubber.text(revision.answer)
+    question, answer = scrubber.text(entry.question), scrubber.text(entry.answer)
+    if (question, answer) == (entry.question, entry.answer):
+        return False
+    entry.question, entry.answer = question, answer
+    if embedder is None:  # vector and terms came from the name: gone until re-embedded
+        session.execute(delete(embeddings.EntryEmbedding)
+                        .where(embeddings.EntryEmbedding.entry_id == entry.id))
+    session.flush()
+    embeddings.entry_changed(session=session, entry=entry, embedder=embedder)
+    return True

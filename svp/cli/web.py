@@ -17,6 +17,7 @@ from admin.config import AdminConfig
 from knowledge.people import advisers
 from knowledge.runtime import Knowledge
 from knowledge.store import migrate
+from svp import redaction
 from svp.cli.base import OperatorError, app, open_knowledge, settings
 from svp.runtime import retention_policy
 from svp.settings import Settings
@@ -106,6 +107,7 @@ def serve(
         # Client addresses (throttling, session list) come from X-Forwarded-For only when sent
         # by a proxy the operator listed; otherwise anyone could pick their address.
         proxies = current.trusted_proxies
+        logging.getLogger("uvicorn.access").addFilter(redaction.NoQueryStrings())
         uvicorn.run(web, host=host, port=port, log_level="info", proxy_headers=bool(proxies),
                     forwarded_allow_ips=proxies or None)
 
