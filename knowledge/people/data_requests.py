@@ -343,6 +343,7 @@ def erase_adviser(*, session: Session, user_id: int, actor_user_id: int | None,
     session.flush()
     counts["audit"] = _redact_audit(session, scrubber, {f"user:{login}": f"user:{new_login}",
                                                         login: new_login})
+    audit.changes(session, "user", user.id)  # their before/after would name them: dropped
     audit.record(session=session, actor=actor, action="user.erase", object_type="user",
                  object_id=user.id, details={"counts": counts})
     logger.info("account %s erased by %s: %s", user.id, actor, counts)
