@@ -115,7 +115,7 @@ def _audit_to_redact(session: Session, limit: datetime) -> list[AuditEvent]:
     return [event for event in events if event.details and REDACTED not in event.details]
 
 
-def anonymise_ticket(*, session: Session, ticket: Ticket) -> None:
+def _anonymise_ticket(*, session: Session, ticket: Ticket) -> None:
     """Cut a closed ticket from its asker: link, chat, names in its texts; the Q&A stays."""
     scrubber = Scrubber(identifiers_of(ticket.asker) if ticket.asker is not None else [])
     ticket.text = scrubber.text(ticket.text)
@@ -163,7 +163,7 @@ def purge(*, session: Session, policy: RetentionPolicy, actor: str, dry_run: boo
     if dry_run:
         return PurgeReport(counts=counts, dry_run=True)
     for ticket in list(session.scalars(select(Ticket).where(*_closed_before(ticket_limit)))):
-        anonymise_ticket(session=session, ticket=ticket)
+        _anonymise_ticket(session=session, ticket=ticket)
     session.execute(update(Outbox).where(*_outbox_done_before(outbox_limit))
                     .values(text="", buttons=[]))
     session.execute(delete(InboxUpdate).where(*inbox_done))

@@ -75,6 +75,8 @@ ALLOWED: dict[str, str] = {
     "knowledge.people.second_factor.start_enrolment": "pending secret; the audited act is "
                                                        "the confirmation",
     "knowledge.people.throttle.purge": "housekeeping of login throttles",
+    "knowledge.people.scrubbing.scrub_entry": "inside the audited erasure (counts recorded)",
+    "knowledge.people.scrubbing.scrub_phrasing": "inside the audited erasure and purge",
     "knowledge.people.throttle.release": "login throttles are their own log",
     # Derived data and index bookkeeping.
     "knowledge.retrieval.embeddings.embed_phrasings": "derived from an audited phrasing change",

@@ -1,4 +1,5 @@
-"""audit log: rows stay append-only, but their details (and actor) may be redacted
+"""audit log: rows stay append-only, but their details (and actor) may be redacted;
+index of tickets by answer date (retention purge)
 
 Revision ID: 0011
 Revises: 0008 (the merger rechains it after 0010)
@@ -53,6 +54,8 @@ END
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.create_index('ix_tickets_answered_at', ['answered_at'], unique=False)
     if op.get_bind().dialect.name == 'postgresql':
         op.execute(_PG_FUNCTION)
     else:
@@ -67,3 +70,5 @@ def downgrade() -> None:
         op.execute('DROP TRIGGER IF EXISTS audit_events_redact_only')
         op.execute("CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events BEGIN "
                    "SELECT RAISE(ABORT, 'audit_events is append-only'); END")
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.drop_index('ix_tickets_answered_at')
