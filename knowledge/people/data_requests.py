@@ -124,8 +124,10 @@ def adviser_data(*, session: Session, user_id: int) -> dict[str, Any]:
                                .order_by(WebSession.created_at))
     attempts = session.scalars(select(LoginAttempt).where(LoginAttempt.login == user.login)
                                .order_by(LoginAttempt.id))
-    events = session.scalars(select(AuditEvent).where(AuditEvent.actor.in_(actors))
-                             .order_by(AuditEvent.id))
+    events = session.scalars(select(AuditEvent).where(or_(
+        AuditEvent.actor.in_(actors),
+        (AuditEvent.object_type == "user") & (AuditEvent.object_id == str(user.id))))
+        .order_by(AuditEvent.id))
     written = session.scalars(select(TicketMessage).where(TicketMessage.user_id == user.id)
                               .order_by(TicketMessage.id))
     return {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import secrets
 import sys
@@ -107,9 +108,21 @@ def serve(
         # Client addresses (throttling, session list) come from X-Forwarded-For only when sent
         # by a proxy the operator listed; otherwise anyone could pick their address.
         proxies = current.trusted_proxies
-        logging.getLogger("uvicorn.access").addFilter(redaction.NoQueryStrings())
-        uvicorn.run(web, host=host, port=port, log_level="info", proxy_headers=bool(proxies),
-                    forwarded_allow_ips=proxies or None)
+        uvicorn.run(web, host=host, port=port, log_level="info", log_config=_log_config(),
+                    proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)
+
+
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging, fit for records frozen by svp.redaction, without query strings."""
+    import uvicorn.config
+
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    # svp.redaction formats each record at creation and drops its args; uvicorn's access
+    # formatter reads the args, and failed on every request ("--- Logging error ---").
+    config["formatters"]["access"] = {"format": "%(levelname)s:     %(message)s"}
+    config["filters"] = {"no_query": {"()": redaction.NoQueryStrings}}
+    config["handlers"]["access"]["filters"] = ["no_query"]
+    return config
 
 
 def _create_demo(knowledge: Knowledge) -> None:
