@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 # `audit_events` through only when it sets this marker (and leaves who/what/when alone).
 REDACTED = "redacted"
 DAILY = "retention-purge"  # heartbeat row: when the daily purge last ran
+_CHUNK = 500  # tickets anonymised per round of queries (and ids per IN list)
 CLOSED = (TicketStatus.ANSWERED.value, TicketStatus.SELF_SERVED.value,
           TicketStatus.REJECTED.value)
 
@@ -115,28 +116,41 @@ def _audit_to_redact(session: Session, limit: datetime) -> list[AuditEvent]:
     return [event for event in events if event.details and REDACTED not in event.details]
 
 
-def _anonymise_ticket(*, session: Session, ticket: Ticket) -> None:
-    """Cut a closed ticket from its asker: link, chat, names in its texts; the Q&A stays."""
-    scrubber = Scrubber(identifiers_of(ticket.asker) if ticket.asker is not None else [])
-    ticket.text = scrubber.text(ticket.text)
-    ticket.feedback_comment = scrubber.optional(ticket.feedback_comment)
-    ticket.draft = scrubber.value(ticket.draft) if ticket.draft else ticket.draft
-    ticket.asker_id = None
-    ticket.telegram_chat_id = None
-    ticket.telegram_message_id = None
-    for message in session.scalars(select(TicketMessage)
-                                   .where(TicketMessage.ticket_id == ticket.id)):
-        message.text = scrubber.text(message.text)
-        message.telegram_message_id = None
-    for phrasing in session.scalars(select(EntryPhrasing)
-                                    .where(EntryPhrasing.ticket_id == ticket.id)):
-        scrub_phrasing(session=session, phrasing=phrasing, scrubber=scrubber, embedder=None)
-    session.execute(update(EntryCorrection).where(EntryCorrection.ticket_id == ticket.id)
-                    .values(asker_id=None))
-    # Its messages are all delivered or given up (the ticket is closed): what they said is
-    # in the thread; the rows only held chat ids and copies.
-    session.execute(delete(Outbox).where(Outbox.ticket_id == ticket.id,
-                                         Outbox.status != OutboxStatus.PENDING.value))
+def _anonymise_tickets(session: Session, tickets: list[Ticket]) -> None:
+    """Cut closed tickets from their askers: link, chat, names in their texts; the Q&A stays."""
+    scrubbers: dict[int | None, Scrubber] = {}
+    for start in range(0, len(tickets), _CHUNK):
+        chunk = tickets[start:start + _CHUNK]
+        by_ticket: dict[int, Scrubber] = {}
+        for ticket in chunk:
+            if ticket.asker_id not in scrubbers:
+                scrubbers[ticket.asker_id] = Scrubber(
+                    identifiers_of(ticket.asker) if ticket.asker is not None else [])
+            by_ticket[ticket.id] = scrubbers[ticket.asker_id]
+        ids = list(by_ticket)
+        for message in session.scalars(select(TicketMessage)
+                                       .where(TicketMessage.ticket_id.in_(ids))):
+            message.text = by_ticket[message.ticket_id].text(message.text)
+            message.telegram_message_id = None
+        for phrasing in session.scalars(select(EntryPhrasing)
+                                        .where(EntryPhrasing.ticket_id.in_(ids))):
+            scrub_phrasing(session=session, phrasing=phrasing,
+                           scrubber=by_ticket[phrasing.ticket_id or 0], embedder=None)
+        for ticket in chunk:
+            scrubber = by_ticket[ticket.id]
+            ticket.text = scrubber.text(ticket.text)
+            ticket.feedback_comment = scrubber.optional(ticket.feedback_comment)
+            ticket.draft = scrubber.value(ticket.draft) if ticket.draft else ticket.draft
+            ticket.asker_id = None
+            ticket.telegram_chat_id = None
+            ticket.telegram_message_id = None
+        session.execute(update(EntryCorrection).where(EntryCorrection.ticket_id.in_(ids))
+                        .values(asker_id=None))
+        # Their messages are all delivered or given up (the tickets are closed): what they
+        # said is in the thread; the rows only held chat ids and copies.
+        session.execute(delete(Outbox).where(Outbox.ticket_id.in_(ids),
+                                             Outbox.status != OutboxStatus.PENDING.value))
+        session.flush()
 
 
 def purge(*, session: Session, policy: RetentionPolicy, actor: str, dry_run: bool = False,
@@ -162,8 +176,8 @@ def purge(*, session: Session, policy: RetentionPolicy, actor: str, dry_run: boo
     }
     if dry_run:
         return PurgeReport(counts=counts, dry_run=True)
-    for ticket in list(session.scalars(select(Ticket).where(*_closed_before(ticket_limit)))):
-        _anonymise_ticket(session=session, ticket=ticket)
+    _anonymise_tickets(session, list(session.scalars(
+        select(Ticket).where(*_closed_before(ticket_limit)).order_by(Ticket.id))))
     session.execute(update(Outbox).where(*_outbox_done_before(outbox_limit))
                     .values(text="", buttons=[]))
     session.execute(delete(InboxUpdate).where(*inbox_done))
