@@ -111,8 +111,6 @@ def main() -> None:
         rows = []
         with factory.begin() as session:
             audit_count = len(list(session.scalars(select(AuditEvent.id))))
-            mine = len(list(session.scalars(select(Ticket.id).where(
-                Ticket.asker_id == asker_id))))
         for label, dry in (("purge, simulation", True), ("purge", False),
                            ("purge suivante (rien à faire)", False)):
             started = time.perf_counter()
@@ -121,6 +119,9 @@ def main() -> None:
                                          dry_run=dry)
             rows.append((label, f"{time.perf_counter() - started:.2f} s",
                          ", ".join(f"{k} {v}" for k, v in report.counts.items() if v) or "—"))
+        with factory.begin() as session:  # those not detached by the purge
+            mine = len(list(session.scalars(select(Ticket.id).where(
+                Ticket.asker_id == asker_id))))
         started = time.perf_counter()
         with factory.begin() as session:
             erasure = data_requests.erase_asker(session=session, asker_id=asker_id,
