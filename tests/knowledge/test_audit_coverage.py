@@ -175,7 +175,8 @@ def test_the_discovery_finds_the_known_services() -> None:
     found = services()
     # A sample across the subpackages, so a broken discovery cannot pass silently.
     for name in ("knowledge.desk.review.approve", "knowledge.catalog.entries.create",
-                 "knowledge.people.askers.erase", "knowledge.people.organisations.update",
+                 "knowledge.people.data_requests.erase_asker",
+                 "knowledge.people.organisations.update",
                  "knowledge.people.subscriptions.toggle", "knowledge.desk.tickets.submit"):
         assert name in found and writes(found[name]) and audits(found[name]), name
     assert not writes(found["knowledge.desk.tickets.list_for_asker"])
