@@ -188,3 +188,24 @@ def test_the_askers_page_links_an_admin_to_the_data_page(admin_knowledge: Knowle
         page = client.get("/askers?status=all").text
     assert f'href="/askers/{asker_id}/donnees"' in page
     assert csrf_from(page)
+
+
+def test_the_web_admin_applies_the_retention_limits_when_it_starts(
+        admin_knowledge: Knowledge) -> None:
+    from datetime import timedelta
+
+    from knowledge.people.retention import DAILY
+    from knowledge.store.desk_tables import ProcessHeartbeat
+    from knowledge.store.models import LoginAttempt
+    from knowledge.timeutil import utcnow
+
+    with admin_knowledge.session() as session:
+        session.add(LoginAttempt(at=utcnow() - timedelta(days=45), ip="10.1.1.1", login="x"))
+        session.add(LoginAttempt(at=utcnow() - timedelta(days=2), ip="10.1.1.1", login="y"))
+    with client_for(admin_knowledge) as client:
+        assert client.get("/healthz").status_code == 200
+    with admin_knowledge.session() as session:
+        assert list(session.scalars(select(LoginAttempt.login))) == ["y"]
+        assert session.get(ProcessHeartbeat, DAILY) is not None
+        [event] = session.scalars(select(AuditEvent).where(AuditEvent.action == "privacy.purge"))
+        assert event.actor == "web" and event.details["counts"]["login_attempts"] == 1

@@ -209,3 +209,22 @@ async def test_my_data_refused_by_telegram_tells_the_asker_to_try_again(
     assert harness.errors == []
     replies = await harness.say(marie, "/mesdonnees")  # asked again: the file goes
     assert "mes-donnees-svp.json" in _documents(harness)
+
+
+async def test_the_bot_runs_the_retention_purge_once_a_day(harness: BotHarness) -> None:
+    from datetime import timedelta
+
+    from bot.context import SERVICES_KEY
+    from knowledge.store.models import InboxUpdate
+    from knowledge.timeutil import utcnow
+
+    assert harness.application.job_queue is not None
+    assert harness.application.job_queue.get_jobs_by_name("retention")
+    with harness.knowledge.session() as session:
+        old = utcnow() - timedelta(days=harness.config.retention.inbox_days + 1)
+        session.add(InboxUpdate(update_id=1, chat_id=1, kind="message", payload={},
+                                received_at=old, processed_at=old))
+    services = harness.application.bot_data[SERVICES_KEY]
+    report = services.purge_if_due()
+    assert report is not None and report.counts["inbox"] == 1
+    assert services.purge_if_due() is None  # done today, by this process or another
