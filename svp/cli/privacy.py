@@ -79,6 +79,8 @@ def erase_asker_command(
             f"Effacer définitivement les données personnelles du demandeur {asker_id} ?"):
         raise OperatorError("effacement annulé.")
     with open_knowledge() as knowledge, knowledge.session() as session:
-        erasure = data_requests.erase_asker(session=session, asker_id=asker_id, actor=_ACTOR)
+        # The embedder re-embeds at once an entry whose text held the asker's name.
+        erasure = data_requests.erase_asker(session=session, asker_id=asker_id, actor=_ACTOR,
+                                            embedder=knowledge.embedder)
     details = ", ".join(f"{name} {count}" for name, count in erasure.counts.items())
     typer.echo(f"Données du demandeur {asker_id} effacées ({details}).")
