@@ -22,6 +22,7 @@ from sqlalchemy import String, Text, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from knowledge import audit
+from knowledge.desk.notes import INTERNAL_NOTE
 from knowledge.errors import Conflict, Forbidden
 from knowledge.people import advisers, askers
 from knowledge.people.retention import REDACTED
@@ -100,9 +101,11 @@ def asker_data(*, session: Session, asker_id: int) -> dict[str, Any]:
             "texte": ticket.text, "theme": ticket.theme,
             "repondue_le": _plain(ticket.answered_at), "avis": ticket.feedback,
             "commentaire": ticket.feedback_comment,
+            # Internal notes are the advisers' working notes, promised never to reach the
+            # asker: an access request by mail lets an admin judge them (docs/rgpd.md).
             "messages": [{"auteur": message.author, "type": message.kind,
                           "le": _plain(message.created_at), "texte": message.text}
-                         for message in ticket.messages],
+                         for message in ticket.messages if message.kind != INTERNAL_NOTE],
         } for ticket in tickets],
         "messages_envoyes": [{"id": row.id, "type": row.kind, "statut": row.status,
                               "cree_le": _plain(row.created_at),
@@ -214,7 +217,7 @@ def _redact_audit(session: Session, scrubber: Scrubber, actors: dict[str, str]) 
     return redacted
 
 
-def _delete_inbox(session: Session, chats: set[int], scrubber: Scrubber) -> int:
+def _delete_inbox(session: Session, chats: list[int], scrubber: Scrubber) -> int:
     """Delete the raw updates sent by the person (or naming them), processed or not."""
     removed = 0
     for row in session.scalars(select(InboxUpdate).order_by(InboxUpdate.id)):
@@ -250,7 +253,8 @@ def erase_asker(*, session: Session, asker_id: int, actor: str,
     """
     asker = askers.get(session=session, asker_id=asker_id)
     scrubber = Scrubber(identifiers_of(asker))
-    chats = {number for number in (asker.chat_id, asker.telegram_user_id) if number is not None}
+    chats = sorted({number for number in (asker.chat_id, asker.telegram_user_id)
+                    if number is not None})
     old_actor = f"telegram:{asker.telegram_user_id}" if asker.telegram_user_id else None
     ticket_ids = list(session.scalars(select(Ticket.id).where(or_(
         Ticket.asker_id == asker.id, Ticket.telegram_chat_id.in_(chats)))))

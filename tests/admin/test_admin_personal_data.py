@@ -209,3 +209,20 @@ def test_the_web_admin_applies_the_retention_limits_when_it_starts(
         assert session.get(ProcessHeartbeat, DAILY) is not None
         [event] = session.scalars(select(AuditEvent).where(AuditEvent.action == "privacy.purge"))
         assert event.actor == "web" and event.details["counts"]["login_attempts"] == 1
+
+
+def test_the_copy_leaves_out_the_advisers_internal_notes(admin_knowledge: Knowledge) -> None:
+    from knowledge.desk import notes
+    from knowledge.people import data_requests
+
+    make_user(admin_knowledge, "camille")
+    asker_id, ticket_id = _asker_with_name(admin_knowledge)
+    with admin_knowledge.session() as session:
+        adviser = advisers.get_by_login(session=session, login="camille")
+        notes.add_note(session=session, ticket_id=ticket_id, adviser=adviser,
+                       text="Demandeuse insistante, voir avec la direction.")
+    with admin_knowledge.session() as session:
+        data = data_requests.asker_data(session=session, asker_id=asker_id)
+    [question] = data["questions"]
+    assert [m["type"] for m in question["messages"]] == ["question"]
+    assert "insistante" not in json.dumps(data, ensure_ascii=False)
