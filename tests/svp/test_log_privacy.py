@@ -24,6 +24,15 @@ def test_database_errors_do_not_carry_the_values_of_the_statement(engine: Engine
     assert "Marie Durand" not in str(caught.value)
 
 
+def test_the_filter_strips_the_path_argument_when_arguments_are_kept() -> None:
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1,
+                               '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:5000", "GET", "/queue?text=Marie", "1.1", 200), None)
+    assert redaction.NoQueryStrings().filter(record)
+    assert record.args is not None and record.args[2] == "/queue"
+    assert "Marie" not in record.getMessage()
+
+
 def test_access_log_lines_lose_their_query_string_and_still_format(
         caplog: pytest.LogCaptureFixture) -> None:
     redaction.install([])  # records are frozen at creation, as in `svp serve`
