@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -33,6 +34,7 @@ from admin.routes import (
     kb,
     kb_manage,
     organisations,
+    personal_data,
     queue,
     stats,
     templates,
@@ -41,7 +43,8 @@ from admin.routes import (
 )
 from admin.security import CsrfRejected, LoginRequired, SecondFactorRequired
 from knowledge.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
-from knowledge.people import advisers
+from knowledge.people import retention
+from knowledge.people.retention import RetentionPolicy
 from knowledge.people.throttle import TooManyAttempts
 from knowledge.runtime import Knowledge
 from knowledge.store.db import is_row_id
@@ -75,15 +78,18 @@ def create_app(*, knowledge: Knowledge, config: AdminConfig,
             await asyncio.to_thread(knowledge.sync_index)
         except Exception:  # a broken index must not keep the admin down; /healthz tells
             logger.exception("index synchronisation failed at start-up")
+        housekeeping = asyncio.create_task(_retention_loop(knowledge, config.retention),
+                                           name="svp-retention")
         try:
-            await asyncio.to_thread(_purge_stale, knowledge)
-        except Exception:  # housekeeping only
-            logger.exception("purge of old login attempts and sessions failed")
-        if lifespan is None:
-            yield
-        else:
-            async with lifespan(app):
+            if lifespan is None:
                 yield
+            else:
+                async with lifespan(app):
+                    yield
+        finally:
+            housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await housekeeping
 
     app = FastAPI(title="Administration SVP", lifespan=app_lifespan, docs_url=None,
                   redoc_url=None, openapi_url=None)
@@ -95,7 +101,8 @@ def create_app(*, knowledge: Knowledge, config: AdminConfig,
     app.mount(API_PREFIX, create_api(knowledge=knowledge, config=config))
     # kb_manage before kb: its fixed paths (/kb/due...) must win over /kb/{entry_id}.
     for module in (auth, queue, tickets, templates, kb_manage, kb, glossary, askers, organisations,
-                   account, users, api_tokens, health, stats, digest, audit):
+                   account, users, api_tokens, health, stats, digest, audit,
+                   personal_data):
         app.include_router(module.router)
     app.router.routes.extend(extra_routes)
     _install_error_handlers(app)
@@ -103,11 +110,19 @@ def create_app(*, knowledge: Knowledge, config: AdminConfig,
     return app
 
 
-def _purge_stale(knowledge: Knowledge) -> None:
+async def _retention_loop(knowledge: Knowledge, policy: RetentionPolicy) -> None:
+    """Apply the retention limits at start-up, then once a day (checked every hour)."""
+    while True:
+        try:
+            await asyncio.to_thread(_purge_if_due, knowledge, policy)
+        except Exception:  # housekeeping only: try again at the next check
+            logger.exception("retention purge failed")
+        await asyncio.sleep(3600)
+
+
+def _purge_if_due(knowledge: Knowledge, policy: RetentionPolicy) -> None:
     with knowledge.session() as session:
-        removed = advisers.purge_stale(session=session)
-    if removed:
-        logger.info("purged %s old login attempts and sessions", removed)
+        retention.purge_if_due(session=session, policy=policy, actor="web")
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -163,7 +178,10 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def on_validation(request: Request, error: RequestValidationError) -> Response:
-        logger.info("invalid request on %s: %s", request.url.path, error.errors())
+        # Fields and reasons only: the values typed may be names, e-mails or passwords.
+        logger.info("invalid request on %s: %s", request.url.path,
+                    [(".".join(map(str, item.get("loc", ()))), item.get("type"))
+                     for item in error.errors()])
         return _error_page(request, 422, "Le formulaire est incomplet ou mal rempli.")
 
 

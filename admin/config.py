@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from knowledge.people.retention import RetentionPolicy
 from knowledge.people.throttle import LoginLimits
 
 
@@ -36,3 +37,4 @@ class AdminConfig:
     review_months: int = 12  # default period before an entry must be checked again
     api_rate_per_minute: int = 120  # calls per API token and minute (in this process)
     login_limits: LoginLimits = field(default_factory=LoginLimits)
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)

@@ -54,6 +54,8 @@ NOTICES = {
     "theme_merged": "Les thèmes ont été fusionnés.",
     "asker_approved": "Le demandeur a été approuvé.",
     "asker_blocked": "Le demandeur a été bloqué.",
+    "asker_erased": "Les données personnelles du demandeur ont été effacées.",
+    "user_erased": "Les données personnelles du compte ont été effacées.",
     "org_saved": "L'organisme a été enregistré.",
     "password_changed": "Votre mot de passe a été changé. Veuillez vous reconnecter.",
     "user_created": "Le compte a été créé.",

@@ -80,6 +80,9 @@ def build_application(*, knowledge: Knowledge, config: BotConfig,
                             name="outbox", job_kwargs={"max_instances": 1, "coalesce": True})
     job_queue.run_repeating(prune_job, interval=3600, first=60, name="prune",
                             job_kwargs={"max_instances": 1, "coalesce": True})
+    # Checked hourly, run once a day across processes (the last run is kept in the database).
+    job_queue.run_repeating(retention_job, interval=3600, first=300, name="retention",
+                            job_kwargs={"max_instances": 1, "coalesce": True})
     return application
 
 
@@ -102,6 +105,14 @@ async def prune_job(context: SvpContext) -> None:
             logger.warning("could not prune the inbox or the index log", exc_info=True)
 
 
+async def retention_job(context: SvpContext) -> None:
+    """JobQueue callback: apply the retention limits of personal data once a day."""
+    try:
+        await asyncio.to_thread(context.svp.purge_if_due)
+    except Exception:  # housekeeping: try again at the next run
+        logger.warning("could not apply the retention limits", exc_info=True)
+
+
 def warm_up(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Load the model and index in the background so the first question is not slow."""
     services = application.bot_data.get(SERVICES_KEY)
@@ -119,6 +130,7 @@ def add_handlers(application: SvpApplication) -> None:
         (("aide", "help"), handlers.help_command),
         (("moi",), handlers.me),
         (("supprimer",), handlers.erase_request),
+        (("mesdonnees",), handlers.my_data),
         (("mesquestions",), handlers.my_questions),
         (("abonnement",), handlers.subscription),
         (("conseiller",), handlers.adviser_link),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from knowledge.people.retention import RetentionPolicy
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 
@@ -21,6 +23,7 @@ class BotConfig:
     suggestions_shown: int = 3
     admin_base_url: str = "http://127.0.0.1:8000"
     inbox_retention_days: int = 30
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)
 
     @property
     def shown(self) -> int:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
-from telegram import Message, Update
+from telegram import InputFile, Message, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import RetryAfter, TelegramError
 from telegram.ext import ApplicationHandlerStop
@@ -120,6 +121,30 @@ async def erase_answer(update: Update, context: SvpContext) -> None:
     if context.user_data is not None:
         context.user_data.clear()
     await query.edit_message_text(texts.ERASED)
+
+
+async def my_data(update: Update, context: SvpContext) -> None:
+    """/mesdonnees: send the asker a copy of their data, as JSON and CSV files."""
+    message = update.effective_message
+    assert message is not None
+    asker = await context.asker(update)
+    if asker is None or asker.status == "erased":
+        await message.reply_text(texts.NOTHING_TO_ERASE)
+        return
+    as_json, as_csv = await asyncio.to_thread(context.svp.my_data, asker.id)
+    # Sent directly, never stored in the outbox (a second copy of everything to purge later):
+    # if this fails, or the process dies, the asker asks again.
+    try:
+        await message.reply_document(InputFile(as_json, filename="mes-donnees-svp.json"),
+                                     caption=texts.MY_DATA_CAPTION)
+        await message.reply_document(InputFile(as_csv, filename="mes-donnees-svp.csv"))
+    except TelegramError as error:
+        logger.warning("could not send their data to asker %s (%s)", asker.id,
+                       type(error).__name__)
+        with contextlib.suppress(TelegramError):
+            await message.reply_text(texts.MY_DATA_FAILED)
+        return
+    logger.info("data copy sent to asker %s", asker.id)
 
 
 async def my_questions(update: Update, context: SvpContext) -> None:

@@ -40,7 +40,7 @@ class DatabasePersistence(BasePersistence[UserData, dict[Any, Any], dict[Any, An
         """Every stored user's data."""
         def load() -> dict[int, UserData]:
             with self.knowledge.session() as session:
-                return conversations.load_user_data(session=session)
+                return conversations.load_user_data(session=session, max_age=self.step_timeout)
         data = await asyncio.to_thread(load)
         self._stored_users = set(data)
         return data

@@ -18,7 +18,14 @@ from sqlalchemy.orm import Session
 from bot import keyboards, texts
 from bot.config import BotConfig
 from knowledge.desk import inbox, outbox, tickets
-from knowledge.people import adviser_links, askers, organisations, subscriptions
+from knowledge.people import (
+    adviser_links,
+    askers,
+    data_requests,
+    organisations,
+    retention,
+    subscriptions,
+)
 from knowledge.runtime import Knowledge
 from knowledge.store.db import is_row_id
 from knowledge.store.models import (
@@ -175,12 +182,31 @@ class BotServices:
     def erase(self, asker_id: int) -> None:
         """Erase an asker's personal data at their request."""
         with self._unit() as session:
-            askers.erase(session=session, asker_id=asker_id, actor=f"asker:{asker_id}")
+            data_requests.erase_asker(session=session, asker_id=asker_id,
+                                      actor=f"asker:{asker_id}",
+                                      embedder=self.knowledge.embedder)
+
+    def my_data(self, asker_id: int) -> tuple[bytes, bytes]:
+        """A copy of the asker's data as JSON and CSV files (the export is audited)."""
+        # Not the update's unit of work: the update is done only once the files are sent, so
+        # a crash before that replays it and the asker still gets their copy.
+        with self.knowledge.session() as session:
+            data = data_requests.asker_data(session=session, asker_id=asker_id)
+            data_requests.record_export(session=session, object_type="asker",
+                                        object_id=asker_id, actor=f"asker:{asker_id}",
+                                        fmt="json+csv")
+        return data_requests.to_json(data), data_requests.to_csv(data)
 
     def link_adviser(self, code: str, chat_id: int) -> str:
         """Link an adviser's account to this chat; return their display name."""
         with self._unit() as session:
             return adviser_links.link(session=session, code=code, chat_id=chat_id).display_name
+
+    def purge_if_due(self) -> retention.PurgeReport | None:
+        """Apply the retention limits if no process did in the last day."""
+        with self.knowledge.session() as session:
+            return retention.purge_if_due(session=session, policy=self.config.retention,
+                                          actor="bot")
 
     # --- questions ----------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ COMMANDS = [
     ("moi", "Mon profil (ajouter l'e-mail : /moi adresse)"),
     ("aide", "Comment utiliser ce service"),
     ("abonnement", "Recevoir ou non la lettre mensuelle du SVP"),
+    ("mesdonnees", "Recevoir une copie de mes données"),
     ("supprimer", "Effacer mes données personnelles"),
     ("annuler", "Annuler l'inscription en cours"),
 ]
@@ -44,6 +45,7 @@ HELP = (
     "/moi — votre profil ; <code>/moi adresse@organisme.fr</code> pour indiquer votre e-mail\n"
     "/abonnement — recevoir (ou ne plus recevoir) la lettre mensuelle « Les réponses du "
     "SVP »\n"
+    "/mesdonnees — recevoir une copie de vos données (fichiers JSON et CSV)\n"
     "/supprimer — effacer vos données personnelles\n"
     "/aide — ce message\n\n"
     "Photos, documents et messages vocaux ne sont pas traités : décrivez votre situation par "
@@ -61,8 +63,9 @@ RGPD_NOTICE = (
     "<b>Vos données</b> : le SVP conserve votre nom, votre organisme, votre e-mail "
     "professionnel, votre identifiant Telegram et vos questions, uniquement pour vous répondre "
     "et améliorer la base de réponses. Les conseillers du SVP y ont accès. Vous pouvez les "
-    "consulter avec /moi et les effacer à tout moment avec /supprimer (vos questions sont "
-    "alors conservées sans lien avec vous)."
+    "consulter avec /moi, en recevoir une copie avec /mesdonnees et les effacer à tout moment "
+    "avec /supprimer (vos questions sont alors conservées sans lien avec vous). Une question "
+    "close depuis deux ans est détachée de votre nom."
 )
 
 REG_INTRO = (
@@ -131,6 +134,14 @@ ERASED = "Vos données personnelles ont été effacées. Merci d'avoir utilisé 
 ERASE_KEPT = "Rien n'a été effacé."
 NOTHING_TO_ERASE = "Aucune donnée personnelle n'est enregistrée pour vous."
 EMAIL_SAVED = "Votre e-mail est enregistré."
+MY_DATA_CAPTION = (
+    "Voici une copie de toutes les données que le SVP conserve sur vous (JSON, puis le même "
+    "contenu en CSV pour un tableur)."
+)
+MY_DATA_FAILED = (
+    "Le fichier de vos données n'a pas pu être envoyé pour le moment. Réessayez /mesdonnees "
+    "dans quelques minutes."
+)
 
 
 def profile(*, full_name: str | None, organisation: str | None, email: str | None,

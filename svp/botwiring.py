@@ -11,6 +11,7 @@ from bot.application import build_application
 from bot.config import BotConfig
 from knowledge.runtime import Knowledge
 from svp.cli.base import OperatorError
+from svp.runtime import retention_policy
 from svp.settings import Settings
 
 # BotFather tokens look like "123456789:AAH...": a numeric bot id, a colon, 30+ characters.
@@ -47,6 +48,7 @@ def bot_config(settings: Settings) -> BotConfig:
         suggestions_shown=settings.suggestions_shown,
         admin_base_url=settings.admin_base_url,
         inbox_retention_days=settings.inbox_retention_days,
+        retention=retention_policy(settings),
     )
 
 

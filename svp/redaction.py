@@ -79,3 +79,23 @@ def install(secrets: Iterable[str | None]) -> Redactor:
     factory.svp_inner = inner  # type: ignore[attr-defined]
     logging.setLogRecordFactory(factory)
     return redactor
+
+
+_QUERY = re.compile(r'(" ?[A-Z]+ [^ ?"]*)\?[^ "]*')
+_ACCESS_ARGS = 5  # uvicorn's access line: client, method, path, HTTP version, status
+
+
+class NoQueryStrings(logging.Filter):
+    """Drops query strings from access-log lines: searches there carry question words."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == _ACCESS_ARGS and isinstance(args[2], str):
+            # Arguments kept (uvicorn's formatter unpacks them): strip the path argument.
+            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+            return True
+        message = record.getMessage()
+        stripped = _QUERY.sub(r"\g<1>", message)
+        if stripped != message:
+            record.msg, record.args = stripped, None
+        return True

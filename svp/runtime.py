@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from index.embedders import Embedder
+from knowledge.people.retention import RetentionPolicy
 from knowledge.runtime import Knowledge
 from svp.settings import Settings
 
@@ -32,3 +33,12 @@ def build_knowledge(settings: Settings) -> Knowledge:
         index_dir=settings.resolved_index_dir(),
         abstain_threshold=settings.abstain_threshold,
     )
+
+
+def retention_policy(settings: Settings) -> RetentionPolicy:
+    """The retention limits of personal data from the settings."""
+    return RetentionPolicy(ticket_months=settings.retention_ticket_months,
+                           outbox_days=settings.retention_outbox_days,
+                           inbox_days=settings.inbox_retention_days,
+                           audit_details_months=settings.retention_audit_details_months,
+                           sessions_days=settings.retention_sessions_days)

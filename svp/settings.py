@@ -49,6 +49,19 @@ class Settings(BaseSettings):
         default=30, ge=1, description="Jours de conservation des mises à jour Telegram traitées."
     )
 
+    # --- retention of personal data (docs/rgpd.md) ------------------------------------------
+    retention_ticket_months: int = Field(
+        default=24, ge=1, le=240,
+        description="Mois après la clôture d'une question avant d'anonymiser son demandeur.")
+    retention_outbox_days: int = Field(
+        default=90, ge=1, description="Jours avant d'effacer le texte des messages envoyés.")
+    retention_audit_details_months: int = Field(
+        default=36, ge=1, le=240,
+        description="Mois avant d'effacer le détail des entrées du journal d'audit.")
+    retention_sessions_days: int = Field(
+        default=30, ge=1,
+        description="Jours de conservation des sessions terminées et tentatives de connexion.")
+
     # --- web admin -----------------------------------------------------------------------
     admin_base_url: str = "http://127.0.0.1:8000"
     secure_cookies: bool = False

@@ -64,9 +64,18 @@ def save_state(*, session: Session, name: str, key: Sequence[str | int],
         row.state, row.updated_at = state, utcnow()
 
 
-def load_user_data(*, session: Session) -> dict[int, dict[str, Any]]:
-    """Return every user's stored data."""
-    return {row.user_id: dict(row.data) for row in session.scalars(select(TelegramUserData))}
+def load_user_data(*, session: Session,
+                   max_age: timedelta | None = None) -> dict[int, dict[str, Any]]:
+    """Return every user's stored data; data older than `max_age` is deleted (an abandoned
+    registration's name and e-mail are not kept)."""
+    oldest = utcnow() - max_age if max_age is not None else None
+    data: dict[int, dict[str, Any]] = {}
+    for row in session.scalars(select(TelegramUserData)):
+        if oldest is not None and row.updated_at < oldest:
+            session.delete(row)
+        else:
+            data[row.user_id] = dict(row.data)
+    return data
 
 
 def save_user_data(*, session: Session, user_id: int, data: dict[str, Any]) -> None:

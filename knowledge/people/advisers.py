@@ -230,7 +230,9 @@ def authenticate(*, session: Session, login: str, password: str, ip: str,
     if not ok or user is None:
         throttle.note_account_failure(session=session, login=stored_login,
                                       limits=limits or throttle.LoginLimits())
-        logger.info("failed login for %r from %s", stored_login, ip)
+        # Never what was typed: a password typed in the login field would end up in the log.
+        logger.info("failed login for %s from %s",
+                    f"account {user.id}" if user is not None else "an unknown login", ip)
         return None
     if _HASHER.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)

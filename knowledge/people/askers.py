@@ -1,18 +1,18 @@
-"""Askers: staff of member organisations who ask through Telegram (registration to erasure)."""
+"""Askers: staff of member organisations who ask through Telegram (erasure: data_requests)."""
 
 from __future__ import annotations
 
 import logging
 import re
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from knowledge import audit
 from knowledge.desk.outbox import enqueue
 from knowledge.errors import Conflict, Forbidden, InvalidInput, NotFound
 from knowledge.people import organisations
-from knowledge.store.models import Asker, AskerStatus, Outbox, OutboxKind, OutboxStatus
+from knowledge.store.models import Asker, AskerStatus, OutboxKind
 from knowledge.text import clean
 from knowledge.timeutil import utcnow
 
@@ -163,35 +163,6 @@ def set_email(*, session: Session, asker_id: int, email: str) -> Asker:
     asker.email = validate_email(email)
     audit.record(session=session, actor=f"asker:{asker.id}", action="asker.email",
                  object_type="asker", object_id=asker.id)
-    return asker
-
-
-def erase(*, session: Session, asker_id: int, actor: str) -> Asker:
-    """Erase an asker's personal data; their tickets stay, no longer linked to a person."""
-    asker = get(session=session, asker_id=asker_id)
-    chat_id = asker.chat_id
-    asker.full_name = None
-    asker.email = None
-    asker.telegram_user_id = None
-    asker.telegram_username = None
-    asker.chat_id = None
-    asker.status = AskerStatus.ERASED.value
-    asker.decided_at = utcnow()
-    asker.decided_by = actor
-    # Messages still waiting for this person would reveal the chat id and can no longer reach
-    # anyone who wants them: cancel them.
-    conditions = [Outbox.asker_id == asker.id]
-    if chat_id is not None:
-        conditions.append(Outbox.chat_id == chat_id)
-    for condition in conditions:
-        session.execute(
-            update(Outbox)
-            .where(condition, Outbox.status == OutboxStatus.PENDING.value)
-            .values(status=OutboxStatus.FAILED.value, last_error="données personnelles effacées")
-        )
-    audit.record(session=session, actor=actor, action="asker.erase", object_type="asker",
-                 object_id=asker.id)
-    logger.info("asker %s erased by %s", asker.id, actor)
     return asker
 
 

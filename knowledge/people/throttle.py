@@ -15,6 +15,7 @@ the limit are ever checked, on PostgreSQL as on SQLite. A success gives the rese
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -92,7 +93,9 @@ def reserve(*, session: Session, login: str, ip: str, limits: LoginLimits,
     by_ip = _bump(session, _ip_key(ip), window, now)
     by_pair = _bump(session, _pair_key(login, ip), window, now)
     if by_ip > limits.per_ip or by_pair > limits.per_account_address:
-        logger.warning("attempt refused for %r from %s: too many failures", _login_key(login), ip)
+        # A fingerprint, not the login typed (it may be an e-mail, or a misplaced password).
+        logger.warning("attempt refused for login #%s from %s: too many failures",
+                       hashlib.sha256(_login_key(login).encode()).hexdigest()[:8], ip)
         raise TooManyAttempts(
             "Trop de tentatives échouées depuis votre adresse. Veuillez patienter "
             f"{limits.window_minutes} minutes avant de réessayer.")

@@ -72,6 +72,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         engine = create_engine(
             url,
             echo=echo,
+            hide_parameters=True,  # errors end up in logs: no question text, name, e-mail
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
             poolclass=NullPool if database in (None, "", ":memory:") else None,
         )
@@ -81,7 +82,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     if parsed.get_driver_name() == "psycopg":
         # A host that drops packets must fail the CLI in seconds, not hang it.
         connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT_S
-    return create_engine(url, echo=echo, pool_pre_ping=True, connect_args=connect_args)
+    return create_engine(url, echo=echo, pool_pre_ping=True, connect_args=connect_args,
+                         hide_parameters=True)
 
 
 def _install_sqlite_recipe(engine: Engine) -> None:

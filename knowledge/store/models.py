@@ -306,6 +306,8 @@ class Ticket(Base):
                          name="uq_tickets_telegram_message"),
         Index("ix_tickets_status_created", "status", "created_at"),
         Index("ix_tickets_assigned_status", "assigned_to_id", "status"),
+        # The daily retention purge looks for questions closed before a date.
+        Index("ix_tickets_answered_at", "answered_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

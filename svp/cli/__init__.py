@@ -16,6 +16,7 @@ from svp.cli import (
     evaluation,
     kb,
     kb_upkeep,
+    privacy,
     reports,
     retrieval,
     telegram,
@@ -26,8 +27,8 @@ from svp.cli.base import OperatorError, app
 
 __all__ = ["app", "main"]
 
-_MODULES = (api, base, db, evaluation, kb, kb_upkeep, reports, retrieval, telegram, vocabulary,
-            web)
+_MODULES = (api, base, db, evaluation, kb, kb_upkeep, privacy, reports, retrieval, telegram,
+            vocabulary, web)
 
 
 def _first_line(error: BaseException) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import secrets
 import sys
@@ -17,7 +18,9 @@ from admin.config import AdminConfig
 from knowledge.people import advisers
 from knowledge.runtime import Knowledge
 from knowledge.store import migrate
+from svp import redaction
 from svp.cli.base import OperatorError, app, open_knowledge, settings
+from svp.runtime import retention_policy
 from svp.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -44,6 +47,7 @@ def admin_config(current: Settings) -> AdminConfig:
         metrics_token=current.metrics_token,
         review_months=current.review_months,
         api_rate_per_minute=current.api_rate_per_minute,
+        retention=retention_policy(current),
     )
 
 
@@ -105,8 +109,21 @@ def serve(
         # Client addresses (throttling, session list) come from X-Forwarded-For only when sent
         # by a proxy the operator listed; otherwise anyone could pick their address.
         proxies = current.trusted_proxies
-        uvicorn.run(web, host=host, port=port, log_level="info", proxy_headers=bool(proxies),
-                    forwarded_allow_ips=proxies or None)
+        uvicorn.run(web, host=host, port=port, log_level="info", log_config=_log_config(),
+                    proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)
+
+
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging, fit for records frozen by svp.redaction, without query strings."""
+    import uvicorn.config
+
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    # svp.redaction formats each record at creation and drops its args; uvicorn's access
+    # formatter reads the args, and failed on every request ("--- Logging error ---").
+    config["formatters"]["access"] = {"format": "%(levelname)s:     %(message)s"}
+    config["filters"] = {"no_query": {"()": redaction.NoQueryStrings}}
+    config["handlers"]["access"]["filters"] = ["no_query"]
+    return config
 
 
 def _create_demo(knowledge: Knowledge) -> None:

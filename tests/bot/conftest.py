@@ -36,6 +36,7 @@ class Call:
     method: str
     params: dict[str, Any]
     ok: bool
+    files: dict[str, bytes] = field(default_factory=dict)  # uploaded files by name
 
 
 class RecordingRequest(BaseRequest):
@@ -79,14 +80,18 @@ class RecordingRequest(BaseRequest):
                 raise outcome
             status, body = outcome
             return status, json.dumps(body).encode()
-        self.calls.append(Call(name, params, ok=True))
+        files = {}
+        if request_data is not None and request_data.contains_files:
+            files = {str(upload[0]): upload[1]
+                     for upload in (request_data.multipart_data or {}).values()}
+        self.calls.append(Call(name, params, ok=True, files=files))
         return 200, json.dumps({"ok": True, "result": self._result(name, params)}).encode()
 
     def _result(self, name: str, params: dict[str, Any]) -> Any:
         if name == "getMe":
             return BOT_USER
-        if name in ("sendMessage", "editMessageText", "editMessageReplyMarkup"):
-            if name == "sendMessage":
+        if name in ("sendMessage", "sendDocument", "editMessageText", "editMessageReplyMarkup"):
+            if name in ("sendMessage", "sendDocument"):
                 self.next_message_id += 1
                 message_id = self.next_message_id
             else:

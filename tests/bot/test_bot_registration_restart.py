@@ -87,17 +87,21 @@ async def test_a_step_older_than_the_registration_timeout_is_forgotten_at_restar
     harness.organisation()
     paul = Person(5102, first_name="Paul", username="paul")
     await _through_inbox(harness, harness.message(paul, "/start"))
-    states, _ = _rows(harness)
+    await _through_inbox(harness, harness.message(paul, "Paul Martin"))
+    states, data = _rows(harness)
     assert [row.user_id for row in states] == [paul.id]
+    assert [row.user_id for row in data] == [paul.id]  # his name, kept while he registers
     with harness.knowledge.session() as session:
         session.execute(update(ConversationState).values(
+            updated_at=utcnow() - timedelta(hours=1)))
+        session.execute(update(TelegramUserData).values(
             updated_at=utcnow() - timedelta(hours=1)))
 
     async with restart(harness) as second:
         # Not taken as his name: the registration timed out, the text is an unregistered user's.
-        replies = await _through_inbox(second, second.message(paul, "Paul Martin"))
-    assert "nom" not in replies[-1] or "organisme" not in replies[-1]
-    assert _rows(harness)[0] == []
+        replies = await _through_inbox(second, second.message(paul, "paul@exemple.fr"))
+    assert "Vos données" not in replies[-1]  # not taken as the e-mail step
+    assert _rows(harness) == ([], [])  # the abandoned draft (his name) is gone
 
 
 async def test_cancelling_removes_the_stored_step_and_draft(harness: BotHarness) -> None:

@@ -70,6 +70,7 @@ ALLOWED: dict[str, str] = {
     "knowledge.desk.inbox.prune": "retention housekeeping",
     "knowledge.desk.inbox.tell_group_once": "remembers a notice sent to a group",
     "knowledge.desk.conversations.load_states": "forgets registration steps that timed out",
+    "knowledge.desk.conversations.load_user_data": "forgets drafts of abandoned registrations",
     "knowledge.desk.conversations.save_state": "bot bookkeeping: a registration's step",
     "knowledge.desk.conversations.save_user_data": "bot bookkeeping: a registration's draft",
     # Login machinery (see above): one's own session closed, last use noted, throttles.
@@ -78,6 +79,8 @@ ALLOWED: dict[str, str] = {
     "knowledge.people.second_factor.start_enrolment": "pending secret; the audited act is "
                                                        "the confirmation",
     "knowledge.people.throttle.purge": "housekeeping of login throttles",
+    "knowledge.people.scrubbing.scrub_entry": "inside the audited erasure (counts recorded)",
+    "knowledge.people.scrubbing.scrub_phrasing": "inside the audited erasure and purge",
     "knowledge.people.throttle.release": "login throttles are their own log",
     # Derived data and index bookkeeping.
     "knowledge.retrieval.embeddings.embed_phrasings": "derived from an audited phrasing change",
@@ -179,7 +182,8 @@ def test_the_discovery_finds_the_known_services() -> None:
     found = services()
     # A sample across the subpackages, so a broken discovery cannot pass silently.
     for name in ("knowledge.desk.review.approve", "knowledge.catalog.entries.create",
-                 "knowledge.people.askers.erase", "knowledge.people.organisations.update",
+                 "knowledge.people.data_requests.erase_asker",
+                 "knowledge.people.organisations.update",
                  "knowledge.people.subscriptions.toggle", "knowledge.desk.tickets.submit"):
         assert name in found and writes(found[name]) and audits(found[name]), name
     assert not writes(found["knowledge.desk.tickets.list_for_asker"])

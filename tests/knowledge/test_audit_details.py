@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from knowledge import audit
-from knowledge.people import askers, organisations, subscriptions
+from knowledge.people import data_requests, organisations, subscriptions
 from knowledge.store.models import Asker, AuditEvent, OrganisationKind
 from knowledge.timeutil import utcnow
 
@@ -37,7 +37,7 @@ def test_erasure_leaves_no_personal_data_in_the_log(session: Session) -> None:
     session.add(asker)
     session.commit()
     subscriptions.toggle(session=session, asker_id=asker.id)
-    askers.erase(session=session, asker_id=asker.id, actor="user:root")
+    data_requests.erase_asker(session=session, asker_id=asker.id, actor="user:root")
     session.commit()
     everything = json.dumps([event.details for event in session.scalars(select(AuditEvent))])
     assert "Sophie" not in everything and "sophie.martin" not in everything

@@ -14,7 +14,7 @@ from knowledge.catalog import entries
 from knowledge.catalog.entries import EntryFields
 from knowledge.desk import corrections
 from knowledge.errors import Conflict
-from knowledge.people import askers
+from knowledge.people import data_requests
 from knowledge.store.models import (
     Asker,
     AskerStatus,
@@ -79,7 +79,7 @@ def test_correction_reaches_each_concerned_asker_once_per_revision(
     entries.revisions(session=session, entry_id=entry.id)[-1].changed_at = (
         utcnow() - timedelta(days=2))
     _answered(session, chloe, entry.id, days_ago=1)
-    askers.erase(session=session, asker_id=bruno.id, actor="test")
+    data_requests.erase_asker(session=session, asker_id=bruno.id, actor="test")
 
     state = corrections.state(session=session, entry_id=entry.id)
     assert [(r.asker_id, [t.id for t in r.tickets], r.pending) for r in state.recipients] == [

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from knowledge.desk import tickets
 from knowledge.errors import Conflict, Forbidden, InvalidInput
-from knowledge.people import askers, organisations
+from knowledge.people import askers, data_requests, organisations
 from knowledge.store.models import AskerStatus, Outbox, OutboxKind, OutboxStatus, Ticket
 
 
@@ -81,7 +81,7 @@ def test_erasure_clears_personal_data_cancels_pending_messages_and_keeps_tickets
     asker_id = _pending(session)
     askers.approve(session=session, asker_id=asker_id, actor="t")
     ticket = tickets.submit(session=session, asker_id=asker_id, text="Question ?")
-    askers.erase(session=session, asker_id=asker_id, actor="asker")
+    data_requests.erase_asker(session=session, asker_id=asker_id, actor="asker")
     asker = askers.get(session=session, asker_id=asker_id)
     assert (asker.full_name, asker.email, asker.telegram_user_id, asker.chat_id) == (
         None, None, None, None)
