@@ -132,3 +132,20 @@ def test_each_write_call_is_recorded_without_the_secret(session: Session) -> Non
     assert event.actor == "user:camille" and event.object_id == str(issued.token.id)
     assert event.details == {"method": "POST", "path": "/api/v1/tickets/3/note",
                              "status": 201}
+
+
+def test_erasing_an_adviser_deletes_their_tokens(session: Session) -> None:
+    from knowledge.people import data_requests
+
+    user = _user(session, "yannick")
+    other = _user(session, "camille")
+    for owner in (user, other):
+        api_tokens.create(session=session, name=f"Intranet de {owner.display_name}",
+                          user_id=owner.id, scope=TokenScope.WRITE, expires_days=None,
+                          actor="user:admin")
+    session.commit()
+    erasure = data_requests.erase_adviser(session=session, user_id=user.id,
+                                          actor_user_id=None, actor="user:admin")
+    session.commit()
+    assert erasure.counts["api_tokens"] == 1
+    assert [row.user_id for row in session.scalars(select(ApiToken))] == [other.id]
