@@ -61,7 +61,7 @@ def main() -> None:
                          config=AdminConfig(api_rate_per_minute=1_000_000))
         auth = {"Authorization": f"Bearer {secret}"}
         calls = {
-            "GET /entries (50 fiches)": ("GET", "/api/v1/entries", None),
+            f"GET /entries ({min(args.entries, 50)} fiches)": ("GET", "/api/v1/entries", None),
             "GET /entries/{id}": ("GET", "/api/v1/entries/7", None),
             "GET /search (k=5)": ("GET", "/api/v1/search?q=d%C3%A9p%C3%B4t+de+garantie", None),
             "GET /tickets (file ouverte)": ("GET", "/api/v1/tickets", None),

@@ -280,6 +280,15 @@ def get_ticket(*, session: Session, ticket_id: int) -> Ticket:
     return ticket
 
 
+def _ticket_to_change(session: Session, ticket_id: int) -> Ticket:
+    # Read afresh and locked (PostgreSQL; SQLite writers are serialised anyway): two advisers,
+    # or two API calls, acting at once see each other's change, so an answer is sent once.
+    ticket = session.get(Ticket, ticket_id, with_for_update=True, populate_existing=True)
+    if ticket is None:
+        raise NotFound("ticket", ticket_id)
+    return ticket
+
+
 def _actor(adviser: User) -> str:
     return f"user:{adviser.login}"
 
@@ -326,7 +335,7 @@ def message_text(text: str, what: str, limit: int = MAX_MESSAGE_CHARS) -> str:
 
 def assign_to_me(*, session: Session, ticket_id: int, adviser: User) -> Ticket:
     """Assign a ticket to the adviser; a new ticket goes into review."""
-    ticket = get_ticket(session=session, ticket_id=ticket_id)
+    ticket = _ticket_to_change(session, ticket_id)
     check_can_act(ticket, adviser, OPEN_STATUSES)
     ticket.assigned_to_id = adviser.id
     _touch(ticket, TicketStatus.IN_REVIEW if ticket.status == TicketStatus.NEW.value else None)
@@ -339,7 +348,7 @@ def assign_to_me(*, session: Session, ticket_id: int, adviser: User) -> Ticket:
 def request_clarification(*, session: Session, ticket_id: int, adviser: User,
                           message: str) -> Ticket:
     """Ask the asker for details through the outbox; the ticket waits for the asker."""
-    ticket = get_ticket(session=session, ticket_id=ticket_id)
+    ticket = _ticket_to_change(session, ticket_id)
     check_can_act(ticket, adviser, (TicketStatus.NEW, TicketStatus.IN_REVIEW))
     text = message_text(message, "La demande de précision")
     asker, chat_id = _chat_of(ticket)
@@ -377,7 +386,7 @@ def duplicate_candidates(approval: Approval, *, ticket_text: str, confirmed: boo
 def approve(*, session: Session, ticket_id: int, adviser: User, approval: Approval,
             embedder: Embedder | None = None) -> ApprovalOutcome:
     """Answer a ticket: publish or revise an entry if asked, queue the answer, in one unit."""
-    ticket = get_ticket(session=session, ticket_id=ticket_id)
+    ticket = _ticket_to_change(session, ticket_id)
     check_can_act(ticket, adviser, OPEN_STATUSES)
     answer = message_text(approval.answer, "La réponse", MAX_ANSWER_CHARS)
     actor = _actor(adviser)
@@ -457,7 +466,7 @@ def approve(*, session: Session, ticket_id: int, adviser: User, approval: Approv
 
 def reject(*, session: Session, ticket_id: int, adviser: User, message: str) -> Ticket:
     """Close a ticket as out of scope and tell the asker why."""
-    ticket = get_ticket(session=session, ticket_id=ticket_id)
+    ticket = _ticket_to_change(session, ticket_id)
     check_can_act(ticket, adviser, OPEN_STATUSES)
     text = message_text(message, "Le message de rejet")
     actor = _actor(adviser)
