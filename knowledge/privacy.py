@@ -85,6 +85,10 @@ class PersonalDataFound(Conflict):
 
 # --- patterns -------------------------------------------------------------------------------
 
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 _UPPER = "A-ZÀÂÄÇÉÈÊËÎÏÔÖÙÛÜŸ"
 _LOWER = "a-zàâäçéèêëîïôöùûüÿœæ"
 _WORD = rf"[{_UPPER}][{_LOWER}]+(?:[-'’][{_UPPER}][{_LOWER}]+)*"
@@ -101,11 +105,6 @@ _NIR_CONTEXT = re.compile(r"(?:s[ée]curit[ée] sociale|\bNIR\b|\bINSEE\b|\bn° 
 _ALLOCATAIRE = re.compile(
     r"(?:allocataire|\bCAF\b|\bMSA\b|matricule)[^\d\n]{0,25}?(?<![\w.])"
     r"(\d(?:[ ]?\d){5,12}[A-Z]?)(?![\d])", re.IGNORECASE)
-# The context words of an allocataire number must not be a mere mention of the fund.
-_ALLOCATAIRE_GAP = re.compile(r"^[\s:°n.ºo()–-]*(?:num[ée]ro|n°|no\.?|nº|matricule|"
-                              r"allocataire|caf|msa|est|:|de l'allocataire)?[\s:°n.ºo–-]*"
-                              r"(?:num[ée]ro|n°|no\.?|nº|allocataire)?[\s:°.ºo–-]*$",
-                              re.IGNORECASE)
 _STREET_TYPES = (r"rue|avenue|av\.|bd|boulevard|bld|chemin|ch\.|impasse|imp\.|allée|allées|"
                  r"place|cours|quai|route|rte|square|lotissement|passage|traverse|montée|"
                  r"cité|voie|rond-point|résidence|hameau|faubourg|esplanade|parvis|promenade|"
@@ -137,19 +136,19 @@ _TITLED = re.compile(
     rf"((?:{_PARTICLE}[ \t]+)?{_NAME_PART}(?:[ \t]+(?:{_PARTICLE}[ \t]+)?{_NAME_PART}){{0,3}})")
 # Words that follow a title without naming anyone ("M. le Maire", "Madame la Préfète"),
 # or that a capitalised sequence after a name may wrongly take along.
-_NOT_A_NAME = frozenset(
+_NOT_A_NAME = _words(
     "le la les l maire préfet préfète président présidente directeur directrice juge "
     "ministre député députée sénateur sénatrice gérant gérante trésorier trésorière "
     "secrétaire bailleur locataire propriétaire syndic notaire huissier commissaire "
     "avocat avocate adjoint adjointe conseiller conseillère responsable chef "
     "caf msa cpam hlm opac oph esh sem apl als alf rsa aah dalo daho ccapex fsl "
     "cil cal caleol anah adil tfpb sru npnru anru ccas cnaf qpv "
-    "marié mariée mariés pacsé pacsée pacsés".split())
+    "marié mariée mariés pacsé pacsée pacsés")
 # The words after a first name are looked at, not consumed: "Nobel Albert Camus" must still
 # try "Albert".
 _FIRST_NAME_RUN = re.compile(
-    rf"(?<![\w'’-])({_WORD})(?=((?:[ \t]+(?:{_PARTICLE}[ \t]+)?(?:[{_UPPER}]{{2,}}(?:-[{_UPPER}]{{2,}})*"
-    rf"|{_WORD}|{_INITIAL}(?!\w))){{0,2}}))")
+    rf"(?<![\w'’-])({_WORD})(?=((?:[ \t]+(?:{_PARTICLE}[ \t]+)?"
+    rf"(?:[{_UPPER}]{{2,}}(?:-[{_UPPER}]{{2,}})*|{_WORD}|{_INITIAL}(?!\w))){{0,2}}))")
 # Lower-case text ("la locataire mme khelifi"): only the unambiguous titles count.
 _TITLED_LOWER = re.compile(rf"\b(?:mme|mlle|madame|monsieur|mademoiselle)[ \t]+"
                            rf"([{_LOWER}]{{2,}}(?:-[{_LOWER}]{{2,}})?)\b")
@@ -159,20 +158,20 @@ _HOUSEHOLD = re.compile(rf"\b(?:famille|couple|époux|épouse|veuve|veuf|consort
                         rf"(?:[ -](?:{_PARTICLE}[ \t]+)?{_NAME_PART})?)")
 # First names that are also common French words, places or saints when capitalised: they
 # count only with a surname or an initial after them.
-_AMBIGUOUS_FIRST_NAMES = frozenset(
+_AMBIGUOUS_FIRST_NAMES = _words(
     "pierre rose france marine olive claire aurore prudence constance clémence patience "
     "florence lorraine victoire gloria angèle blanche martin vincent paris lyon nancy "
     "marseille nice valence loire seine garonne julien laurent denis charles louis "
     "paul jean marie germain étienne georges benoît léon maurice sans grâce océane "
     "violette capucine jade perle dolores mercedes pascal noël noëlle toussaint "
     "dominique sylvain mai juin avril août aude ariège landes"
-    " gironde savoie vendée".split())
-_SENTENCE_WORDS = frozenset(
+    " gironde savoie vendée")
+_SENTENCE_WORDS = _words(
     "il elle ils elles le la les un une des du de en au aux ce cet cette ces son sa ses "
     "leur leurs mon ma mes madame monsieur pour par sur dans avec sans selon depuis "
     "quand si lorsque comme mais donc or ni car et ou est sont a ont vous nous je on "
     "bien en cas pas plus très tout tous toute toutes aucun aucune "
-    "quel quelle quels quelles qui que quoi dont où bonjour merci cordialement".split())
+    "quel quelle quels quelles qui que quoi dont où bonjour merci cordialement")
 
 
 @functools.cache
