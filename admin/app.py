@@ -29,6 +29,7 @@ from admin.routes import (
     kb,
     kb_manage,
     organisations,
+    privacy,
     queue,
     stats,
     templates,
@@ -89,7 +90,7 @@ def create_app(*, knowledge: Knowledge, config: AdminConfig,
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     # kb_manage before kb: its fixed paths (/kb/due...) must win over /kb/{entry_id}.
     for module in (auth, queue, tickets, templates, kb_manage, kb, glossary, askers, organisations,
-                   account, users, health, stats, digest, audit):
+                   account, users, health, stats, digest, audit, privacy):
         app.include_router(module.router)
     app.router.routes.extend(extra_routes)
     _install_error_handlers(app)

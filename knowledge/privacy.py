@@ -321,6 +321,14 @@ def scan_fields(fields: dict[str, str]) -> dict[str, list[Finding]]:
     return {name: findings for name, findings in results.items() if findings}
 
 
+def surroundings(text: str, finding: Finding, width: int = 40) -> tuple[str, str]:
+    """The words before and after a finding, to show it highlighted in its context."""
+    before = text[max(finding.start - width, 0):finding.start]
+    after = text[finding.end:finding.end + width]
+    return (("…" if finding.start > width else "") + before,
+            after + ("…" if finding.end + width < len(text) else ""))
+
+
 def counts(findings: Iterable[Finding]) -> dict[str, int]:
     """How many findings of each kind: what an audit line may say (never the data itself)."""
     return dict(Counter(finding.kind for finding in findings))

@@ -10,8 +10,10 @@ from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from admin.pages import redirect, render
+from admin.routes.privacy import findings_view
 from admin.security import ConfigDep, CurrentUser, DbSession, KnowledgeDep, end_read
-from knowledge.catalog import entries, history, reviews, themes, usage
+from knowledge import privacy
+from knowledge.catalog import entries, history, personal_data, reviews, themes, usage
 from knowledge.desk import corrections
 from knowledge.errors import InvalidInput
 from knowledge.retrieval import phrasings
@@ -123,12 +125,16 @@ def kb_diff(request: Request, entry_id: int, db: DbSession, user: CurrentUser) -
 def kb_edit_form(request: Request, entry_id: int, db: DbSession,
                  user: CurrentUser) -> HTMLResponse:
     """Show the edit form of an entry."""
-    return render(request, "kb_edit.html", {"entry": entries.get(session=db, entry_id=entry_id),
-                                            "themes": themes.list_themes(session=db)})
+    entry = entries.get(session=db, entry_id=entry_id)
+    return render(request, "kb_edit.html", {
+        "entry": entry, "themes": themes.list_themes(session=db), "form": None,
+        "privacy_findings": findings_view({"question": entry.question,
+                                           "answer": entry.answer})})
 
 
 @router.post("/kb/{entry_id}/edit")
-def kb_edit(entry_id: int, db: DbSession, knowledge: KnowledgeDep, user: CurrentUser,
+def kb_edit(request: Request, entry_id: int, db: DbSession, knowledge: KnowledgeDep,
+            user: CurrentUser,
             background: BackgroundTasks,
             question: Annotated[str, Form(max_length=4000)],
             answer: Annotated[str, Form(max_length=200_000)],
@@ -138,9 +144,24 @@ def kb_edit(entry_id: int, db: DbSession, knowledge: KnowledgeDep, user: Current
             source: Annotated[str, Form(max_length=2000)] = "",
             review_by: Annotated[str, Form(max_length=10)] = "",
             minor: Annotated[str, Form(max_length=5)] = "",
-            reason: Annotated[str, Form(max_length=500)] = "") -> Response:
+            reason: Annotated[str, Form(max_length=500)] = "",
+            confirm_personal_data: Annotated[str, Form(max_length=4)] = "") -> Response:
     """Save a new revision of an entry."""
     current = entries.get(session=db, entry_id=entry_id)
+    try:
+        # Scanned again here whatever the page showed: the browser is not trusted.
+        personal_data.check(session=db, texts=(question, answer),
+                            confirmed=confirm_personal_data == "1", actor=_actor(user),
+                            object_type="entry", object_id=entry_id)
+    except privacy.PersonalDataFound as error:
+        form = {"question": question, "answer": answer, "theme": theme,
+                "references": references, "tags": tags, "source": source,
+                "review_by": review_by, "minor": minor, "reason": reason}
+        return render(request, "kb_edit.html", {
+            "entry": current, "themes": themes.list_themes(session=db), "form": form,
+            "error": str(error),
+            "privacy_findings": findings_view({"question": question, "answer": answer})},
+            status_code=409)
     entries.update(
         session=db, entry_id=entry_id, actor=_actor(user), reason=reason or None,
         embedder=knowledge.embedder, minor=bool(minor),
