@@ -97,6 +97,14 @@ _INITIAL = rf"[{_UPPER}]\."
 # "[at]" and "(at)" are how people hide an address from robots, not from readers.
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+(?:@|\s?[\[(]at[\])]\s?)[\w-]+(?:\.[\w-]+)*"
                     r"\.[A-Za-z]{2,}\b", re.IGNORECASE)
+_ROLE_WORDS = (r"(?:contact|info|accueil|service|secretariat|direction|courrier|support|"
+               r"noreply|no-reply|ne-pas-repondre|svp|mediat|juridique|communication|"
+               r"webmaster|admin|rgpd|dpo|presse|agence|gestion|compta)")
+_PERSONAL_MAILBOXES = frozenset((
+    "gmail.com", "googlemail.com", "orange.fr", "wanadoo.fr", "free.fr", "sfr.fr", "neuf.fr",
+    "laposte.net", "hotmail.fr", "hotmail.com", "live.fr", "outlook.fr", "outlook.com",
+    "yahoo.fr", "yahoo.com", "icloud.com", "me.com", "aol.com", "bbox.fr", "numericable.fr",
+    "proton.me", "protonmail.com", "gmx.fr", "club-internet.fr", "aliceadsl.fr"))
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?\b")
 _NIR = re.compile(r"(?<![\d])[12][ .]?\d{2}[ .]?\d{2}[ .]?(?:\d{2}|2[AB])[ .]?\d{3}[ .]?"
                   r"\d{3}(?:[ .]?\d{2})?(?![\d])")
@@ -190,14 +198,33 @@ def _finding(kind: str, start: int, end: int, text: str) -> Finding:
                    placeholder=PLACEHOLDERS[kind])
 
 
+def _is_role_address(address: str) -> bool:
+    # "contact@adil13.org" names a service, not a person; on a personal mailbox provider the
+    # same words may be anyone's ("contact.famille.roche@laposte.net").
+    local, _, domain = address.casefold().rpartition("@")
+    return (domain not in _PERSONAL_MAILBOXES
+            and re.match(_ROLE_WORDS, local) is not None)
+
+
 def _emails(text: str) -> Iterable[Finding]:
     for match in _EMAIL.finditer(text):
+        if "@" in match.group() and _is_role_address(match.group()):
+            continue
         yield _finding(EMAIL, match.start(), match.end(), text)
+
+
+# Free, shared-cost and premium numbers (08..., 3xxx) reach services, never a household.
+_SERVICE_NUMBERS = {phonenumbers.PhoneNumberType.TOLL_FREE,
+                    phonenumbers.PhoneNumberType.SHARED_COST,
+                    phonenumbers.PhoneNumberType.PREMIUM_RATE,
+                    phonenumbers.PhoneNumberType.UAN}
 
 
 def _phones(text: str) -> Iterable[Finding]:
     for match in phonenumbers.PhoneNumberMatcher(text, "FR",
                                                  leniency=phonenumbers.Leniency.VALID):
+        if phonenumbers.number_type(match.number) in _SERVICE_NUMBERS:
+            continue
         yield _finding(PHONE, match.start, match.end, text)
 
 
