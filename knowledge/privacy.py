@@ -352,8 +352,12 @@ def surroundings(text: str, finding: Finding, width: int = 40) -> tuple[str, str
     """The words before and after a finding, to show it highlighted in its context."""
     before = text[max(finding.start - width, 0):finding.start]
     after = text[finding.end:finding.end + width]
-    return (("…" if finding.start > width else "") + before,
-            after + ("…" if finding.end + width < len(text) else ""))
+    # Whole words only: a cut word reads like another finding.
+    if finding.start > width and " " in before:
+        before = "…" + before[before.index(" ") + 1:]
+    if finding.end + width < len(text) and " " in after:
+        after = after[:after.rindex(" ")] + "…"
+    return before, after
 
 
 def counts(findings: Iterable[Finding]) -> dict[str, int]:

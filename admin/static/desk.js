@@ -71,9 +71,11 @@
         })
         .catch(function () { /* the counter keeps the local count */ });
     }
-    function changed() {
+    function changed(event) {
       localCount();
-      autoPublication();
+      /* Text rewritten by a script (placeholders of personal data) keeps the adviser's
+         publication choice; typing and taking a suggestion pre-select one. */
+      if (!event || event.isTrusted) autoPublication();
       clearTimeout(timer);
       timer = setTimeout(refreshPreview, 400);
     }
