@@ -87,8 +87,14 @@ def kb_entry(request: Request, entry_id: int, db: DbSession, config: ConfigDep,
     answered = [db.get(Ticket, ticket_id) for ticket_id in counts.ticket_ids]
     correction = corrections.state(session=db, entry_id=entry_id)
     today = utcnow().date()
+    # Old revisions holding personal data need a confirmation to be restored.
+    restorable = {item.revision.revision: item.revision for item in items
+                  if item.revision is not None and item.revision.revision != entry.revision}
     return render(request, "kb_entry.html", {
         "entry": entry, "history": list(reversed(items)),
+        "revision_findings": {
+            number: sorted({f.label for f in privacy.scan(old.question) + privacy.scan(old.answer)})
+            for number, old in restorable.items()},
         "revision_numbers": list(range(1, entry.revision + 1)),
         "usage": counts, "answered": [t for t in answered if t is not None],
         "origin": db.get(Ticket, entry.origin_ticket_id) if entry.origin_ticket_id else None,
@@ -185,10 +191,12 @@ def _date(value: str) -> date | None:
 
 @router.post("/kb/{entry_id}/restore")
 def kb_restore(entry_id: int, db: DbSession, knowledge: KnowledgeDep, user: CurrentUser,
-               background: BackgroundTasks, revision: Annotated[int, Form()]) -> Response:
+               background: BackgroundTasks, revision: Annotated[int, Form()],
+               confirm_personal_data: Annotated[str, Form(max_length=4)] = "") -> Response:
     """Make an old revision the current text, as a new revision."""
     history.restore(session=db, entry_id=entry_id, number=revision, actor=_actor(user),
-                    embedder=knowledge.embedder)
+                    embedder=knowledge.embedder,
+                    confirm_personal_data=confirm_personal_data == "1")
     background.add_task(knowledge.sync_index)
     return redirect(f"/kb/{entry_id}", "entry_restored")
 

@@ -131,3 +131,27 @@ def test_entry_edit_with_a_name_needs_confirmation(admin_knowledge: Knowledge) -
             AuditEvent.action == "privacy.confirm")).one()
         assert event.object_type == "entry"
         assert event.details == {"personal_data": {"person": 1, "address": 1}}
+
+
+def test_restoring_a_revision_with_a_name_needs_confirmation(
+        admin_knowledge: Knowledge) -> None:
+    make_user(admin_knowledge, "camille")
+    entry_id = make_entry(admin_knowledge, "Qui paie la TEOM ?",
+                          "Le propriétaire, comme l'a rappelé Mme Lopez.")
+    with client_for(admin_knowledge) as client:
+        csrf = log_in(client, "camille")
+        cleaned = client.post(f"/kb/{entry_id}/edit", data={
+            "csrf_token": csrf, "question": "Qui paie la TEOM ?",
+            "answer": "Le propriétaire, comme l'a rappelé [locataire]."})
+        assert cleaned.status_code == 303
+        page = client.get(f"/kb/{entry_id}").text
+        refused = client.post(f"/kb/{entry_id}/restore", data={"csrf_token": csrf,
+                                                                "revision": "1"})
+        assert refused.status_code == 409 and "La révision 1 contient" in refused.text
+        restored = client.post(f"/kb/{entry_id}/restore", data={
+            "csrf_token": csrf, "revision": "1", "confirm_personal_data": "1"})
+    assert "Données personnelles probables dans cette révision : nom de personne." in page
+    assert restored.status_code == 303
+    with admin_knowledge.session() as session:
+        entry = session.get(KnowledgeEntry, entry_id)
+        assert entry is not None and entry.revision == 3 and "Mme Lopez" in entry.answer
