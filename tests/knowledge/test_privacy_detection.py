@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from knowledge import privacy
 
@@ -113,3 +116,25 @@ def test_large_text_is_scanned_in_one_piece() -> None:
     findings = privacy.scan(text)
     assert [f.kind for f in findings] == [privacy.EMAIL]
     assert privacy.counts(findings) == {privacy.EMAIL: 1}
+
+
+_PIECES = st.sampled_from([
+    "Mme B.", "M. Le Goff", "Kevin Martin", "rue Victor Hugo", "12 rue des Lilas",
+    "13003 Marseille", "06 12 34 56 78", "a.b@free.fr", "n° allocataire 1234567",
+    "FR76 3000 6000 0112 3456 7890 189", "2 85 05 78 006 084 41", "article L. 441-1",
+    "2 300 €", "M. le maire", "[locataire]", ", ", " ", "\n", "é", "😀", "Madame",
+])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_PIECES, st.text(max_size=12)), max_size=25).map("".join))
+def test_scan_never_fails_and_findings_match_the_text(text: str) -> None:
+    findings = privacy.scan(text)
+    for finding in findings:
+        assert text[finding.start:finding.end] == finding.text
+        assert finding.kind in privacy.KINDS
+    for before, after in itertools.pairwise(findings):
+        assert before.end <= after.start  # in order, never overlapping
+    cleaned = privacy.replace(text, findings)
+    # The placeholders themselves are never taken for personal data.
+    assert all("[" not in f.text for f in privacy.scan(cleaned) if f.kind == privacy.PERSON)
