@@ -112,7 +112,7 @@ _NIR_CONTEXT = re.compile(r"(?:s[ée]curit[ée] sociale|\bNIR\b|\bINSEE\b|\bn° 
                           r"\bsécu\b)", re.IGNORECASE)
 _ALLOCATAIRE = re.compile(
     r"(?:allocataire|\bCAF\b|\bMSA\b|matricule)[^\d\n]{0,25}?(?<![\w.])"
-    r"(\d(?:[ ]?\d){5,12}[A-Z]?)(?![\d])", re.IGNORECASE)
+    r"(\d(?:[ ]?\d){5,12}[A-Z]?)(?![\d])(?![ ]?(?:€|euros?\b|%))", re.IGNORECASE)
 _STREET_TYPES = (r"rue|avenue|av\.|bd|boulevard|bld|chemin|ch\.|impasse|imp\.|allée|allées|"
                  r"place|cours|quai|route|rte|square|lotissement|passage|traverse|montée|"
                  r"cité|voie|rond-point|résidence|hameau|faubourg|esplanade|parvis|promenade|"
@@ -121,13 +121,13 @@ _STREET_NAME = (rf"(?:(?:de la|de l'|de l’|du|des|de|d'|d’|la|le|les|l'|l’
                 rf"(?:[{_UPPER}0-9][\w'’-]*)(?:[ \t]+(?:(?:de la|de l'|de l’|du|des|de|d'|d’|la|"
                 rf"le|les|l'|l’|et|sur|en)[ \t]?)?[{_UPPER}0-9][\w'’-]*){{0,5}}")
 _ADDRESS = re.compile(
-    rf"(?<![\w,.])\d{{1,4}}(?:[ \t]?(?:bis|ter|quater|[ABab])\b)?,?[ \t]+(?:{_STREET_TYPES})[ \t]+"
+    rf"(?<![\w,.])\d{{1,4}}(?:[ \t]?(?:bis|ter|quater|[ABab])\b)?,?[ \t]+(?i:{_STREET_TYPES})[ \t]+"
     rf"{_STREET_NAME}"
     rf"(?:,?[ \t]+(?:(?:bât(?:iment)?\.?|appt?\.?|appartement|escalier|esc\.)[ \t]*\w+,?[ \t]+)*"
     rf"\d{{5}}[ \t]+[{_UPPER}][\w'’-]*(?:[ \t]+(?:[{_UPPER}][\w'’-]*|\d{{1,2}}(?:e|er)?))*)?",
     re.UNICODE)
 _DWELLING = re.compile(
-    rf"\b(?:résidence|cité|immeuble|tour)[ \t]+{_STREET_NAME}"
+    rf"\b(?i:résidence|cité|immeuble|tour)[ \t]+{_STREET_NAME}"
     rf"(?:,?[ \t]+(?:bât(?:iment)?\.?|appt?\.?|appartement|escalier|esc\.|porte|logement)"
     rf"[ \t]*(?:n°[ \t]*)?[A-Z0-9]{{1,4}}\b)+")
 _STREET_BEFORE = re.compile(rf"(?:\b(?:{_STREET_TYPES}|lycée|collège|école|quartier|"

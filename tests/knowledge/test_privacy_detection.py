@@ -138,3 +138,19 @@ def test_scan_never_fails_and_findings_match_the_text(text: str) -> None:
     cleaned = privacy.replace(text, findings)
     # The placeholders themselves are never taken for personal data.
     assert all("[" not in f.text for f in privacy.scan(cleaned) if f.kind == privacy.PERSON)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("La CAF a versé 300 000 € au bailleur.", []),
+    ("La CAF a versé 1 234 567 euros en 2024.", []),
+    ("Allocataire CAF 1234567, dette de 900 €.", [("allocataire", "1234567")]),
+    ("12 Avenue Jean Jaurès, 13001 Marseille", [("address", "12 Avenue Jean Jaurès, "
+                                                             "13001 Marseille")]),
+    ("Résidence Les Pins, bât. C, appt 12", [("address", "Résidence Les Pins, bât. C, appt 12")]),
+    ("Appelez le 0 800 112 212 ou le 3230.", []),
+    ("Écrire à contact@adil13.org ou à contact.roche@laposte.net.",
+     [("email", "contact.roche@laposte.net")]),
+])
+def test_amounts_service_contacts_and_capitalised_streets(
+        text: str, expected: list[tuple[str, str]]) -> None:
+    assert [(f.kind, f.text) for f in privacy.scan(text)] == expected
