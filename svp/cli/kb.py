@@ -106,10 +106,10 @@ def import_command(
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Vérifie tout et affiche le rapport sans rien enregistrer.")] = False,
     allow_personal_data: Annotated[bool, typer.Option(
-        "--allow-personal-data",
-        help="Importe aussi les lignes où des données personnelles probables ont été "
-             "trouvées (noms, adresses, téléphones...) ; sans cette option elles sont "
-             "refusées comme des lignes invalides.")] = False,
+        "--allow-personal-data", rich_help_panel="Données personnelles",
+        help="Importe aussi les lignes où des données personnelles probables sont trouvées "
+             "(noms, adresses, téléphones...) : sans cette option, elles sont refusées comme "
+             "des lignes invalides.")] = False,
 ) -> None:
     """Importe des fiches ; réimporter le même fichier ne crée rien de nouveau.
 

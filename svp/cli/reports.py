@@ -70,7 +70,7 @@ def digest_command(
     introduction: Annotated[str, typer.Option("--introduction", help="Texte d'introduction.")
                             ] = "",
     allow_personal_data: Annotated[bool, typer.Option(
-        "--allow-personal-data",
+        "--allow-personal-data", rich_help_panel="Données personnelles",
         help="Écrit la lettre même si des données personnelles probables y sont trouvées "
              "(noms, adresses, téléphones...).")] = False,
 ) -> None:
