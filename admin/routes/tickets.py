@@ -110,6 +110,8 @@ def _ticket_page(request: Request, db: DbSession, knowledge: Knowledge, config: 
         "duplicates": duplicates or [],
         "privacy_findings": findings_view({"question": draft.question, "answer": draft.answer}),
         "confirmed_personal_data": confirmed_personal_data,
+        # Shown again after a refusal: the publication chosen is the adviser's, not a guess.
+        "publication_chosen": form is not None,
         "can_act": is_open and mine_or_free,
         "can_clarify": ticket.status in {"new", "in_review"} and mine_or_free,
         "can_follow_up": not is_open and ticket.asker is not None,

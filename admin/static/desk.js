@@ -27,7 +27,8 @@
     var preview = document.getElementById("answer-preview");
     var sourceNote = document.getElementById("source-note");
     var max = parseInt(form.dataset.max || "20000", 10);
-    var manualPublication = false;
+    /* A page shown again after a refusal keeps the choice the adviser had made. */
+    var manualPublication = form.dataset.publicationChosen === "1";
     var timer = null;
 
     function sourceText() {

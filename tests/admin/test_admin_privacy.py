@@ -52,6 +52,7 @@ def test_publication_with_findings_needs_the_confirmation_box(
         assert refused.status_code == 409
         assert "données personnelles probables" in refused.text
         assert ANSWER.replace("'", "&#39;") in refused.text  # what was typed comes back
+        assert 'data-publication-chosen="1"' in refused.text  # and the choice made
         assert _entries(admin_knowledge) == 0
         confirmed = client.post(f"/tickets/{ticket_id}/approve", data={
             **form, "csrf_token": csrf, "confirm_personal_data": "1"})

@@ -83,12 +83,16 @@ def _flow(page: Any, url: str, ticket_id: int, size: str) -> None:
         re.compile("06 12 34 56 78"))
     page.locator("#error-answer").scroll_into_view_if_needed()
     page.screenshot(path=str(SCREENSHOTS / f"privacy-{size}-refused.png"), full_page=False)
+    # Typing after the refusal keeps the publication the adviser had chosen.
+    page.get_by_label("Réponse envoyée au demandeur").press("Control+End")
+    page.get_by_label("Réponse envoyée au demandeur").type(" Merci.")
+    expect(page.get_by_label("Publier comme nouvelle fiche")).to_be_checked()
 
     page.get_by_role("button", name="Tout remplacer").click()
     expect(page.locator("#privacy-box")).to_be_hidden()
     expect(page.get_by_label("Publier comme nouvelle fiche")).to_be_checked()  # choice kept
     expect(page.get_by_label("Réponse envoyée au demandeur")).to_have_value(
-        "Oui, sous conditions ; rappelez [locataire] au [téléphone] pour le dossier.")
+        "Oui, sous conditions ; rappelez [locataire] au [téléphone] pour le dossier. Merci.")
     page.get_by_role("button", name="Valider et envoyer").click()
     duplicate = page.get_by_role("button", name="Publier quand même une nouvelle fiche")
     expect(page.locator(".notice, #duplicate-warning").first).to_be_visible()
