@@ -35,6 +35,7 @@ from admin.routes import (
     kb_manage,
     organisations,
     personal_data,
+    privacy,
     queue,
     stats,
     templates,
@@ -102,7 +103,7 @@ def create_app(*, knowledge: Knowledge, config: AdminConfig,
     # kb_manage before kb: its fixed paths (/kb/due...) must win over /kb/{entry_id}.
     for module in (auth, queue, tickets, templates, kb_manage, kb, glossary, askers, organisations,
                    account, users, api_tokens, health, stats, digest, audit,
-                   personal_data):
+                   personal_data, privacy):
         app.include_router(module.router)
     app.router.routes.extend(extra_routes)
     _install_error_handlers(app)

@@ -26,7 +26,7 @@ from admin.api.schemas import (
     RowId,
 )
 from admin.security import ConfigDep, DbSession, KnowledgeDep
-from knowledge.catalog import entries
+from knowledge.catalog import entries, personal_data
 from knowledge.errors import InvalidInput
 from knowledge.retrieval import phrasings
 from knowledge.store.db import MAX_ROW_ID
@@ -111,6 +111,9 @@ def create_entry(body: EntryCreate, db: DbSession, knowledge: KnowledgeDep, conf
                                                min_score=config.duplicate_threshold)
         if duplicates:
             return duplicate_response(duplicates)
+    personal_data.check(session=db, texts=(body.question, body.answer),
+                        confirmed=body.confirm_personal_data, actor=caller.actor,
+                        object_type="entry", object_id=None)
     entry = entries.create(
         session=db, actor=caller.actor, embedder=knowledge.embedder,
         review_months=config.review_months,
@@ -127,7 +130,8 @@ def change_entry(entry_id: RowId, body: EntryChange, db: DbSession, knowledge: K
                  caller: WritingCaller, background: BackgroundTasks) -> EntryDetail:
     """Save a new revision of an entry with the fields given."""
     current = entries.EntryFields.of(entries.get(session=db, entry_id=entry_id))
-    given = body.model_dump(exclude_unset=True, exclude={"reason", "minor"})
+    given = body.model_dump(exclude_unset=True,
+                            exclude={"reason", "minor", "confirm_personal_data"})
     if "tags" in given:
         given["tags"] = tuple(given["tags"] or ())
     if "legal_references" in given:
@@ -135,9 +139,14 @@ def change_entry(entry_id: RowId, body: EntryChange, db: DbSession, knowledge: K
     for required in ("question", "answer"):
         if required in given and given[required] is None:
             del given[required]
+    content = replace(current, **given)
+    if content.question != current.question or content.answer != current.answer:
+        personal_data.check(session=db, texts=(content.question, content.answer),
+                            confirmed=body.confirm_personal_data, actor=caller.actor,
+                            object_type="entry", object_id=entry_id)
     entry = entries.update(session=db, entry_id=entry_id, actor=caller.actor,
                            reason=body.reason or None, embedder=knowledge.embedder,
-                           minor=body.minor, content=replace(current, **given))
+                           minor=body.minor, content=content)
     background.add_task(knowledge.sync_index)
     return _detail(db, entry)
 

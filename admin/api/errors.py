@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from knowledge import privacy
 from knowledge.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from knowledge.people.api_tokens import TokenRejected
 from knowledge.runtime import SearchHit
@@ -81,8 +82,10 @@ class ErrorDetail(BaseModel):
         default=None, description="Champs refusés (erreurs de validation).")
     candidates: list[dict[str, Any]] | None = Field(
         default=None, description="Fiches proches (doublon possible, code duplicate).")
-    findings: list[str] | None = Field(
-        default=None, description="Constats qui demandent une confirmation (code conflict).")
+    findings: list[dict[str, Any]] | None = Field(
+        default=None, description="Constats qui demandent une confirmation (code conflict), "
+        "par exemple les données personnelles repérées : type (`kind`, `label`), passage "
+        "(`text`) et terme neutre proposé (`placeholder`).")
 
 
 class ErrorBody(BaseModel):
@@ -113,12 +116,14 @@ def domain_status(error: DomainError) -> tuple[int, str]:
                  if isinstance(error, kind)), (400, "bad_request"))
 
 
-def _findings(error: DomainError) -> list[str] | None:
-    # A check that needs a confirmation (a personal-data finding...) may carry its findings.
+def _findings(error: DomainError) -> list[dict[str, Any]] | None:
+    # A check that needs a confirmation (personal data found...) carries its findings.
     found = getattr(error, "findings", None)
     if not found or isinstance(found, str | bytes) or not isinstance(found, Sequence):
         return None
-    return [str(item) for item in found]
+    return [{"kind": item.kind, "label": item.label, "text": item.text,
+             "placeholder": item.placeholder} if isinstance(item, privacy.Finding)
+            else {"text": str(item)} for item in found]
 
 
 def _location(loc: Sequence[object]) -> str:

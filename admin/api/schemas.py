@@ -108,6 +108,9 @@ class EntryCreate(BaseModel):
     external_id: Text | None = Field(default=None, max_length=1_000)
     confirm_duplicate: bool = Field(default=False, description="Créer malgré des fiches très "
                                     "proches (sinon 409 avec les candidates).")
+    confirm_personal_data: bool = Field(default=False, description="Publier malgré des "
+                                        "données personnelles repérées (sinon 409, code "
+                                        "conflict, avec les constats).")
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "question": "Qui paie la taxe d'enlèvement des ordures ménagères ?",
@@ -131,6 +134,9 @@ class EntryChange(BaseModel):
                                 description="Motif de la révision (historique).")
     minor: bool = Field(default=False, description="Retouche de forme : les demandeurs "
                         "ne sont pas concernés.")
+    confirm_personal_data: bool = Field(default=False, description="Enregistrer malgré des "
+                                        "données personnelles repérées (sinon 409, code "
+                                        "conflict, avec les constats).")
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "answer": "Réponse mise à jour après la loi du…", "reason": "loi modifiée"}]})
@@ -252,6 +258,9 @@ class Answer(BaseModel):
                                                                         max_length=100)
     confirm_duplicate: bool = Field(default=False, description="Publier malgré des fiches "
                                     "très proches (sinon 409 avec les candidates).")
+    confirm_personal_data: bool = Field(default=False, description="Publier malgré des "
+                                        "données personnelles repérées (sinon 409, code "
+                                        "conflict, avec les constats).")
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "answer": "Bonjour, le SLS n'est pas dû dans ce cas…", "publication": "new",

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from admin.pages import redirect, render
 from admin.security import CurrentUser, DbSession
+from knowledge import privacy
 from knowledge.catalog import digest
 from knowledge.desk.workdays import PARIS
 from knowledge.errors import NotFound
@@ -27,20 +28,30 @@ def _previous_month() -> digest.Month:
         digest.Month(today.year, today.month - 1)
 
 
-@router.get("/digest")
-def digest_page(request: Request, db: DbSession, user: CurrentUser) -> HTMLResponse:
-    """Show the month's candidate entries, all ticked, with the download and send buttons."""
-    value = request.query_params.get("month")
-    month = digest.Month.parse(value) if value else _previous_month()
+def _page(request: Request, db: DbSession, month: digest.Month, *,
+          chosen: list[int] | None = None, introduction: str = "", organisations: str = "",
+          error: str | None = None, status_code: int = 200) -> HTMLResponse:
     first, after = month.utc_bounds()
     entries = digest.candidates(session=db, month=month)
+    findings = {entry.id: digest.entry_findings(entry) for entry in entries}
     return render(request, "digest.html", {
         "month": month, "entries": entries, "first": first, "after": after,
         "figures": digest.key_figures(session=db, month=month),
         "subscribers": len(subscriptions.subscribers(session=db)),
         # Only a number travels in the URL, never free text.
         "sent": row_number(request.query_params.get("sent")),
-    })
+        "findings": {entry_id: found for entry_id, found in findings.items() if found},
+        "chosen": set(chosen) if chosen is not None else {entry.id for entry in entries},
+        "introduction": introduction, "organisations": organisations == "1",
+        "error": error,
+    }, status_code=status_code)
+
+
+@router.get("/digest")
+def digest_page(request: Request, db: DbSession, user: CurrentUser) -> HTMLResponse:
+    """Show the month's candidate entries, all ticked, with the download and send buttons."""
+    value = request.query_params.get("month")
+    return _page(request, db, digest.Month.parse(value) if value else _previous_month())
 
 
 def _build(db: DbSession, month: str, entry: list[int], organisations: str,
@@ -49,14 +60,31 @@ def _build(db: DbSession, month: str, entry: list[int], organisations: str,
                         show_organisations=organisations == "1", introduction=introduction)
 
 
+def _refused(request: Request, db: DbSession, built: digest.Digest, entry: list[int],
+             organisations: str, introduction: str,
+             error: privacy.PersonalDataFound) -> HTMLResponse:
+    db.rollback()
+    return _page(request, db, built.month, chosen=entry, introduction=introduction,
+                 organisations=organisations, error=str(error), status_code=409)
+
+
 @router.post("/digest/download/{filename}")
-def download(filename: str, db: DbSession, user: CurrentUser,
+def download(request: Request, filename: str, db: DbSession, user: CurrentUser,
              month: Annotated[str, Form(max_length=7)],
              entry: Annotated[list[int] | None, Form()] = None,
              organisations: Annotated[str, Form()] = "",
-             introduction: Annotated[str, Form(max_length=2000)] = "") -> Response:
+             introduction: Annotated[str, Form(max_length=2000)] = "",
+             confirm_personal_data: Annotated[str, Form(max_length=4)] = "") -> Response:
     """Download the chosen entries as a Word document or a standalone HTML page."""
     built = _build(db, month, entry or [], organisations, introduction)
+    if filename not in ("lettre.docx", "lettre.html"):
+        raise NotFound("export", filename)
+    try:
+        digest.check_personal_data(session=db, digest=built,
+                                   confirmed=confirm_personal_data == "1",
+                                   actor=f"user:{user.login}")
+    except privacy.PersonalDataFound as error:
+        return _refused(request, db, built, entry or [], organisations, introduction, error)
     name = f"reponses-du-svp-{built.month}"
     if filename == "lettre.docx":
         content, media, name = digest.render_docx(built), DOCX_TYPE, name + ".docx"
@@ -70,11 +98,19 @@ def download(filename: str, db: DbSession, user: CurrentUser,
 
 
 @router.post("/digest/send")
-def send(db: DbSession, user: CurrentUser, month: Annotated[str, Form(max_length=7)],
+def send(request: Request, db: DbSession, user: CurrentUser,
+         month: Annotated[str, Form(max_length=7)],
          entry: Annotated[list[int] | None, Form()] = None,
          organisations: Annotated[str, Form()] = "",
-         introduction: Annotated[str, Form(max_length=2000)] = "") -> Response:
+         introduction: Annotated[str, Form(max_length=2000)] = "",
+         confirm_personal_data: Annotated[str, Form(max_length=4)] = "") -> Response:
     """Queue the digest for every subscriber not served yet this month."""
     built = _build(db, month, entry or [], organisations, introduction)
+    try:
+        digest.check_personal_data(session=db, digest=built,
+                                   confirmed=confirm_personal_data == "1",
+                                   actor=f"user:{user.login}")
+    except privacy.PersonalDataFound as error:
+        return _refused(request, db, built, entry or [], organisations, introduction, error)
     result = subscriptions.broadcast(session=db, digest=built, actor=f"user:{user.login}")
     return redirect(f"/digest?month={built.month}&sent={result.queued}")

@@ -10,8 +10,10 @@ from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from admin.pages import redirect, render, similarity_words
+from admin.routes.privacy import findings_view
 from admin.security import ConfigDep, CurrentUser, DbSession, KnowledgeDep, end_read
-from knowledge.catalog import entries, history, reviews, themes, usage
+from knowledge import privacy
+from knowledge.catalog import entries, history, personal_data, reviews, themes, usage
 from knowledge.desk import corrections
 from knowledge.errors import InvalidInput
 from knowledge.retrieval import phrasings
@@ -87,8 +89,14 @@ def kb_entry(request: Request, entry_id: int, db: DbSession, config: ConfigDep,
     answered = [db.get(Ticket, ticket_id) for ticket_id in counts.ticket_ids]
     correction = corrections.state(session=db, entry_id=entry_id)
     today = utcnow().date()
+    # Old revisions holding personal data need a confirmation to be restored.
+    restorable = {item.revision.revision: item.revision for item in items
+                  if item.revision is not None and item.revision.revision != entry.revision}
     return render(request, "kb_entry.html", {
         "entry": entry, "history": list(reversed(items)),
+        "revision_findings": {
+            number: sorted({f.label for f in privacy.scan(old.question) + privacy.scan(old.answer)})
+            for number, old in restorable.items()},
         "revision_numbers": list(range(1, entry.revision + 1)),
         "usage": counts, "answered": [t for t in answered if t is not None],
         "origin": db.get(Ticket, entry.origin_ticket_id) if entry.origin_ticket_id else None,
@@ -125,12 +133,16 @@ def kb_diff(request: Request, entry_id: int, db: DbSession, user: CurrentUser) -
 def kb_edit_form(request: Request, entry_id: int, db: DbSession,
                  user: CurrentUser) -> HTMLResponse:
     """Show the edit form of an entry."""
-    return render(request, "kb_edit.html", {"entry": entries.get(session=db, entry_id=entry_id),
-                                            "themes": themes.list_themes(session=db)})
+    entry = entries.get(session=db, entry_id=entry_id)
+    return render(request, "kb_edit.html", {
+        "entry": entry, "themes": themes.list_themes(session=db), "form": None,
+        "privacy_findings": findings_view({"question": entry.question,
+                                           "answer": entry.answer})})
 
 
 @router.post("/kb/{entry_id}/edit")
-def kb_edit(entry_id: int, db: DbSession, knowledge: KnowledgeDep, user: CurrentUser,
+def kb_edit(request: Request, entry_id: int, db: DbSession, knowledge: KnowledgeDep,
+            user: CurrentUser,
             background: BackgroundTasks,
             question: Annotated[str, Form(max_length=4000)],
             answer: Annotated[str, Form(max_length=200_000)],
@@ -140,9 +152,24 @@ def kb_edit(entry_id: int, db: DbSession, knowledge: KnowledgeDep, user: Current
             source: Annotated[str, Form(max_length=2000)] = "",
             review_by: Annotated[str, Form(max_length=10)] = "",
             minor: Annotated[str, Form(max_length=5)] = "",
-            reason: Annotated[str, Form(max_length=500)] = "") -> Response:
+            reason: Annotated[str, Form(max_length=500)] = "",
+            confirm_personal_data: Annotated[str, Form(max_length=4)] = "") -> Response:
     """Save a new revision of an entry."""
     current = entries.get(session=db, entry_id=entry_id)
+    try:
+        # Scanned again here whatever the page showed: the browser is not trusted.
+        personal_data.check(session=db, texts=(question, answer),
+                            confirmed=confirm_personal_data == "1", actor=_actor(user),
+                            object_type="entry", object_id=entry_id)
+    except privacy.PersonalDataFound as error:
+        form = {"question": question, "answer": answer, "theme": theme,
+                "references": references, "tags": tags, "source": source,
+                "review_by": review_by, "minor": minor, "reason": reason}
+        return render(request, "kb_edit.html", {
+            "entry": current, "themes": themes.list_themes(session=db), "form": form,
+            "error": str(error),
+            "privacy_findings": findings_view({"question": question, "answer": answer})},
+            status_code=409)
     entries.update(
         session=db, entry_id=entry_id, actor=_actor(user), reason=reason or None,
         embedder=knowledge.embedder, minor=bool(minor),
@@ -166,10 +193,12 @@ def _date(value: str) -> date | None:
 
 @router.post("/kb/{entry_id}/restore")
 def kb_restore(entry_id: int, db: DbSession, knowledge: KnowledgeDep, user: CurrentUser,
-               background: BackgroundTasks, revision: Annotated[int, Form()]) -> Response:
+               background: BackgroundTasks, revision: Annotated[int, Form()],
+               confirm_personal_data: Annotated[str, Form(max_length=4)] = "") -> Response:
     """Make an old revision the current text, as a new revision."""
     history.restore(session=db, entry_id=entry_id, number=revision, actor=_actor(user),
-                    embedder=knowledge.embedder)
+                    embedder=knowledge.embedder,
+                    confirm_personal_data=confirm_personal_data == "1")
     background.add_task(knowledge.sync_index)
     return redirect(f"/kb/{entry_id}", "entry_restored")
 

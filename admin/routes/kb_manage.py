@@ -91,7 +91,9 @@ def _report_context(report: importing.ImportReport) -> dict[str, object]:
 def kb_import_check(request: Request, db: DbSession, user: CurrentUser,
                           file: UploadFile,
                           fmt: Annotated[str, Form(max_length=8)] = "auto",
-                          strict: Annotated[str, Form(max_length=5)] = "") -> HTMLResponse:
+                          strict: Annotated[str, Form(max_length=5)] = "",
+                          allow_personal_data: Annotated[str, Form(max_length=5)] = ""
+                          ) -> HTMLResponse:
     """Check an uploaded file with a dry run: the report, and nothing written yet."""
     # A plain function (run in a worker thread): the dry run must not block the event loop.
     data = file.file.read(MAX_UPLOAD_BYTES + 1)
@@ -103,7 +105,8 @@ def kb_import_check(request: Request, db: DbSession, user: CurrentUser,
     filename = (file.filename or "fichier").rsplit("/", 1)[-1][:300]
     chosen = FileFormat(fmt) if fmt in set(FileFormat) else None
     report = importing.import_data(session=db, data=data, filename=filename, fmt=chosen,
-                                   strict=bool(strict), actor=_actor(user), dry_run=True)
+                                   strict=bool(strict), actor=_actor(user), dry_run=True,
+                                   allow_personal_data=bool(allow_personal_data))
     # Uploads left unconfirmed are dropped after a while.
     db.execute(delete(ImportUpload).where(ImportUpload.created_at < utcnow() - UPLOAD_LIFETIME))
     token = secrets.token_urlsafe(24)
@@ -114,13 +117,16 @@ def kb_import_check(request: Request, db: DbSession, user: CurrentUser,
                             created_at=utcnow()))
     return render(request, "kb_import.html", {**_report_context(report),
                                               "token": token if writes else None,
-                                              "strict": bool(strict)})
+                                              "strict": bool(strict),
+                                              "allow_personal_data": bool(allow_personal_data)})
 
 
 @router.post("/kb/import/{token}")
 def kb_import_confirm(request: Request, token: str, db: DbSession, knowledge: KnowledgeDep,
                       user: CurrentUser, background: BackgroundTasks,
-                      strict: Annotated[str, Form(max_length=5)] = "") -> HTMLResponse:
+                      strict: Annotated[str, Form(max_length=5)] = "",
+                      allow_personal_data: Annotated[str, Form(max_length=5)] = ""
+                      ) -> HTMLResponse:
     """Import a file checked by a dry run."""
     upload = db.get(ImportUpload, token)
     if upload is None or upload.user_id != user.id:
@@ -128,7 +134,8 @@ def kb_import_confirm(request: Request, token: str, db: DbSession, knowledge: Kn
     report = importing.import_data(
         session=db, data=upload.data, filename=upload.filename,
         fmt=FileFormat(upload.fmt) if upload.fmt else None, strict=bool(strict),
-        actor=_actor(user), embedder=knowledge.embedder)
+        actor=_actor(user), embedder=knowledge.embedder,
+        allow_personal_data=bool(allow_personal_data))
     db.delete(upload)
     background.add_task(knowledge.sync_index)
     return render(request, "kb_import.html", {**_report_context(report), "token": None,

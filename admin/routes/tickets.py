@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from admin.pages import redirect, render, similarity_words
+from admin.routes.privacy import findings_view
 from admin.security import ConfigDep, CurrentUser, DbSession, KnowledgeDep, end_read
 from knowledge.desk import drafts, formatting, heartbeat, notes, outbox, reply_templates, review
 from knowledge.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
@@ -59,7 +60,8 @@ def _ticket_page(request: Request, db: DbSession, knowledge: Knowledge, config: 
                  user: User, ticket_id: int, *, form: dict[str, Any] | None = None,
                  duplicates: list[SearchHit] | None = None, status_code: int = 200,
                  error: str | None = None, error_at: str | None = None,
-                 texts: dict[str, str] | None = None) -> HTMLResponse:
+                 texts: dict[str, str] | None = None,
+                 confirmed_personal_data: bool = False) -> HTMLResponse:
     ticket = review.get_ticket(session=db, ticket_id=ticket_id)
     text = ticket.text
     end_read(db)
@@ -102,6 +104,10 @@ def _ticket_page(request: Request, db: DbSession, knowledge: Knowledge, config: 
         "preview": _preview(draft.answer, draft.references, signature),
         "signature": signature,
         "duplicates": duplicates or [],
+        "privacy_findings": findings_view({"question": draft.question, "answer": draft.answer}),
+        "confirmed_personal_data": confirmed_personal_data,
+        # Shown again after a refusal: the publication chosen is the adviser's, not a guess.
+        "publication_chosen": form is not None,
         "can_act": is_open and mine_or_free,
         "can_clarify": ticket.status in {"new", "in_review"} and mine_or_free,
         "can_follow_up": not is_open and ticket.asker is not None,
@@ -120,12 +126,13 @@ def _ticket_page(request: Request, db: DbSession, knowledge: Knowledge, config: 
 def _page_on_error(request: Request, db: DbSession, knowledge: Knowledge, config: ConfigDep,
                    user: User, ticket_id: int, error: DomainError, *, at: str,
                    form: dict[str, Any] | None = None,
-                   texts: dict[str, str] | None = None) -> HTMLResponse:
+                   texts: dict[str, str] | None = None,
+                   confirmed_personal_data: bool = False) -> HTMLResponse:
     # Nothing of the failed action is kept, but everything the adviser typed comes back.
     db.rollback()
     return _ticket_page(request, db, knowledge, config, user, ticket_id, form=form,
                         status_code=_status_of(error), error=str(error), error_at=at,
-                        texts=texts)
+                        texts=texts, confirmed_personal_data=confirmed_personal_data)
 
 
 def _attempt(request: Request, db: DbSession, knowledge: Knowledge, config: ConfigDep,
@@ -152,10 +159,16 @@ class AnswerForm(BaseModel):
     entry_id: str = Field("", max_length=20)
     source_entry_id: str = Field("", max_length=20)
     confirm_duplicate: str = Field("", max_length=4)
+    confirm_personal_data: str = Field("", max_length=4)
 
     def draft(self) -> dict[str, str]:
         """The values the page shows back."""
-        return self.model_dump(exclude={"confirm_duplicate"})
+        return self.model_dump(exclude={"confirm_duplicate", "confirm_personal_data"})
+
+    @property
+    def personal_data_confirmed(self) -> bool:
+        """The adviser ticked "publish the personal data found anyway"."""
+        return self.confirm_personal_data == "1"
 
 
 @router.get("/tickets/{ticket_id}")
@@ -283,8 +296,10 @@ def approve(request: Request, ticket_id: int, db: DbSession, knowledge: Knowledg
                 near_duplicates=_near_duplicates(knowledge, config))
             if duplicates:
                 form["entry_id"] = str(duplicates[0].entry_id)
-                return _ticket_page(request, db, knowledge, config, user, ticket_id,
-                                    form=form, duplicates=duplicates, status_code=409)
+                return _ticket_page(
+                    request, db, knowledge, config, user, ticket_id, form=form,
+                    duplicates=duplicates, status_code=409,
+                    confirmed_personal_data=answer_form.personal_data_confirmed)
         target = None
         if choice is review.Publication.UPDATE:
             target = _int_or_none(entry_id, "Fiche à mettre à jour")
@@ -299,10 +314,12 @@ def approve(request: Request, ticket_id: int, db: DbSession, knowledge: Knowledg
                                      legal_references=_references(references),
                                      entry_id=target, source_entry_id=source,
                                      signature=_signature(config, user),
-                                     review_months=config.review_months))
+                                     review_months=config.review_months,
+                                     confirm_personal_data=answer_form.personal_data_confirmed))
     except DomainError as error:
         return _page_on_error(request, db, knowledge, config, user, ticket_id, error,
-                              at="answer", form=form)
+                              at="answer", form=form,
+                              confirmed_personal_data=answer_form.personal_data_confirmed)
     # After the commit (which precedes the response), bring this process's index up to date.
     background.add_task(knowledge.sync_index)
     return redirect(f"/tickets/{ticket_id}", "approved")

@@ -27,7 +27,8 @@
     var preview = document.getElementById("answer-preview");
     var sourceNote = document.getElementById("source-note");
     var max = parseInt(form.dataset.max || "20000", 10);
-    var manualPublication = false;
+    /* A page shown again after a refusal keeps the choice the adviser had made. */
+    var manualPublication = form.dataset.publicationChosen === "1";
     var timer = null;
 
     function sourceText() {
@@ -71,9 +72,11 @@
         })
         .catch(function () { /* the counter keeps the local count */ });
     }
-    function changed() {
+    function changed(event) {
       localCount();
-      autoPublication();
+      /* Text rewritten by a script (placeholders of personal data) keeps the adviser's
+         publication choice; typing and taking a suggestion pre-select one. */
+      if (!event || event.isTrusted) autoPublication();
       clearTimeout(timer);
       timer = setTimeout(refreshPreview, 400);
     }
@@ -135,6 +138,112 @@
       }
       if (typing(event.target) || event.ctrlKey || event.metaKey || event.altKey) return;
       if (event.key === "r") { event.preventDefault(); answer.focus(); }
+    });
+  }
+
+  /* Personal data (issue 16): the findings of the server's scan, listed with their context,
+     each replaceable by its placeholder in one click. The server scans again on submit. */
+  function privacyBox() {
+    var box = document.getElementById("privacy-box");
+    if (!box) return;
+    var list = document.getElementById("privacy-findings");
+    var all = document.getElementById("privacy-replace-all");
+    var note = document.getElementById("privacy-none-note");
+    var form = box.closest("form");
+    var token = form ? form.querySelector("input[name=csrf_token]") : null;
+    var fields = (box.dataset.fields || "").split(" ").map(function (id) {
+      return document.getElementById(id);
+    }).filter(Boolean);
+    var timer = null;
+
+    function show(count) {
+      box.hidden = count === 0;
+      if (note) note.hidden = count === 0;
+    }
+    function replaceIn(item) {
+      var area = document.getElementById(item.dataset.field);
+      if (!area) return false;
+      var text = item.dataset.text;
+      var start = parseInt(item.dataset.start, 10);
+      /* Offsets are the server's; if the text moved since, take its first occurrence. */
+      var at = area.value.substr(start, text.length) === text ? start : area.value.indexOf(text);
+      if (at < 0) return false;
+      area.value = area.value.slice(0, at) + item.dataset.placeholder +
+        area.value.slice(at + text.length);
+      return true;
+    }
+    function touched() {
+      fields.forEach(function (area) {
+        area.dispatchEvent(new Event("input", {bubbles: true}));
+      });
+      clearTimeout(timer);
+      scan();
+    }
+    function wire(item) {
+      var button = item.querySelector("button.privacy-replace");
+      if (!button) return;
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        if (replaceIn(item)) item.remove();
+        touched();
+      });
+    }
+    function render(findings) {
+      list.textContent = "";
+      findings.forEach(function (f) {
+        var item = document.createElement("li");
+        item.className = "privacy-finding";
+        item.dataset.field = f.field;
+        item.dataset.start = f.start;
+        item.dataset.end = f.end;
+        item.dataset.text = f.text;
+        item.dataset.placeholder = f.placeholder;
+        var kind = document.createElement("span");
+        kind.className = "privacy-kind";
+        kind.textContent = f.label;
+        var context = document.createElement("span");
+        context.className = "privacy-context";
+        var mark = document.createElement("mark");
+        mark.textContent = f.text;
+        context.append(f.before, mark, f.after);
+        var button = document.createElement("button");
+        button.type = "button";
+        button.className = "secondary privacy-replace";
+        button.textContent = "Remplacer par " + f.placeholder;
+        item.append(kind, " (" + f.field_label + ") : ", context, " ", button);
+        list.appendChild(item);
+        wire(item);
+      });
+      show(findings.length);
+    }
+    function scan() {
+      var body = new URLSearchParams();
+      fields.forEach(function (area) { body.set(area.name, area.value); });
+      if (token) body.set("csrf_token", token.value);
+      fetch(box.dataset.scanUrl, {method: "POST", body: body, credentials: "same-origin"})
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) { if (data) render(data.findings); })
+        .catch(function () { /* the list shown stays; the server checks again on submit */ });
+    }
+    list.querySelectorAll("li.privacy-finding").forEach(wire);
+    if (all) {
+      all.hidden = false;
+      all.addEventListener("click", function () {
+        /* Last first: a replacement must not shift the offsets of the ones before it. */
+        var items = Array.prototype.slice.call(list.querySelectorAll("li.privacy-finding"));
+        items.sort(function (a, b) {
+          return parseInt(b.dataset.start, 10) - parseInt(a.dataset.start, 10);
+        });
+        items.forEach(replaceIn);
+        touched();
+      });
+    }
+    fields.forEach(function (area) {
+      area.addEventListener("input", function (event) {
+        if (!event.isTrusted) return;  /* our own replacements rescan at once */
+        clearTimeout(timer);
+        timer = setTimeout(scan, 600);
+      });
     });
   }
 
@@ -207,6 +316,7 @@
 
   function ready() {
     ticketPage();
+    privacyBox();
     ticketNavigation();
     queuePage();
   }

@@ -20,6 +20,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from knowledge import privacy
+from knowledge.catalog import personal_data
 from knowledge.errors import InvalidInput
 from knowledge.store.models import (
     EntryStatus,
@@ -195,6 +197,23 @@ def build(*, session: Session, month: Month, entry_ids: list[int] | None = None,
     return Digest(month=month, introduction=clean(introduction)[:2000],
                   figures=key_figures(session=session, month=month),
                   sections=tuple((theme, tuple(items)) for theme, items in ordered))
+
+
+# --- personal data --------------------------------------------------------------------------
+
+def entry_findings(entry: KnowledgeEntry) -> list[privacy.Finding]:
+    """Personal data in what the digest would print of an entry (question, shortened answer)."""
+    return privacy.scan(clean(entry.question)) + privacy.scan(shorten(entry.answer))
+
+
+def check_personal_data(*, session: Session, digest: Digest, confirmed: bool,
+                        actor: str) -> None:
+    """Refuse to send or export a digest holding personal data unless confirmed (audited)."""
+    texts = [digest.introduction] + [text for item in digest.items
+                                     for text in (item.question, item.answer)]
+    personal_data.check(session=session, texts=texts, confirmed=confirmed, actor=actor,
+                        object_type="digest", object_id=str(digest.month),
+                        where="La lettre mensuelle")
 
 
 # --- files -----------------------------------------------------------------------------------

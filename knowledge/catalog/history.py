@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from knowledge import audit
-from knowledge.catalog import entries
+from knowledge.catalog import entries, personal_data
 from knowledge.catalog.entries import EntryFields
 from knowledge.errors import Conflict, NotFound
 from knowledge.store.models import EntryRevision, KnowledgeEntry, User
@@ -216,12 +216,17 @@ def as_text(pieces: tuple[Piece, ...]) -> str:
 
 
 def restore(*, session: Session, entry_id: int, number: int, actor: str,
-            embedder: Embedder | None = None) -> KnowledgeEntry:
+            embedder: Embedder | None = None,
+            confirm_personal_data: bool = False) -> KnowledgeEntry:
     """Make an old revision's content the current one, as a new revision."""
     entry = entries.get(session=session, entry_id=entry_id)
     old = revision(session=session, entry_id=entry_id, number=number)
     if number == entry.revision:
         raise Conflict(f"La révision {number} est déjà la version en vigueur.")
+    # An old text may hold the very names a later revision replaced by placeholders.
+    personal_data.check(session=session, texts=(old.question, old.answer),
+                        confirmed=confirm_personal_data, actor=actor, object_type="entry",
+                        object_id=entry_id, where=f"La révision {number}")
     content = EntryFields(
         question=old.question, answer=old.answer, theme=old.theme, tags=tuple(old.tags or ()),
         legal_references=tuple(old.legal_references or ()), source=old.source,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from knowledge import audit, privacy
 from knowledge.catalog import entries
 from knowledge.catalog.entries import EntryFields
 from knowledge.catalog.tabular import (
@@ -76,6 +77,10 @@ class ImportReport:
     aborted: bool = False  # strict mode met a bad row: nothing was written
     dry_run: bool = False  # everything was checked and then undone
     entry_ids: list[int] = field(default_factory=list)  # entries created or updated
+    allow_personal_data: bool = False
+    # Rows in which the detector found personal data, and how many findings of each kind.
+    personal_data_rows: int = 0
+    personal_data: dict[str, int] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
@@ -106,6 +111,7 @@ def import_file(
     embedder: Embedder | None = None,
     progress: Progress | None = None,
     dry_run: bool = False,
+    allow_personal_data: bool = False,
 ) -> ImportReport:
     """Import the entries of a file (format guessed when `fmt` is None); never commits."""
     try:
@@ -117,7 +123,8 @@ def import_file(
     except OSError as error:
         raise InvalidInput(f"impossible de lire « {path} » : {error.strerror}.") from None
     return import_data(session=session, data=data, filename=path.name, fmt=fmt, strict=strict,
-                       actor=actor, embedder=embedder, progress=progress, dry_run=dry_run)
+                       actor=actor, embedder=embedder, progress=progress, dry_run=dry_run,
+                       allow_personal_data=allow_personal_data)
 
 
 def import_data(
@@ -131,24 +138,28 @@ def import_data(
     embedder: Embedder | None = None,
     progress: Progress | None = None,
     dry_run: bool = False,
+    allow_personal_data: bool = False,
 ) -> ImportReport:
     """Import the entries of a file's bytes; bad rows are reported, or abort all when strict.
 
     With `dry_run` every row is written inside a savepoint that is then rolled back: the report
-    is the real one and nothing stays in the database.
+    is the real one and nothing stays in the database. A row whose question or answer holds
+    personal data is a bad row unless `allow_personal_data`.
     """
     if dry_run:
         savepoint = session.begin_nested()
         try:
             report = import_data(session=session, data=data, filename=filename, fmt=fmt,
-                                 strict=strict, actor=actor, progress=progress)
+                                 strict=strict, actor=actor, progress=progress,
+                                 allow_personal_data=allow_personal_data)
         finally:
             savepoint.rollback()
         report.dry_run = True
         return report
     table = read_table(data, filename=filename, fmt=fmt)
     report = ImportReport(filename=filename, format=table.format, strict=strict,
-                          ignored_columns=table.ignored_columns)
+                          ignored_columns=table.ignored_columns,
+                          allow_personal_data=allow_personal_data)
     candidates = _validate(table.rows, report)
     if strict and report.skipped:
         report.aborted = True
@@ -169,6 +180,12 @@ def import_data(
         report.entry_ids.clear()
         logger.info("strict import of %s aborted while writing", filename)
         return report
+    if report.personal_data and allow_personal_data and (report.created or report.updated):
+        # Kinds and counts only: the audit log must not keep the data itself.
+        audit.record(session=session, actor=actor, action="privacy.confirm",
+                     object_type="import", object_id=filename[:64],
+                     details={"personal_data": report.personal_data,
+                              "rows": report.personal_data_rows})
     if embedder is not None:
         _embed(session=session, embedder=embedder, progress=progress, offset=total)
     logger.info("import of %s: %s created, %s updated, %s unchanged, %s skipped", filename,
@@ -195,7 +212,41 @@ def report_lines(report: ImportReport, max_problems: int = 200) -> tuple[list[st
         problems += [f"  {problem}" for problem in report.skipped[:max_problems]]
         if len(report.skipped) > max_problems:
             problems.append(f"  … et {len(report.skipped) - max_problems} autre(s).")
+    if report.personal_data_rows:
+        kinds = _kinds_text(report.personal_data)
+        if report.allow_personal_data:
+            problems.append(f"Données personnelles probables importées sur autorisation, "
+                            f"{report.personal_data_rows} ligne(s) : {kinds}.")
+        else:
+            problems.append(f"{report.personal_data_rows} ligne(s) refusée(s) pour données "
+                            f"personnelles probables ({kinds}) : remplacez-les dans le fichier, "
+                            "ou autorisez-les explicitement (--allow-personal-data).")
     return summary, problems
+
+
+def _kinds_text(counts: dict[str, int]) -> str:
+    return ", ".join(f"{privacy.KIND_LABELS[kind]} ({count})"
+                     for kind, count in sorted(counts.items()))
+
+
+def _personal_data(candidate: _Candidate, report: ImportReport) -> RowProblem | None:
+    """Count a row's personal data; the problem to report when it is not allowed."""
+    found = {label: privacy.scan(text) for label, text in (
+        (FIELD_LABELS[Field.QUESTION], candidate.content.question),
+        (FIELD_LABELS[Field.ANSWER], candidate.content.answer))}
+    found = {label: findings for label, findings in found.items() if findings}
+    if not found:
+        return None
+    report.personal_data_rows += 1
+    for findings in found.values():
+        for kind, count in privacy.counts(findings).items():
+            report.personal_data[kind] = report.personal_data.get(kind, 0) + count
+    if report.allow_personal_data:
+        return None
+    first = next(iter(found))
+    details = " ; ".join(f"{label} : {_kinds_text(privacy.counts(findings))}"
+                         for label, findings in found.items())
+    return RowProblem(candidate.number, first, f"données personnelles probables — {details}")
 
 
 def _embed(*, session: Session, embedder: Embedder, progress: Progress | None,
@@ -282,8 +333,13 @@ def _validate(rows: list[SourceRow], report: ImportReport) -> list[_Candidate]:
             report.skipped.append(RowProblem(row.number, "ligne", row.problem))
             continue
         candidate = _parse_row(row, report)
-        if candidate is not None:
-            parsed.append(candidate)
+        if candidate is None:
+            continue
+        problem = _personal_data(candidate, report)
+        if problem is not None:
+            report.skipped.append(problem)
+            continue
+        parsed.append(candidate)
     return _without_duplicates(parsed, report)
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from knowledge import audit
-from knowledge.catalog import entries, reviews
+from knowledge.catalog import entries, personal_data, reviews
 from knowledge.desk import outbox
 from knowledge.desk.formatting import compose
 from knowledge.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -121,6 +121,8 @@ class Approval:
     signature: str = ""  # appended to the message sent, never to the entry
     source_entry_id: int | None = None  # the suggestion sent as is (publication NONE)
     review_months: int = reviews.DEFAULT_REVIEW_MONTHS  # a new entry's review period
+    # The adviser saw the personal data the detector found and publishes it on purpose.
+    confirm_personal_data: bool = False
 
 
 @dataclass(frozen=True)
@@ -392,6 +394,9 @@ def approve(*, session: Session, ticket_id: int, adviser: User, approval: Approv
     actor = _actor(adviser)
     entry_id: int | None = None
     if approval.publication is Publication.NEW:
+        personal_data.check(session=session, texts=(approval.question or ticket.text, answer),
+                            confirmed=approval.confirm_personal_data, actor=actor,
+                            object_type="ticket", object_id=ticket.id)
         entry = entries.create(
             session=session, actor=actor, embedder=embedder, origin_ticket_id=ticket.id,
             review_months=approval.review_months,
@@ -409,6 +414,9 @@ def approve(*, session: Session, ticket_id: int, adviser: User, approval: Approv
         # unless the adviser actually rewrote it.
         rewritten = clean(approval.question or "")
         question = previous.question if rewritten in ("", clean(ticket.text)) else rewritten
+        personal_data.check(session=session, texts=(question, answer),
+                            confirmed=approval.confirm_personal_data, actor=actor,
+                            object_type="ticket", object_id=ticket.id)
         entry = entries.update(
             session=session, entry_id=current.id, actor=actor, embedder=embedder,
             reason=f"question n° {ticket.id}",

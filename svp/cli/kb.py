@@ -105,6 +105,11 @@ def import_command(
         case_sensitive=False)] = ImportFormat.AUTO,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Vérifie tout et affiche le rapport sans rien enregistrer.")] = False,
+    allow_personal_data: Annotated[bool, typer.Option(
+        "--allow-personal-data", rich_help_panel="Données personnelles",
+        help="Importe aussi les lignes où des données personnelles probables sont trouvées "
+             "(noms, adresses, téléphones...) : sans cette option, elles sont refusées comme "
+             "des lignes invalides.")] = False,
 ) -> None:
     """Importe des fiches ; réimporter le même fichier ne crée rien de nouveau.
 
@@ -122,7 +127,7 @@ def import_command(
             session=session, path=file,
             fmt=None if fmt is ImportFormat.AUTO else FileFormat(fmt.value),
             strict=strict, actor=ACTOR, embedder=None if dry_run else knowledge.embedder,
-            progress=bar, dry_run=dry_run)
+            progress=bar, dry_run=dry_run, allow_personal_data=allow_personal_data)
     _print_report(report)
     if report.aborted or (report.skipped and not report.created + report.updated
                           + report.unchanged):

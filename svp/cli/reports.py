@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from knowledge import privacy
 from knowledge.catalog import digest as digest_service
 from knowledge.catalog.sheets import format_cell
 from knowledge.desk import statistics
@@ -68,6 +69,10 @@ def digest_command(
         "--organisations", help="Citer les organismes à l'origine des questions.")] = False,
     introduction: Annotated[str, typer.Option("--introduction", help="Texte d'introduction.")
                             ] = "",
+    allow_personal_data: Annotated[bool, typer.Option(
+        "--allow-personal-data", rich_help_panel="Données personnelles",
+        help="Écrit la lettre même si des données personnelles probables y sont trouvées "
+             "(noms, adresses, téléphones...).")] = False,
 ) -> None:
     """Écrit la lettre « Les réponses du SVP » d'un mois (anonyme par défaut)."""
     kind = output.suffix.lower()
@@ -80,6 +85,18 @@ def digest_command(
         letter = digest_service.build(session=session, month=chosen, entry_ids=entry or None,
                                       show_organisations=organisations,
                                       introduction=introduction)
+        try:
+            digest_service.check_personal_data(session=session, digest=letter,
+                                               confirmed=allow_personal_data, actor="cli")
+        except privacy.PersonalDataFound as error:
+            flagged = [str(item.entry_id) for item in letter.items
+                       if privacy.scan(item.question) or privacy.scan(item.answer)]
+            where = f" (fiches n° {', '.join(flagged)})" if flagged else ""
+            kinds = ", ".join(f"{privacy.KIND_LABELS[kind]} ({count})" for kind, count
+                              in sorted(privacy.counts(error.findings).items()))
+            raise OperatorError(
+                f"la lettre contient des données personnelles probables{where} : {kinds}. "
+                "Corrigez ces fiches ou relancez avec --allow-personal-data.") from None
     content = (digest_service.render_docx(letter) if kind == ".docx"
                else digest_service.render_html(letter).encode("utf-8"))
     _write_atomically(output, content)

@@ -387,3 +387,18 @@ def test_database_error_with_empty_message_still_gives_one_line(monkeypatch: pyt
     assert exit_info.value.code == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "base de données inaccessible" in err
+
+
+def test_import_refuses_personal_data_unless_allowed(svp: Svp, tmp_path: Path) -> None:
+    path = tmp_path / "fiches.csv"
+    path.write_text("id;question;réponse\nN1;Mme Haddad garde-t-elle son T4 ?;Oui.\n",
+                    encoding="utf-8")
+    refused = svp("kb", "import", str(path))
+    assert refused.code == 1  # no valid row: nothing imported
+    assert "ligne 2, question : données personnelles probables" in refused.err
+    assert "Haddad" not in refused.out + refused.err
+    strict = svp("kb", "import", "--strict", str(path))
+    assert strict.code == 1 and "Import annulé" in strict.err
+    allowed = svp("kb", "import", "--allow-personal-data", str(path))
+    assert allowed.code == 0, allowed.err
+    assert "créées : 1" in allowed.out

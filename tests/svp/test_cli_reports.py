@@ -56,3 +56,34 @@ def test_digest_writes_word_and_html(database_url: str, svp_env: dict[str, str],
     assert len(wrong.stderr.strip().splitlines()) == 1
 
 
+
+
+def test_digest_with_a_name_needs_allow_personal_data(database_url: str,
+                                                      svp_env: dict[str, str],
+                                                      tmp_path: Path) -> None:
+    from stats_fixture import paris
+
+    from knowledge.store.models import KnowledgeEntry
+
+    _history(database_url)
+    engine = make_engine(database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            session.add(KnowledgeEntry(
+                question="Mme Haddad peut-elle garder son T4 ?", answer="Oui.",
+                theme="Attributions", question_hash="haddad", created_at=paris("2026-11-12"),
+                updated_at=paris("2026-11-12"), tags=[], legal_references=[]))
+            session.commit()
+    finally:
+        engine.dispose()
+    target = tmp_path / "lettre.html"
+    refused = run_svp("digest", "2026-11", "-o", str(target), env=svp_env, cwd=tmp_path)
+    assert refused.returncode == 1 and not target.exists()
+    assert refused.stderr.strip().startswith("Erreur : la lettre contient des données "
+                                             "personnelles probables (fiches n° ")
+    assert "--allow-personal-data" in refused.stderr and "Haddad" not in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    allowed = run_svp("digest", "2026-11", "-o", str(target), "--allow-personal-data",
+                      env=svp_env, cwd=tmp_path)
+    assert allowed.returncode == 0, allowed.stderr
+    assert "Mme Haddad" in target.read_text(encoding="utf-8")
