@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -140,11 +140,18 @@ def main() -> None:
                         help="add this set's answerable queries as phrasings first")
     parser.add_argument("--phrasing-as", choices=["query", "passage"], default="query",
                         help="how learnt phrasings are embedded")
+    parser.add_argument("--no-question-vectors", action="store_true",
+                        help="entries found through their passage only (before issue 11's "
+                             "question vectors)")
     args = parser.parse_args()
     embeddings.PHRASING_EMBEDDING = args.phrasing_as
     embedder = CachedQueries(make_embedder("e5-small-int4"))
     with tempfile.TemporaryDirectory() as tmp:
         knowledge = demo_knowledge(Path(tmp), embedder)
+        if args.no_question_vectors:
+            with knowledge.session() as session:
+                session.execute(update(embeddings.EntryEmbedding).values(question_vector=None))
+            knowledge.rebuild_index()
         if args.learn:
             print(f"learnt {learn_phrasings(knowledge, args.learn)} phrasings from {args.learn} "
                   f"(embedded as {args.phrasing_as})")

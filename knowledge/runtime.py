@@ -242,10 +242,11 @@ class Knowledge:
             self._note_reader(store.watermark)
 
     def rebuild_index(self) -> int:
-        """Rebuild the index from the stored vectors, save it, and return its size."""
+        """Rebuild the index from the stored vectors, save it; return how many entries it holds."""
         with self._index_lock:
             self._store = self._rebuild_locked()
-            return len(self._store)
+            # An entry has several vectors (passage, question, learnt phrasings).
+            return len(np.unique(embeddings.entry_ids_of(self._store.ids())))
 
     def save(self) -> None:
         """Save the index to disk if it changed since it was loaded or last saved."""

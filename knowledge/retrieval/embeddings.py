@@ -55,6 +55,11 @@ COUNTER_ID = 1
 # change log stays per entry (a process re-reads all vectors of a changed entry).
 ENTRY_ID_BITS = 32
 ENTRY_ID_MASK = (1 << ENTRY_ID_BITS) - 1
+# An entry's own question also has a vector (embedded as a question, like the queries it is
+# compared with): id (QUESTION_SLOT << 32) | entry id, a slot no phrasing id reaches. Measured
+# in docs/evaluation.md: landlord staff's questions resemble the entry's question more than
+# its long answer.
+QUESTION_SLOT = 1 << 30
 
 
 class EntryEmbedding(Base):
@@ -68,6 +73,8 @@ class EntryEmbedding(Base):
     model_id: Mapped[str] = mapped_column(String(200), index=True)
     dim: Mapped[int] = mapped_column(Integer)
     vector: Mapped[bytes] = mapped_column(LargeBinary)
+    # The entry's question alone, embedded as a question (None until `embed_missing`).
+    question_vector: Mapped[bytes | None] = mapped_column(LargeBinary)
     text_hash: Mapped[str] = mapped_column(String(64))
     # Stemmed terms of the same text and their counts (`search.TermCounts`): the lexical
     # signal fused with the cosine at search time, stored so a search never re-reads answers.
@@ -139,6 +146,11 @@ def phrasing_vector_id(entry_id: int, phrasing_id: int) -> int:
     return (phrasing_id << ENTRY_ID_BITS) | entry_id
 
 
+def question_vector_id(entry_id: int) -> int:
+    """Return the index id of the vector of an entry's question."""
+    return (QUESTION_SLOT << ENTRY_ID_BITS) | entry_id
+
+
 def entry_ids_of(vector_ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """Return the entry named by each index id (an entry's passage or one of its phrasings)."""
     return np.asarray(vector_ids, dtype=np.int64) & ENTRY_ID_MASK
@@ -200,16 +212,19 @@ def log_head(*, session: Session | Connection) -> LogHead:
 
 
 def _store(session: Session, entry_id: int, model_id: str, dim: int,
-           vector: npt.NDArray[np.float32], digest: str, terms: str) -> None:
+           vectors: tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]], digest: str,
+           terms: str) -> None:
+    passage, question = (vector_bytes(vector) for vector in vectors)
     row = session.get(EntryEmbedding, entry_id)
     if row is None:
         session.add(EntryEmbedding(entry_id=entry_id, model_id=model_id, dim=dim,
-                                   vector=vector_bytes(vector), text_hash=digest, terms=terms,
-                                   updated_at=utcnow()))
+                                   vector=passage, question_vector=question, text_hash=digest,
+                                   terms=terms, updated_at=utcnow()))
     else:
         row.model_id = model_id
         row.dim = dim
-        row.vector = vector_bytes(vector)
+        row.vector = passage
+        row.question_vector = question
         row.text_hash = digest
         row.terms = terms
         row.updated_at = utcnow()
@@ -225,9 +240,10 @@ def entry_changed(*, session: Session, entry: KnowledgeEntry, embedder: Embedder
         digest = text_hash(text)
         row = session.get(EntryEmbedding, entry.id)
         if (row is None or row.model_id != embedder.model_id or row.text_hash != digest
-                or row.terms is None):
-            vector = embedder.embed_passages([text])[0]
-            _store(session, entry.id, embedder.model_id, embedder.dim, vector, digest,
+                or row.terms is None or row.question_vector is None):
+            vectors = (embedder.embed_passages([text])[0],
+                       embedder.embed_queries([entry.question])[0])
+            _store(session, entry.id, embedder.model_id, embedder.dim, vectors, digest,
                    FrenchAnalyzer().terms(text))
     # Without an embedder the stored vector (if any) stays in service until `embed_missing`.
     session.flush()
@@ -240,15 +256,16 @@ def stale_entry_ids(*, session: Session, model_id: str, chunk: int = 1000) -> li
     query = (
         select(KnowledgeEntry.id, KnowledgeEntry.question, KnowledgeEntry.answer,
                EntryEmbedding.model_id, EntryEmbedding.text_hash,
-               EntryEmbedding.terms.is_(None).label("no_terms"))
+               EntryEmbedding.terms.is_(None).label("no_terms"),
+               EntryEmbedding.question_vector.is_(None).label("no_question"))
         .outerjoin(EntryEmbedding, EntryEmbedding.entry_id == KnowledgeEntry.id)
         .where(KnowledgeEntry.status == EntryStatus.ACTIVE.value)
         .order_by(KnowledgeEntry.id)
         .execution_options(yield_per=chunk)
     )
     for row in session.execute(query):
-        if row.model_id != model_id or row.no_terms or row.text_hash != text_hash(
-                passage_text(row.question, row.answer)):
+        if (row.model_id != model_id or row.no_terms or row.no_question
+                or row.text_hash != text_hash(passage_text(row.question, row.answer))):
             stale.append(int(row.id))
     return stale
 
@@ -267,10 +284,11 @@ def embed_entries(*, session: Session, embedder: Embedder, entry_ids: Iterable[i
         return 0
     texts = [passage_text(row.question, row.answer) for row in rows]
     vectors = embedder.embed_passages(texts)
+    questions = embedder.embed_queries([row.question for row in rows])
     analyzer = FrenchAnalyzer()
-    for row, text, vector in zip(rows, texts, vectors, strict=True):
-        _store(session, int(row.id), embedder.model_id, embedder.dim, vector, text_hash(text),
-               analyzer.terms(text))
+    for row, text, vector, question in zip(rows, texts, vectors, questions, strict=True):
+        _store(session, int(row.id), embedder.model_id, embedder.dim, (vector, question),
+               text_hash(text), analyzer.terms(text))
     session.flush()
     log_changes(session=session, entry_ids=[int(row.id) for row in rows], op=UPSERT)
     return len(rows)
@@ -350,6 +368,12 @@ def _stored_query(model_id: str, dim: int, entry_ids: Sequence[int] | None) -> A
     return query
 
 
+def _question_vectors_query(model_id: str, dim: int, entry_ids: Sequence[int] | None) -> Any:
+    return (_stored_query(model_id, dim, entry_ids)
+            .with_only_columns(EntryEmbedding.entry_id, EntryEmbedding.question_vector)
+            .where(EntryEmbedding.question_vector.is_not(None)))
+
+
 def _phrasing_vectors_query(model_id: str, dim: int, entry_ids: Sequence[int] | None) -> Any:
     query = (
         select(EntryPhrasing.id, EntryPhrasing.entry_id, EntryPhrasing.vector)
@@ -371,6 +395,11 @@ def iter_stored_vectors(*, session: Session, model_id: str, dim: int,
                              .execution_options(yield_per=chunk))
     for rows in result.partitions():
         yield _decoded([int(row[0]) for row in rows], [row[1] for row in rows], dim)
+    questions = session.execute(_question_vectors_query(model_id, dim, entry_ids)
+                                .execution_options(yield_per=chunk))
+    for rows in questions.partitions():
+        yield _decoded([question_vector_id(int(row[0])) for row in rows],
+                       [row[1] for row in rows], dim)
     phrasings = session.execute(_phrasing_vectors_query(model_id, dim, entry_ids)
                                 .execution_options(yield_per=chunk))
     for rows in phrasings.partitions():
@@ -400,12 +429,14 @@ def stored_vectors(*, session: Session, model_id: str, dim: int,
 
 def stored_ids(*, session: Session, model_id: str, dim: int) -> npt.NDArray[np.int64]:
     """Return the index ids of active entries' stored vectors of this model, and phrasings'."""
-    ids = session.scalars(
-        select(EntryEmbedding.entry_id)
+    rows = session.execute(
+        select(EntryEmbedding.entry_id, EntryEmbedding.question_vector.is_not(None))
         .join(KnowledgeEntry, KnowledgeEntry.id == EntryEmbedding.entry_id)
         .where(KnowledgeEntry.status == EntryStatus.ACTIVE.value,
                EntryEmbedding.model_id == model_id, EntryEmbedding.dim == dim)
     ).all()
+    ids = [int(entry_id) for entry_id, _ in rows]
+    ids += [question_vector_id(int(entry_id)) for entry_id, has_question in rows if has_question]
     phrasings = session.execute(
         select(EntryPhrasing.id, EntryPhrasing.entry_id)
         .join(KnowledgeEntry, KnowledgeEntry.id == EntryPhrasing.entry_id)

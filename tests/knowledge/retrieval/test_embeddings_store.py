@@ -52,11 +52,11 @@ def test_editing_the_text_re_embeds_but_editing_the_theme_does_not(session: Sess
     question, answer = HOUSING_ENTRIES[1]
     entries.update(session=session, entry_id=entry_id, actor="test", embedder=embedder,
                    content=EntryFields(question=question, answer=answer, theme="Bail"))
-    assert embedder.calls == [("passage", 1)]
+    assert embedder.calls == [("passage", 1), ("query", 1)]  # its passage and its question
     entries.update(session=session, entry_id=entry_id, actor="test", embedder=embedder,
                    content=EntryFields(question=question, answer=answer + " Voir le bail.",
                                        theme="Bail"))
-    assert embedder.calls == [("passage", 1), ("passage", 1)]
+    assert embedder.calls == [("passage", 1), ("query", 1)] * 2
     stored = session.get(EntryEmbedding, entry_id)
     assert stored is not None
     assert stored.text_hash == embeddings.text_hash(
@@ -149,8 +149,9 @@ def test_stored_vectors_round_trip(session: Session, size: int) -> None:
     embedder = FakeEmbedder()
     created = [create(session, index, embedder) for index in range(size)]
     ids, vectors = embeddings.stored_vectors(session=session, model_id="fake-bow-64", dim=64)
-    assert ids.tolist() == created
-    assert vectors.shape == (size, 64)
+    # Each entry has its passage's vector and its question's.
+    assert ids.tolist() == created + [embeddings.question_vector_id(i) for i in created]
+    assert vectors.shape == (2 * size, 64)
 
 
 class FailingEmbedder(FakeEmbedder):
@@ -185,3 +186,36 @@ def test_reembedding_in_committed_batches_resumes_after_an_interruption(engine: 
         assert embeddings.stale_entry_ids(session=session, model_id="new-model") == pending[4:]
         assert embeddings.embed_missing(session=session, embedder=FakeEmbedder(
             model_id="new-model")) == 2
+
+
+def test_each_entry_has_a_question_vector_embedded_as_a_question(session: Session) -> None:
+    embedder = FakeEmbedder()
+    entry_id = create(session, 0, embedder)
+    question, _ = HOUSING_ENTRIES[0]
+    row = session.get(EntryEmbedding, entry_id)
+    assert row is not None and row.question_vector is not None
+    np.testing.assert_allclose(embeddings.vector_from_bytes(row.question_vector, 64),
+                               embedder.embed_queries([question])[0], atol=1e-6)
+    vector_id = embeddings.question_vector_id(entry_id)
+    assert vector_id > embeddings.ENTRY_ID_MASK  # not a passage: duplicate checks skip it
+    assert int(embeddings.entry_ids_of(np.asarray([vector_id]))[0]) == entry_id
+    assert embeddings.stored_ids(session=session, model_id="fake-bow-64", dim=64).tolist() == [
+        entry_id, vector_id]
+
+
+def test_entries_stored_before_question_vectors_are_completed_by_embed_missing(
+        session: Session) -> None:
+    embedder = FakeEmbedder()
+    first, second = create(session, 0, embedder), create(session, 1, embedder)
+    # As after the upgrade to migration 0013: passages stored, questions not yet.
+    for row in session.scalars(select(EntryEmbedding)):
+        row.question_vector = None
+    session.flush()
+    assert embeddings.stale_entry_ids(session=session, model_id="fake-bow-64") == [first, second]
+    ids, _ = embeddings.stored_vectors(session=session, model_id="fake-bow-64", dim=64)
+    assert ids.tolist() == [first, second]  # still found through their passages meanwhile
+    assert embeddings.embed_missing(session=session, embedder=embedder) == 2
+    assert embeddings.stale_entry_ids(session=session, model_id="fake-bow-64") == []
+    ids, _ = embeddings.stored_vectors(session=session, model_id="fake-bow-64", dim=64)
+    assert ids.tolist() == [first, second, embeddings.question_vector_id(first),
+                            embeddings.question_vector_id(second)]

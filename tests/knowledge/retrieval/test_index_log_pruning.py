@@ -84,8 +84,9 @@ def test_an_index_saved_before_pruned_changes_is_rebuilt_not_left_stale(
         hit = back.similar("Qui paie l'eau froide ?", k=1, min_score=-1.0).hits[0]
         assert hit.entry_id == first
         with back.sessions() as session:
-            _, stored = embeddings.stored_vectors(session=session, model_id=e5_embedder.model_id,
-                                                  dim=e5_embedder.dim, entry_ids=[first])
-        np.testing.assert_allclose(back._index().vectors([first]), stored, atol=1e-6)
+            ids, stored = embeddings.stored_vectors(session=session,
+                                                    model_id=e5_embedder.model_id,
+                                                    dim=e5_embedder.dim, entry_ids=[first])
+        np.testing.assert_allclose(back._index().vectors(ids.tolist()), stored, atol=1e-6)
     finally:
         back.close()

@@ -164,7 +164,7 @@ def test_damaged_or_foreign_index_is_detected_and_rebuilt(
     later = other_knowledge(knowledge, e5_embedder, knowledge.index_dir)
     try:
         assert top_external_id(later, "dépôt de garantie rendu quand ?") is not None
-        assert len(later._index()) == 4
+        assert len(later._index()) == 2 * 4  # each entry's passage and question
         assert later.check_index() == []
     finally:
         later.close()
@@ -229,7 +229,7 @@ def test_concurrent_searches_during_writes_return_consistent_results(
         for reader in readers:
             reader.join()
     assert not errors
-    assert len(knowledge._index()) == 7
+    assert len(knowledge._index()) == 2 * 7  # each entry's passage and question
 
 
 def test_near_duplicates_finds_the_same_answer_reworded(populated: Knowledge) -> None:
