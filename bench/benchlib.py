@@ -55,6 +55,8 @@ def populate_synthetic(engine: Engine, *, count: int, model_id: str, dim: int,
     from knowledge.timeutil import utcnow
 
     vectors = unit_vectors(count, dim, seed=seed)
+    # Each entry also has its question's vector (issue 11): the index holds twice `count`.
+    questions = unit_vectors(count, dim, seed=seed + 1)
     now = utcnow()
     factory = make_session_factory(engine)
     for start in range(0, count, batch):
@@ -71,8 +73,9 @@ def populate_synthetic(engine: Engine, *, count: int, model_id: str, dim: int,
             })
         embeddings = [
             {"entry_id": number, "model_id": model_id, "dim": dim,
-             "vector": vector_bytes(vectors[number - 1]), "text_hash": text_hash(str(number)),
-             "updated_at": now}
+             "vector": vector_bytes(vectors[number - 1]),
+             "question_vector": vector_bytes(questions[number - 1]),
+             "text_hash": text_hash(str(number)), "updated_at": now}
             for number in range(start + 1, stop + 1)
         ]
         with factory.begin() as session:
