@@ -99,6 +99,9 @@ VARIANTS: dict[str, dict[str, object]] = {
                       "LEXICAL_WEIGHT": 0.15},
     "lexical-w0.2": {"GLOSSARY_LEXICAL": True, "GLOSSARY_DENSE": "off",
                      "LEXICAL_WEIGHT": 0.2},
+    "question-lex-0.05": {"QUESTION_LEXICAL_WEIGHT": 0.05},
+    "question-lex-0.1": {"QUESTION_LEXICAL_WEIGHT": 0.1},
+    "question-lex-0.05-w0.05": {"QUESTION_LEXICAL_WEIGHT": 0.05, "LEXICAL_WEIGHT": 0.05},
     "baseline-w0.15": {"GLOSSARY_LEXICAL": False, "GLOSSARY_DENSE": "off",
                        "LEXICAL_WEIGHT": 0.15},
 }

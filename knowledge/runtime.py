@@ -195,8 +195,18 @@ class Knowledge:
                                             entry_ids=[entry_id for entry_id, _ in dense])
             lexical = search.concept_scores(search.lexical_concepts(expansion),
                                             [terms.get(entry_id) for entry_id, _ in dense])
-            fused = sorted(((entry_id, search.fuse(score, lex))
-                            for (entry_id, score), lex in zip(dense, lexical, strict=True)),
+            by_question = [0.0] * len(dense)
+            if search.QUESTION_LEXICAL_WEIGHT:
+                questions = dict(session.execute(
+                    select(KnowledgeEntry.id, KnowledgeEntry.question)
+                    .where(KnowledgeEntry.id.in_([entry_id for entry_id, _ in dense]))).all())
+                by_question = search.concept_scores(
+                    search.lexical_concepts(expansion),
+                    [self._analyzer.terms(questions.get(entry_id) or "")
+                     for entry_id, _ in dense])
+            fused = sorted(((entry_id, search.fuse(score, lex, question_lexical=qlex))
+                            for (entry_id, score), lex, qlex
+                            in zip(dense, lexical, by_question, strict=True)),
                            key=lambda pair: -pair[1])
             ranked = fused[:k + search.CANDIDATE_MARGIN]
             return search.active_hits(session=session, ranked=ranked)[:k]

@@ -45,6 +45,9 @@ GLOSSARY_LEXICAL = True
 GLOSSARY_DENSE = "headwords"
 ACRONYM_MAX_LENGTH = 6
 BM25_B = 0.75
+# Weight of a second lexical signal matched against the entry's question alone (field
+# weighting: the question names the topic, the answer mentions neighbouring ones); 0 = off.
+QUESTION_LEXICAL_WEIGHT = 0.0
 
 # Function words carry no topic: dropped before stemming (already accent-folded).
 _STOPWORD_LIST = """
@@ -258,8 +261,10 @@ def dense_query(expansion: Expansion) -> str:
     return f"{expansion.query} ({' ; '.join(extra)})" if extra else expansion.query
 
 
-def fuse(dense: float, lexical: float, weight: float | None = None) -> float:
-    """Combine the cosine of the embeddings with the lexical score (both higher is closer)."""
+def fuse(dense: float, lexical: float, weight: float | None = None,
+         question_lexical: float = 0.0) -> float:
+    """Combine the cosine of the embeddings with the lexical scores (all higher is closer)."""
     share = LEXICAL_WEIGHT if weight is None else weight
-    return (1.0 - share) * dense + share * lexical
+    extra = QUESTION_LEXICAL_WEIGHT
+    return (1.0 - share - extra) * dense + share * lexical + extra * question_lexical
 

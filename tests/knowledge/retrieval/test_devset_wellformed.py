@@ -18,7 +18,8 @@ def demo_ids(demo_data: Path) -> set[str]:
         return {json.loads(line)["id"] for line in lines if line.strip()}
 
 
-@pytest.mark.parametrize("name", ["devset.jsonl", "devset-holdout.jsonl"])
+@pytest.mark.parametrize("name", ["devset.jsonl", "devset-holdout.jsonl", "svp-devset.jsonl",
+                                  "svp-holdout.jsonl", "svp-holdout-2.jsonl"])
 def test_every_relevant_id_exists_in_the_demo_base(name: str, demo_ids: set[str]) -> None:
     queries = load_labelled_queries(path=DATA / name)
     unknown = {item for query in queries for item in query.relevant} - demo_ids
@@ -67,3 +68,10 @@ def test_svp_holdout_does_not_repeat_development_queries() -> None:
             for query in load_labelled_queries(path=DATA / name)}
     holdout = load_labelled_queries(path=DATA / "svp-holdout.jsonl")
     assert not [query.text for query in holdout if query.text.casefold() in seen]
+
+
+def test_second_svp_holdout_has_enough_of_both_kinds() -> None:
+    queries = load_labelled_queries(path=DATA / "svp-holdout-2.jsonl")
+    answerable = [query for query in queries if query.answerable]
+    assert len(answerable) >= 60
+    assert len(queries) - len(answerable) >= 15

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from index.store import INDEX_FILE, MANIFEST_FILE
 from knowledge.catalog import entries
 from knowledge.catalog.entries import EntryFields
+from knowledge.retrieval import search
 from knowledge.runtime import Knowledge
 
 
@@ -258,3 +259,17 @@ def test_search_latency_is_exposed_as_a_metric(populated: Knowledge) -> None:
     exposed = generate_latest(populated.metrics_registry).decode()
     assert "svp_search_latency_seconds_count 2.0" in exposed
     assert 'svp_searches_total{outcome="abstained"} 1.0' in exposed
+
+
+def test_question_field_signal_keeps_the_right_entry_first_and_moves_scores(
+        populated: Knowledge, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Off by default (measured no gain on the SVP set); when on, it must keep the right entry
+    # first and actually move the scores (the entries' questions are read and matched).
+    query = "SLS surloyer calcul"
+    before = {hit.external_id: hit.score
+              for hit in populated.similar(query, k=5, min_score=-1.0).hits}
+    monkeypatch.setattr(search, "QUESTION_LEXICAL_WEIGHT", 0.05)
+    after = populated.similar(query, k=5, min_score=-1.0).hits
+    assert after[0].external_id == "E3"
+    assert len(after) == len(before)
+    assert after[0].score != pytest.approx(before["E3"], abs=1e-6)
