@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
 from admin.pages import redirect, render
 from admin.security import ConfigDep, CurrentAdmin, DbSession, KnowledgeDep, reauthenticate
@@ -23,10 +24,14 @@ _FORMATS = {"json": "application/json", "csv": "text/csv; charset=utf-8"}
 _CONFIRM = "Cochez la case de confirmation pour effacer ces données."
 
 
-def _file(data: dict[str, Any], fmt: str, name: str) -> Response:
+def _download(db: Session, admin_login: str, *, object_type: str, object_id: int,
+              data: dict[str, Any], fmt: str, name: str) -> Response:
+    """The data as a JSON or CSV attachment; the download is audited (ids and format only)."""
     if fmt not in _FORMATS:
         raise InvalidInput("Format inconnu : choisissez JSON ou CSV.")
     content = data_requests.to_json(data) if fmt == "json" else data_requests.to_csv(data)
+    data_requests.record_export(session=db, object_type=object_type, object_id=object_id,
+                                actor=f"user:{admin_login}", fmt=fmt)
     return Response(content, media_type=_FORMATS[fmt], headers={
         "Content-Disposition": f'attachment; filename="{name}.{fmt}"',
         "Cache-Control": "no-store"})
@@ -51,11 +56,9 @@ def asker_data_page(request: Request, asker_id: int, db: DbSession,
 def export_asker(asker_id: int, db: DbSession, admin: CurrentAdmin,
                  fmt: Annotated[str, Form(alias="format", max_length=8)] = "json") -> Response:
     """Download an asker's data (the download is audited)."""
-    data = data_requests.asker_data(session=db, asker_id=asker_id)
-    response = _file(data, fmt, f"demandeur-{asker_id}")
-    data_requests.record_export(session=db, object_type="asker", object_id=asker_id,
-                                actor=f"user:{admin.login}", fmt=fmt)
-    return response
+    return _download(db, admin.login, object_type="asker", object_id=asker_id,
+                     data=data_requests.asker_data(session=db, asker_id=asker_id), fmt=fmt,
+                     name=f"demandeur-{asker_id}")
 
 
 @router.post("/askers/{asker_id}/donnees/effacer")
@@ -90,11 +93,9 @@ def user_data_page(request: Request, user_id: int, db: DbSession,
 def export_user(user_id: int, db: DbSession, admin: CurrentAdmin,
                 fmt: Annotated[str, Form(alias="format", max_length=8)] = "json") -> Response:
     """Download an adviser account's data (the download is audited)."""
-    data = data_requests.adviser_data(session=db, user_id=user_id)
-    response = _file(data, fmt, f"compte-{user_id}")
-    data_requests.record_export(session=db, object_type="user", object_id=user_id,
-                                actor=f"user:{admin.login}", fmt=fmt)
-    return response
+    return _download(db, admin.login, object_type="user", object_id=user_id,
+                     data=data_requests.adviser_data(session=db, user_id=user_id), fmt=fmt,
+                     name=f"compte-{user_id}")
 
 
 @router.post("/users/{user_id}/donnees/effacer")
