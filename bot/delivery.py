@@ -71,11 +71,14 @@ def _markup(item: OutboxItem) -> InlineKeyboardMarkup | ForceReply | None:
 
 # --- sending ---------------------------------------------------------------------------------
 
-async def send_long(bot: Bot, chat_id: int, body: str, *, header: str | None = None) -> None:
-    """Send a plain-text message of any length, split and escaped."""
-    for part in render_parts(body=body, header=header):
+async def send_long(bot: Bot, chat_id: int, body: str, *, header: str | None = None,
+                    reply_markup: InlineKeyboardMarkup | None = None) -> None:
+    """Send a plain-text message of any length, split and escaped; buttons go on the last part."""
+    parts = render_parts(body=body, header=header)
+    for number, part in enumerate(parts, start=1):
         await bot.send_message(chat_id, part, parse_mode=ParseMode.HTML,
-                               link_preview_options=LinkPreviewOptions(is_disabled=True))
+                               link_preview_options=LinkPreviewOptions(is_disabled=True),
+                               reply_markup=reply_markup if number == len(parts) else None)
 
 
 def _claim(knowledge: Knowledge, now: datetime | None, limit: int) -> list[OutboxItem]:

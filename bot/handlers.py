@@ -256,33 +256,48 @@ async def see_answer(update: Update, context: SvpContext) -> None:
     numbers = keyboards.parse_ints(query.data, keyboards.SEE)
     asker = await context.asker(update)
     # Only an approved asker, and only an entry that was suggested on their own ticket.
-    entry = await asyncio.to_thread(context.svp.offered_entry, numbers[0], asker.id,
-                                    numbers[1]) \
-        if numbers and len(numbers) == 2 and asker is not None and asker.approved else None
-    if entry is None or query.message is None:
+    if not numbers or len(numbers) != 2 or asker is None or not asker.approved \
+            or query.message is None:
+        await query.answer(texts.BUTTON_EXPIRED)
+        return
+    ticket_id, entry_id = numbers
+    entry = await asyncio.to_thread(context.svp.offered_entry, ticket_id, asker.id, entry_id)
+    if entry is None:
         await query.answer(texts.BUTTON_EXPIRED)
         return
     await query.answer()
     question, answer, source = entry
+    # While the question is open the asker can say that this very answer was enough, which
+    # credits this entry alone (the row under the suggestions cannot tell which one helped).
+    still_open = await asyncio.to_thread(context.svp.suggestions_offered, ticket_id, asker.id,
+                                         open_only=True)
     await send_long(context.bot, query.message.chat.id, texts.with_source(answer, source),
-                    header=question)
+                    header=question,
+                    reply_markup=keyboards.solved_with(ticket_id, entry_id) if still_open
+                    else None)
 
 
 async def ticket_button(update: Update, context: SvpContext) -> None:
-    """"Ma question est résolue" or "J'attends un conseiller" under the suggestions."""
+    """"Ma question est résolue" / "J'attends un conseiller", or "Cette réponse me suffit"."""
     query = update.callback_query
     assert query is not None
     solved = keyboards.parse_ints(query.data, keyboards.SOLVED)
     numbers = solved or keyboards.parse_ints(query.data, keyboards.WAIT)
     asker = await context.asker(update)
-    if not numbers or asker is None or not asker.approved or not await asyncio.to_thread(
-            context.svp.suggestions_offered, numbers[0], asker.id):
+    # "solved:<ticket>:<entry>" names the suggestion that helped: it must be one offered there.
+    entry_id = solved[1] if solved and len(solved) == 2 else None
+    if not numbers or len(numbers) > (2 if solved else 1) or asker is None \
+            or not asker.approved or not await asyncio.to_thread(
+                context.svp.suggestions_offered, numbers[0], asker.id, entry_id=entry_id):
         await query.answer(texts.BUTTON_EXPIRED)
         return
     ticket_id = numbers[0]
     try:
-        changed = await asyncio.to_thread(
-            context.svp.self_served if solved else context.svp.keep_waiting, ticket_id, asker.id)
+        if solved:
+            changed = await asyncio.to_thread(context.svp.self_served, ticket_id, asker.id,
+                                              entry_id)
+        else:
+            changed = await asyncio.to_thread(context.svp.keep_waiting, ticket_id, asker.id)
     except DomainError as error:
         await query.answer(str(error)[:190])
         return
@@ -290,7 +305,8 @@ async def ticket_button(update: Update, context: SvpContext) -> None:
     if not changed:  # pressed twice, or replayed: done already, say nothing more
         return
     # Keep the "Voir la réponse" buttons; drop the choice that has just been made.
-    await query.edit_message_reply_markup(keyboards.without_choice(query.message))
+    await query.edit_message_reply_markup(
+        None if entry_id is not None else keyboards.without_choice(query.message))
     if query.message is not None:
         await context.bot.send_message(query.message.chat.id, texts.solved(ticket_id)
                                        if solved else texts.waiting(ticket_id))

@@ -60,6 +60,12 @@ def suggestions(ticket_id: int, entry_ids: Sequence[int]) -> InlineKeyboardMarku
     return InlineKeyboardMarkup(rows)
 
 
+def solved_with(ticket_id: int, entry_id: int) -> InlineKeyboardMarkup:
+    """"Cette réponse me suffit" under a suggestion shown in full: closes naming that entry."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(
+        texts.SOLVED_WITH_BUTTON, callback_data=f"{SOLVED}:{ticket_id}:{entry_id}")]])
+
+
 def feedback(ticket_id: int) -> InlineKeyboardMarkup:
     """👍 / 👎 under a delivered answer."""
     return InlineKeyboardMarkup([[

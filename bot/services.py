@@ -295,12 +295,13 @@ class BotServices:
             tickets.add_asker_message(session=session, ticket_id=ticket_id, asker_id=asker_id,
                                       text=text, telegram_message_id=message_id)
 
-    def self_served(self, ticket_id: int, asker_id: int) -> bool:
-        """Close a ticket resolved by a suggestion; False if it already was."""
+    def self_served(self, ticket_id: int, asker_id: int, entry_id: int | None = None) -> bool:
+        """Close a ticket resolved by a suggestion (named or not); False if it already was."""
         with self._unit() as session:
             already = tickets.get(session=session, ticket_id=ticket_id).status == \
                 TicketStatus.SELF_SERVED.value
-            tickets.mark_self_served(session=session, ticket_id=ticket_id, asker_id=asker_id)
+            tickets.mark_self_served(session=session, ticket_id=ticket_id, asker_id=asker_id,
+                                     entry_id=entry_id)
             return not already
 
     def keep_waiting(self, ticket_id: int, asker_id: int) -> bool:
@@ -358,11 +359,19 @@ class BotServices:
                 return None
         return self.entry(entry_id)
 
-    def suggestions_offered(self, ticket_id: int, asker_id: int) -> bool:
-        """Tell whether suggestions were shown on this asker's own ticket (résolue / j'attends)."""
+    def suggestions_offered(self, ticket_id: int, asker_id: int, *, entry_id: int | None = None,
+                            open_only: bool = False) -> bool:
+        """Tell whether suggestions (this one, if named) were shown on this asker's own ticket.
+
+        `open_only` also asks that the ticket still waits for an answer.
+        """
         with self.knowledge.session() as session:
             ticket = self._own_ticket(session, ticket_id, asker_id)
-            return ticket is not None and bool(ticket.suggested_entry_ids)
+            if ticket is None or not ticket.suggested_entry_ids:
+                return False
+            if entry_id is not None and entry_id not in ticket.suggested_entry_ids:
+                return False
+            return not open_only or tickets.is_open(ticket)
 
     def answer_delivered(self, ticket_id: int, asker_id: int) -> bool:
         """Tell whether this asker's own ticket has an answer to rate (👍 / 👎)."""

@@ -208,6 +208,7 @@ def suggestion_button(number: int) -> str:
 
 
 SOLVED_BUTTON = "Ma question est résolue"
+SOLVED_WITH_BUTTON = "Cette réponse me suffit"
 WAIT_BUTTON = "J'attends un conseiller"
 
 

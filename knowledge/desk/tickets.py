@@ -174,9 +174,16 @@ def add_asker_message(*, session: Session, ticket_id: int, asker_id: int, text: 
 
 def mark_self_served(*, session: Session, ticket_id: int, asker_id: int,
                      entry_id: int | None = None) -> Ticket:
-    """Close a ticket the asker says an existing answer resolved."""
+    """Close a ticket the asker says an existing answer (the named entry, if any) resolved."""
     ticket = _own(session=session, ticket_id=ticket_id, asker_id=asker_id)
     if ticket.status == TicketStatus.SELF_SERVED.value:
+        if entry_id is not None and ticket.entry_id is None:
+            # Closed first with the general button, then the asker named the answer: keep it.
+            ticket.entry_id = entry_id
+            ticket.updated_at = utcnow()
+            audit.record(session=session, actor=f"asker:{asker_id}",
+                         action="ticket.self_served", object_type="ticket",
+                         object_id=ticket.id, details={"entry_id": entry_id})
         return ticket
     if ticket.status not in _OPEN:
         raise Conflict(f"La question n° {ticket.id} est déjà close.")
@@ -186,12 +193,20 @@ def mark_self_served(*, session: Session, ticket_id: int, asker_id: int,
         ticket.entry_id = entry_id
     ticket.answered_at = now
     ticket.updated_at = now
+    said = (f"Le demandeur indique que la fiche n° {entry_id} répond à sa question."
+            if entry_id is not None else
+            "Le demandeur indique qu'une réponse existante le satisfait.")
     session.add(TicketMessage(ticket_id=ticket.id, author=MessageAuthor.SYSTEM.value,
-                              kind="self_served", created_at=now,
-                              text="Le demandeur indique qu'une réponse existante le satisfait."))
+                              kind="self_served", created_at=now, text=said))
     audit.record(session=session, actor=f"asker:{asker_id}", action="ticket.self_served",
-                 object_type="ticket", object_id=ticket.id)
+                 object_type="ticket", object_id=ticket.id,
+                 details={"entry_id": entry_id} if entry_id is not None else None)
     return ticket
+
+
+def is_open(ticket: Ticket) -> bool:
+    """Tell whether a ticket still waits for an answer."""
+    return ticket.status in _OPEN
 
 
 def keep_waiting(*, session: Session, ticket_id: int, asker_id: int) -> Ticket:
