@@ -34,8 +34,9 @@ def state_label(token: ApiToken, now: datetime | None = None) -> str:
 @token_app.command("create")
 def token_create(
     name: Annotated[str, typer.Argument(help="Nom du jeton (l'outil qui l'utilisera).")],
-    user: Annotated[str, typer.Option(
-        "--user", help="Compte (conseiller ou administrateur) au nom duquel le jeton agit.")],
+    user: Annotated[str | None, typer.Option(
+        "--user", help="Compte (conseiller ou administrateur) au nom duquel le jeton agit "
+                       "(par défaut : l'administrateur, s'il n'y en a qu'un).")] = None,
     scope: Annotated[str, typer.Option(help="Portée : read (lecture) ou write (écriture).")
                      ] = "read",
     expires: Annotated[int | None, typer.Option(
@@ -45,13 +46,14 @@ def token_create(
     """Crée un jeton ; il est affiché une seule fois, sur la dernière ligne."""
     parsed = api_tokens.parse_scope(scope)
     with open_knowledge() as knowledge, knowledge.session() as session:
-        owner = advisers.get_by_login(session=session, login=user)
+        owner = (advisers.get_by_login(session=session, login=user) if user is not None
+                 else advisers.sole_active_admin(session=session))
         issued = api_tokens.create(session=session, name=name, user_id=owner.id, scope=parsed,
                                    expires_days=expires, actor="cli")
-        number, until = issued.token.id, issued.token.expires_at
+        number, until, login = issued.token.id, issued.token.expires_at, owner.login
     label = "lecture" if parsed is api_tokens.TokenScope.READ else "écriture"
     validity = f"jusqu'au {_when(until)} UTC" if until else "sans date de fin"
-    typer.echo(f"Jeton n° {number} « {name.strip()} » créé pour « {user} » ({label}, "
+    typer.echo(f"Jeton n° {number} « {name.strip()} » créé pour « {login} » ({label}, "
                f"{validity}).")
     typer.echo("Copiez-le maintenant : il ne sera plus jamais affiché.")
     typer.echo(issued.secret)
@@ -67,7 +69,7 @@ def token_list() -> None:
                  state_label(t, now), t.created_at, t.expires_at, t.last_used_at)
                 for t in api_tokens.list_tokens(session=session)]
     if not rows:
-        typer.echo("Aucun jeton. Créez-en un avec « svp api token create NOM --user LOGIN ».")
+        typer.echo("Aucun jeton. Créez-en un avec « svp api token create NOM [--user LOGIN] ».")
         return
     typer.echo("n°\tnom\tdébut\tcompte\tportée\tétat\tcréé\texpire\tdernier usage")
     for number, name, prefix, login, scope, state, created, expires, used in rows:

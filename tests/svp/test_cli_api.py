@@ -88,6 +88,27 @@ def test_bad_options_are_one_french_line_and_nothing_is_created(
     assert _tokens(cli_env) == []
 
 
+def test_without_user_the_token_goes_to_the_only_admin(
+        cli_env: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    for login, role in (("camille", "adviser"), ("dominique", "admin")):
+        run(monkeypatch, capsys, "user", "add", login, "--role", role, "--password-stdin",
+            stdin="un mot de passe solide\n")
+    code, out, err = run(monkeypatch, capsys, "api", "token", "create", "BI", "--scope", "read")
+    assert code == 0, err
+    assert "« BI » créé pour « dominique » (lecture" in out
+    [token] = _tokens(cli_env)
+    assert token.token_hash == api_tokens.digest(out.strip().splitlines()[-1])
+    # A second admin makes the owner ambiguous: the operator must name it.
+    run(monkeypatch, capsys, "user", "add", "eden", "--role", "admin", "--password-stdin",
+        stdin="un autre mot de passe solide\n")
+    code, out, err = run(monkeypatch, capsys, "api", "token", "create", "Intranet")
+    assert code != 0 and "Traceback" not in err + out
+    assert err.strip() == ("Erreur : Plusieurs administrateurs (dominique, eden) : précisez le "
+                           "compte avec --user LOGIN.")
+    assert len(_tokens(cli_env)) == 1
+
+
 def test_an_empty_list_says_how_to_create_one(cli_env: str, monkeypatch: pytest.MonkeyPatch,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     run(monkeypatch, capsys, "init")
