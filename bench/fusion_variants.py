@@ -5,7 +5,10 @@ with its passage vector and with its question vector, the query's cosines when e
 passage too, and the lexical scores, then ranks with each variant and prints Recall@1/@5 and
 the abstention AUC. What it measured is in docs/evaluation.md ("Quatrième étape").
 
-    python bench/fusion_variants.py [--sets svp-devset.jsonl devset.jsonl]
+    python bench/fusion_variants.py [--sets svp-devset.jsonl devset.jsonl] [--chunks]
+
+`--chunks` also embeds every answer in windows of 250 words (50 shared), each after its entry's
+question, and scores an entry by its best window too (a few minutes on two cores).
 """
 
 from __future__ import annotations
@@ -50,12 +53,24 @@ class Query:
     lexical: Array  # the shipped lexical signal (idf over the pool)
     lexical_corpus: Array  # the same with idf over the whole base
     lexical_head: Array  # lexical against the question and the answer's first 300 characters
+    chunk: Array  # best cosine with a window of the answer (zeros without --chunks)
 
 
 Variant = Callable[[Query], Array]
 
 
-def collect(names: list[str]) -> dict[str, list[Query]]:
+def windows(answer: str, size: int = 250, shared: int = 50) -> list[str]:
+    """The answer cut in windows of `size` words, each sharing `shared` with the previous."""
+    words = answer.split()
+    out, start = [], 0
+    while True:
+        out.append(" ".join(words[start:start + size]))
+        if start + size >= len(words):
+            return out
+        start += size - shared
+
+
+def collect(names: list[str], *, chunks: bool = False) -> dict[str, list[Query]]:
     """Embed the sets' queries over the demo base and keep every signal of each candidate."""
     embedder = CachedQueries(make_embedder("e5-small-int4"))
     out: dict[str, list[Query]] = {}
@@ -72,6 +87,16 @@ def collect(names: list[str]) -> dict[str, list[Query]]:
         analyzer = search.FrenchAnalyzer()
         heads = [analyzer.terms(f"{row[2]} {row[3][:300]}") for row in rows]
         documents = [terms.get(i) for i in ids]
+        owners: list[int] = []
+        texts: list[str] = []
+        if chunks:
+            for index, row in enumerate(rows):
+                for window in windows(row[3]):
+                    owners.append(index)
+                    texts.append(embeddings.passage_text(row[2], window))
+        chunk_vectors = (np.concatenate([embedder.embed_passages(texts[start:start + 32])
+                                         for start in range(0, len(texts), 32)])
+                         if texts else np.zeros((0, passages.shape[1]), dtype=np.float32))
         for name in names:
             queries = []
             for labelled in load_labelled_queries(path=DATA / name):
@@ -81,6 +106,8 @@ def collect(names: list[str]) -> dict[str, list[Query]]:
                 as_passage = embedder.inner.embed_passages([text])[0]
                 by_passage, by_question = passages @ vector, questions @ vector
                 pool = np.argsort(-np.maximum(by_passage, by_question))[:POOL]
+                by_chunk = np.zeros(len(ids))
+                np.maximum.at(by_chunk, np.array(owners, dtype=np.int64), chunk_vectors @ vector)
                 concepts = search.lexical_concepts(expansion)
                 corpus = np.array(search.concept_scores(concepts, documents))
                 queries.append(Query(
@@ -92,7 +119,8 @@ def collect(names: list[str]) -> dict[str, list[Query]]:
                                                            [documents[j] for j in pool])),
                     lexical_corpus=corpus[pool],
                     lexical_head=np.array(search.concept_scores(concepts,
-                                                                [heads[j] for j in pool]))))
+                                                                [heads[j] for j in pool])),
+                    chunk=by_chunk[pool]))
             out[name] = queries
         knowledge.close(save=False)
     return out
@@ -137,6 +165,8 @@ def variants() -> dict[str, Variant]:
     for weight in (0.1, 0.15):
         table[f"lexical idf sur toute la base, poids {weight}"] = _corpus_lexical(weight)
         table[f"lexical moyen (réponse entière + début), poids {weight}"] = _head_lexical(weight)
+    for extra in (0.2, 0.5):
+        table[f"+ {extra} meilleure fenêtre de la réponse (--chunks)"] = _windowed(extra)
     return table
 
 
@@ -155,6 +185,10 @@ def _corpus_lexical(weight: float) -> Variant:
 
 def _head_lexical(weight: float) -> Variant:
     return lambda q: (1 - weight) * dense(q) + weight * (q.lexical + q.lexical_head) / 2
+
+
+def _windowed(extra: float) -> Variant:
+    return lambda q: 0.9 * (dense(q) + extra * q.chunk) / (1 + extra) + 0.1 * q.lexical
 
 
 def features(query: Query) -> Array:
@@ -200,11 +234,15 @@ def learnt_ranker_recall(queries: list[tuple[str, Query]], folds: int = 5
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sets", nargs="+", default=["svp-devset.jsonl", "devset.jsonl"])
+    parser.add_argument("--chunks", action="store_true",
+                        help="also score entries by windows of their answer (slow)")
     args = parser.parse_args()
-    collected = collect(args.sets)
+    collected = collect(args.sets, chunks=args.chunks)
     print("| variante | " + " | ".join(f"{name} R@1 / R@5 / AUC" for name in args.sets) + " |")
     print("| --- |" + " --- |" * len(args.sets))
     for label, variant in variants().items():
+        if "--chunks" in label and not args.chunks:
+            continue
         cells = [" / ".join(f"{value:.3f}" for value in measure(collected[name], variant))
                  for name in args.sets]
         print(f"| {label} | " + " | ".join(cells) + " |")
