@@ -3,8 +3,11 @@ entry that helped is credited; forged, replayed and late presses change nothing 
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from conftest import BotHarness, Person
+from test_bot_questions import SLS_ANSWER, SLS_QUESTION
 
 from bot import texts
 from knowledge.catalog.usage import usage
@@ -14,10 +17,6 @@ from knowledge.store.models import AuditEvent, Ticket, TicketMessage, TicketStat
 pytestmark = [pytest.mark.anyio,
               pytest.mark.filterwarnings("ignore:Ignoring `conversation_timeout`")]
 
-SLS_QUESTION = "Comment est calculé le supplément de loyer de solidarité (SLS) ?"
-SLS_ANSWER = ("Le supplément de loyer de solidarité est dû lorsque les ressources du ménage "
-              "dépassent d'au moins 20 % les plafonds. Son montant dépend du dépassement, de la "
-              "surface habitable et d'un coefficient fixé par le bailleur.")
 SLS_EXEMPT_QUESTION = "Quels locataires sont exemptés du supplément de loyer de solidarité (SLS) ?"
 SLS_EXEMPT_ANSWER = ("Le supplément de loyer de solidarité ne s'applique pas aux locataires "
                      "qui perçoivent l'aide personnalisée au logement, ni dans les quartiers "
@@ -31,9 +30,9 @@ def _ticket(harness: BotHarness) -> Ticket:
         return ticket
 
 
-def _button(markup: dict[str, object]) -> dict[str, str]:
-    [[button]] = markup["inline_keyboard"]  # type: ignore[index]
-    return button  # type: ignore[no-any-return]
+def _button(markup: dict[str, Any]) -> dict[str, str]:
+    [[button]] = markup["inline_keyboard"]
+    return dict(button)
 
 
 async def _asked(harness: BotHarness, person: Person) -> tuple[Ticket, list[int]]:
@@ -127,6 +126,7 @@ async def test_no_offer_to_close_once_the_question_is_answered(harness: BotHarne
     marie = Person(4106)
     ticket, (first, _) = await _asked(harness, marie)
     with harness.knowledge.session() as session:
+        assert ticket.asker_id is not None
         ticket_service.mark_self_served(session=session, ticket_id=ticket.id,
                                         asker_id=ticket.asker_id)
     replies = await harness.click(marie, f"see:{ticket.id}:{first}")
