@@ -157,17 +157,9 @@ def list_users(*, session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.login)))
 
 
-def sole_active_admin(*, session: Session) -> User:
-    """Return the only active admin account; InvalidInput when there is none or several."""
-    admins = [user for user in list_users(session=session) if is_admin(user) and user.active]
-    if len(admins) == 1:
-        return admins[0]
-    if not admins:
-        raise InvalidInput("Aucun compte administrateur actif : précisez le compte avec "
-                           "--user LOGIN.")
-    logins = ", ".join(user.login for user in admins)
-    raise InvalidInput(f"Plusieurs administrateurs ({logins}) : précisez le compte avec "
-                       "--user LOGIN.")
+def active_admins(*, session: Session) -> list[User]:
+    """List the active admin accounts by login."""
+    return [user for user in list_users(session=session) if is_admin(user) and user.active]
 
 
 def is_admin(user: User) -> bool:

@@ -7,8 +7,10 @@ from typing import Annotated
 
 import typer
 
+from knowledge.errors import InvalidInput
 from knowledge.people import advisers, api_tokens
 from knowledge.store.api_models import ApiToken
+from knowledge.store.models import User
 from knowledge.timeutil import utcnow
 from svp.cli.base import app, open_knowledge
 
@@ -47,7 +49,7 @@ def token_create(
     parsed = api_tokens.parse_scope(scope)
     with open_knowledge() as knowledge, knowledge.session() as session:
         owner = (advisers.get_by_login(session=session, login=user) if user is not None
-                 else advisers.sole_active_admin(session=session))
+                 else _only_admin(advisers.active_admins(session=session)))
         issued = api_tokens.create(session=session, name=name, user_id=owner.id, scope=parsed,
                                    expires_days=expires, actor="cli")
         number, until, login = issued.token.id, issued.token.expires_at, owner.login
@@ -57,6 +59,18 @@ def token_create(
                f"{validity}).")
     typer.echo("Copiez-le maintenant : il ne sera plus jamais affiché.")
     typer.echo(issued.secret)
+
+
+def _only_admin(admins: list[User]) -> User:
+    # Without --user the owner must be unambiguous: the only active administrator.
+    if len(admins) == 1:
+        return admins[0]
+    if not admins:
+        raise InvalidInput("Aucun compte administrateur actif : précisez le compte avec "
+                           "--user LOGIN.")
+    logins = ", ".join(admin.login for admin in admins)
+    raise InvalidInput(f"Plusieurs administrateurs ({logins}) : précisez le compte avec "
+                       "--user LOGIN.")
 
 
 @token_app.command("list")
