@@ -266,15 +266,12 @@ async def see_answer(update: Update, context: SvpContext) -> None:
         await query.answer(texts.BUTTON_EXPIRED)
         return
     await query.answer()
-    question, answer, source = entry
     # While the question is open the asker can say that this very answer was enough, which
     # credits this entry alone (the row under the suggestions cannot tell which one helped).
-    still_open = await asyncio.to_thread(context.svp.suggestions_offered, ticket_id, asker.id,
-                                         open_only=True)
-    await send_long(context.bot, query.message.chat.id, texts.with_source(answer, source),
-                    header=question,
-                    reply_markup=keyboards.solved_with(ticket_id, entry_id) if still_open
-                    else None)
+    await send_long(context.bot, query.message.chat.id,
+                    texts.with_source(entry.answer, entry.source), header=entry.question,
+                    reply_markup=keyboards.solved_with(ticket_id, entry_id)
+                    if entry.ticket_open else None)
 
 
 async def ticket_button(update: Update, context: SvpContext) -> None:

@@ -81,6 +81,16 @@ class AskerView:
 
 
 @dataclass(frozen=True)
+class OfferedEntry:
+    """A suggestion opened in full from its button, and whether its question is still open."""
+
+    question: str
+    answer: str
+    source: str | None
+    ticket_open: bool
+
+
+@dataclass(frozen=True)
 class Suggestion:
     """A validated past answer shown under a new question."""
 
@@ -336,14 +346,6 @@ class BotServices:
         with self._unit() as session:
             return inbox.tell_group_once(session=session, chat_id=chat_id)
 
-    def entry(self, entry_id: int) -> tuple[str, str, str | None] | None:
-        """Return (question, answer, source) of an active entry, if it exists."""
-        with self.knowledge.session() as session:
-            entry = session.get(KnowledgeEntry, entry_id)
-            if entry is None or entry.status != EntryStatus.ACTIVE.value:
-                return None
-            return entry.question, entry.answer, entry.source
-
     # --- what a button may do (a callback can be forged by hand: check it against the ticket) --
 
     def _own_ticket(self, session: Session, ticket_id: int, asker_id: int) -> Ticket | None:
@@ -351,27 +353,26 @@ class BotServices:
         return ticket if ticket is not None and ticket.asker_id == asker_id else None
 
     def offered_entry(self, ticket_id: int, asker_id: int,
-                      entry_id: int) -> tuple[str, str, str | None] | None:
-        """Return an entry only if it was suggested on this asker's own ticket."""
+                      entry_id: int) -> OfferedEntry | None:
+        """Return an active entry only if it was suggested on this asker's own ticket."""
         with self.knowledge.session() as session:
             ticket = self._own_ticket(session, ticket_id, asker_id)
             if ticket is None or entry_id not in (ticket.suggested_entry_ids or []):
                 return None
-        return self.entry(entry_id)
+            entry = session.get(KnowledgeEntry, entry_id)
+            if entry is None or entry.status != EntryStatus.ACTIVE.value:
+                return None
+            return OfferedEntry(question=entry.question, answer=entry.answer,
+                                source=entry.source, ticket_open=tickets.is_open(ticket))
 
-    def suggestions_offered(self, ticket_id: int, asker_id: int, *, entry_id: int | None = None,
-                            open_only: bool = False) -> bool:
-        """Tell whether suggestions (this one, if named) were shown on this asker's own ticket.
-
-        `open_only` also asks that the ticket still waits for an answer.
-        """
+    def suggestions_offered(self, ticket_id: int, asker_id: int, *,
+                            entry_id: int | None = None) -> bool:
+        """Tell whether suggestions (this one, if named) were shown on this asker's own ticket."""
         with self.knowledge.session() as session:
             ticket = self._own_ticket(session, ticket_id, asker_id)
             if ticket is None or not ticket.suggested_entry_ids:
                 return False
-            if entry_id is not None and entry_id not in ticket.suggested_entry_ids:
-                return False
-            return not open_only or tickets.is_open(ticket)
+            return entry_id is None or entry_id in ticket.suggested_entry_ids
 
     def answer_delivered(self, ticket_id: int, asker_id: int) -> bool:
         """Tell whether this asker's own ticket has an answer to rate (👍 / 👎)."""
