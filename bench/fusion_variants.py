@@ -81,9 +81,11 @@ def collect(names: list[str], *, chunks: bool = False) -> dict[str, list[Query]]
                                           KnowledgeEntry.question, KnowledgeEntry.answer)).all()
             ids = [row[0] for row in rows]
             terms = embeddings.stored_terms(session=session, entry_ids=ids)
-        store = knowledge._index()
-        passages = store.vectors(ids)
-        questions = store.vectors([embeddings.question_vector_id(i) for i in ids])
+            vector_ids, vectors = embeddings.stored_vectors(
+                session=session, model_id=embedder.model_id, dim=embedder.dim)
+        row_of = {int(vector_id): row for row, vector_id in enumerate(vector_ids)}
+        passages = vectors[[row_of[i] for i in ids]]
+        questions = vectors[[row_of[embeddings.question_vector_id(i)] for i in ids]]
         analyzer = search.FrenchAnalyzer()
         heads = [analyzer.terms(f"{row[2]} {row[3][:300]}") for row in rows]
         documents = [terms.get(i) for i in ids]
