@@ -185,7 +185,7 @@ def mark_self_served(*, session: Session, ticket_id: int, asker_id: int,
                          action="ticket.self_served", object_type="ticket",
                          object_id=ticket.id, details={"entry_id": entry_id})
         return ticket
-    if ticket.status not in _OPEN:
+    if not is_open(ticket):
         raise Conflict(f"La question n° {ticket.id} est déjà close.")
     now = utcnow()
     ticket.status = TicketStatus.SELF_SERVED.value
@@ -212,7 +212,7 @@ def is_open(ticket: Ticket) -> bool:
 def keep_waiting(*, session: Session, ticket_id: int, asker_id: int) -> Ticket:
     """Note that the suggestions did not help and the asker waits for an adviser (once)."""
     ticket = _own(session=session, ticket_id=ticket_id, asker_id=asker_id)
-    if ticket.status not in _OPEN:
+    if not is_open(ticket):
         raise Conflict(f"La question n° {ticket.id} est déjà close.")
     if is_waiting(ticket):
         return ticket
