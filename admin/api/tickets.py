@@ -24,7 +24,7 @@ from admin.api.schemas import (
     TicketPage,
 )
 from admin.security import ConfigDep, DbSession, KnowledgeDep, end_read
-from knowledge.desk import formatting, notes, outbox, review
+from knowledge.desk import formatting, notes, outbox, review, tickets
 from knowledge.errors import InvalidInput
 from knowledge.people import organisations
 from knowledge.runtime import Knowledge, SearchHit
@@ -41,7 +41,7 @@ StatusFilter = Literal["open", "all", "new", "in_review", "waiting_asker", "answ
 
 def _statuses(status: StatusFilter) -> tuple[TicketStatus, ...]:
     if status == "open":
-        return review.OPEN_STATUSES
+        return tickets.OPEN_STATUSES
     if status == "all":
         return ()
     return (TicketStatus(status),)

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from admin.pages import render
 from admin.security import ConfigDep, CurrentUser, DbSession
-from knowledge.desk import review
+from knowledge.desk import review, tickets
 from knowledge.errors import InvalidInput
 from knowledge.people import advisers, organisations
 from knowledge.store.models import TicketStatus
@@ -40,7 +40,7 @@ def queue(request: Request, db: DbSession, user: CurrentUser,
     status = params.get("status", "open")
     statuses: tuple[TicketStatus, ...]
     if status == "open":
-        statuses = review.OPEN_STATUSES
+        statuses = tickets.OPEN_STATUSES
     elif status == "all":
         statuses = ()  # no condition at all: the cheapest query
     else:

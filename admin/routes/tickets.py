@@ -13,7 +13,16 @@ from pydantic import BaseModel, Field
 from admin.pages import redirect, render, similarity_words
 from admin.routes.privacy import findings_view
 from admin.security import ConfigDep, CurrentUser, DbSession, KnowledgeDep, end_read
-from knowledge.desk import drafts, formatting, heartbeat, notes, outbox, reply_templates, review
+from knowledge.desk import (
+    drafts,
+    formatting,
+    heartbeat,
+    notes,
+    outbox,
+    reply_templates,
+    review,
+    tickets,
+)
 from knowledge.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from knowledge.people import advisers
 from knowledge.runtime import Knowledge, SearchHit
@@ -79,7 +88,7 @@ def _ticket_page(request: Request, db: DbSession, knowledge: Knowledge, config: 
                                     "publication": review.Publication.NONE.value,
                                     "entry_id": str(taken.entry_id),
                                     "source_entry_id": str(taken.entry_id)})
-    is_open = ticket.status in {s.value for s in review.OPEN_STATUSES}
+    is_open = tickets.is_open(ticket)
     mine_or_free = ticket.assigned_to_id in (None, user.id) or user.role == "admin"
     deliveries = [message for message in outbox.list_for_ticket(session=db, ticket_id=ticket.id)
                   if message.kind != OutboxKind.NOTIFICATION.value]

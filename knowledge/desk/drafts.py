@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from knowledge import audit
 from knowledge.desk.review import Publication, check_can_act, get_ticket
+from knowledge.desk.tickets import OPEN_STATUSES
 from knowledge.errors import InvalidInput
 from knowledge.store.models import Ticket, TicketStatus, User
 from knowledge.text import clean
@@ -88,8 +89,7 @@ def initial_draft(*, ticket: Ticket, hits: list[Any], threshold: float) -> Draft
 def save(*, session: Session, ticket_id: int, adviser: User, draft: Draft) -> Ticket:
     """Keep the adviser's draft on the ticket without sending anything."""
     ticket = get_ticket(session=session, ticket_id=ticket_id)
-    check_can_act(ticket, adviser, (TicketStatus.NEW, TicketStatus.IN_REVIEW,
-                                    TicketStatus.WAITING_ASKER))
+    check_can_act(ticket, adviser, OPEN_STATUSES)
     if len(clean(draft.answer)) > MAX_DRAFT_ANSWER_CHARS:
         raise InvalidInput(f"La réponse dépasse {MAX_DRAFT_ANSWER_CHARS} caractères.")
     ticket.draft = draft.as_form()

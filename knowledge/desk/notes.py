@@ -10,13 +10,12 @@ from knowledge import audit
 from knowledge.desk import outbox
 from knowledge.desk.formatting import compose
 from knowledge.desk.review import (
-    CLOSED_STATUSES,
     MAX_ANSWER_CHARS,
-    OPEN_STATUSES,
     check_can_act,
     get_ticket,
     message_text,
 )
+from knowledge.desk.tickets import CLOSED_STATUSES, OPEN_STATUSES
 from knowledge.errors import Conflict, Forbidden, InvalidInput, NotFound
 from knowledge.store.models import (
     MessageAuthor,

@@ -16,6 +16,7 @@ from knowledge import audit
 from knowledge.catalog import entries, personal_data, reviews
 from knowledge.desk import outbox
 from knowledge.desk.formatting import compose
+from knowledge.desk.tickets import OPEN_STATUSES, OPEN_VALUES, is_open
 from knowledge.errors import Conflict, Forbidden, InvalidInput, NotFound
 from knowledge.retrieval import phrasings
 from knowledge.store.models import (
@@ -39,8 +40,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-OPEN_STATUSES = (TicketStatus.NEW, TicketStatus.IN_REVIEW, TicketStatus.WAITING_ASKER)
-CLOSED_STATUSES = (TicketStatus.ANSWERED, TicketStatus.SELF_SERVED, TicketStatus.REJECTED)
 MAX_MESSAGE_CHARS = 4_000
 # Telegram takes 4,096 characters per message; the outbox sends longer answers in parts.
 MAX_ANSWER_CHARS = 20_000
@@ -83,7 +82,7 @@ class QueueItem:
     @property
     def badge(self) -> str:
         """`ok`, `soon` (last day of the delay) or `late` (past the target delay)."""
-        if self.ticket.status not in {s.value for s in OPEN_STATUSES}:
+        if not is_open(self.ticket):
             return "done"
         if self.age_days > self.target_days:
             return "late"
@@ -231,11 +230,11 @@ def count_mine(*, session: Session, adviser_id: int) -> int:
     """Count the open tickets assigned to an adviser (the menu's "mes questions")."""
     return session.scalar(select(func.count(Ticket.id)).where(
         Ticket.assigned_to_id == adviser_id,
-        Ticket.status.in_([s.value for s in OPEN_STATUSES]))) or 0
+        Ticket.status.in_(OPEN_VALUES))) or 0
 
 
 def _workable(adviser: User, current: Ticket) -> list[ColumnElement[bool]]:
-    return [Ticket.status.in_([s.value for s in OPEN_STATUSES]), Ticket.id != current.id,
+    return [Ticket.status.in_(OPEN_VALUES), Ticket.id != current.id,
             or_(Ticket.assigned_to_id.is_(None), Ticket.assigned_to_id == adviser.id)]
 
 
@@ -260,7 +259,7 @@ def previous_ticket(*, session: Session, before: Ticket, adviser: User) -> Ticke
 def count_open_since(*, session: Session, after_id: int) -> int:
     """Count the open tickets newer than a ticket number (the queue's live refresh)."""
     return session.scalar(select(func.count(Ticket.id)).where(
-        Ticket.id > after_id, Ticket.status.in_([s.value for s in OPEN_STATUSES]))) or 0
+        Ticket.id > after_id, Ticket.status.in_(OPEN_VALUES))) or 0
 
 
 def latest_ticket_id(*, session: Session) -> int:

@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from knowledge.catalog.sheets import Cell, Days, Share, Table
+from knowledge.desk.tickets import OPEN_VALUES
 from knowledge.desk.workdays import PARIS, local_date, working_days_elapsed
 from knowledge.errors import InvalidInput
 from knowledge.store.models import (
@@ -286,12 +287,10 @@ def _indicators(questions: Sequence[_Question], target_days: int) -> Indicators:
     reused = sum(1 for q in questions if q.reused)
     up = sum(1 for q in questions if q.feedback == 1)
     down = sum(1 for q in questions if q.feedback == -1)
-    open_statuses = (TicketStatus.NEW.value, TicketStatus.IN_REVIEW.value,
-                     TicketStatus.WAITING_ASKER.value)
     return Indicators(
         questions=len(questions), answered=answered, self_served=self_served,
         rejected=statuses[TicketStatus.REJECTED.value],
-        still_open=sum(statuses[s] for s in open_statuses),
+        still_open=sum(statuses[s] for s in OPEN_VALUES),
         first_response=Delays.of(first_delays), answer=Delays.of(answer_delays),
         within_target=within, within_target_share=_share(within, len(answer_delays)),
         self_served_rate=_share(self_served, len(questions)),

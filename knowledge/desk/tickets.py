@@ -31,7 +31,10 @@ logger = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 4_000
 MAX_COMMENT_CHARS = 2_000
 _EXCERPT_CHARS = 300
-_OPEN = {TicketStatus.NEW.value, TicketStatus.IN_REVIEW.value, TicketStatus.WAITING_ASKER.value}
+# The one definition of "still waiting for an answer": queue, badges, pages, API and stats.
+OPEN_STATUSES = (TicketStatus.NEW, TicketStatus.IN_REVIEW, TicketStatus.WAITING_ASKER)
+CLOSED_STATUSES = (TicketStatus.ANSWERED, TicketStatus.SELF_SERVED, TicketStatus.REJECTED)
+OPEN_VALUES = frozenset(status.value for status in OPEN_STATUSES)
 
 
 def validate_question(text: str) -> str:
@@ -206,7 +209,7 @@ def mark_self_served(*, session: Session, ticket_id: int, asker_id: int,
 
 def is_open(ticket: Ticket) -> bool:
     """Tell whether a ticket still waits for an answer."""
-    return ticket.status in _OPEN
+    return ticket.status in OPEN_VALUES
 
 
 def keep_waiting(*, session: Session, ticket_id: int, asker_id: int) -> Ticket:
