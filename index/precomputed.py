@@ -1,10 +1,10 @@
-"""Passage vectors computed ahead of time, served in place of the embedder when texts match."""
+"""Vectors computed ahead of time, served in place of the embedder when texts match."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +19,13 @@ def passage_key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def query_key(text: str) -> str:
+    """Return the key of a query: apart from the passages' (one text, two vectors)."""
+    return hashlib.sha256(b"query\0" + text.encode("utf-8")).hexdigest()
+
+
 class PrecomputedPassages:
-    """An embedder that answers known passages from a table and embeds the others.
+    """An embedder that answers known passages and queries from a table, embeds the others.
 
     Only vectors made by the same model (same model id, same dimension) for exactly the same
     text are reused, so the results are those the wrapped embedder would give.
@@ -34,30 +39,39 @@ class PrecomputedPassages:
         self.reused = 0
 
     def embed_queries(self, texts: Sequence[str]) -> Vectors:
-        """Embed search queries with the wrapped embedder."""
-        return self.inner.embed_queries(texts)
+        """Return stored vectors for known queries and embed the rest."""
+        return self._lookup(texts, query_key, self.inner.embed_queries)
 
     def embed_passages(self, texts: Sequence[str]) -> Vectors:
         """Return stored vectors for known passages and embed the rest."""
+        return self._lookup(texts, passage_key, self.inner.embed_passages)
+
+    def _lookup(self, texts: Sequence[str], key: Callable[[str], str],
+                embed: Callable[[Sequence[str]], Vectors]) -> Vectors:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         missing: list[int] = []
         for row, text in enumerate(texts):
-            vector = self.table.get(passage_key(text))
+            vector = self.table.get(key(text))
             if vector is None:
                 missing.append(row)
             else:
                 out[row] = vector
         if missing:
-            out[missing] = self.inner.embed_passages([texts[row] for row in missing])
+            out[missing] = embed([texts[row] for row in missing])
         self.reused += len(texts) - len(missing)
         return out
 
 
-def save_table(path: Path, *, model_id: str, texts: Sequence[str], vectors: Vectors) -> None:
-    """Write passage vectors with their keys and model id to an `.npz` file."""
-    np.savez_compressed(path, model_id=np.array(model_id),
-                        keys=np.array([passage_key(text) for text in texts]),
-                        vectors=np.asarray(vectors, dtype=np.float32))
+def save_table(path: Path, *, model_id: str, texts: Sequence[str], vectors: Vectors,
+               queries: Sequence[str] = (), query_vectors: Vectors | None = None) -> None:
+    """Write passage (and query) vectors with their keys and model id to an `.npz` file."""
+    keys = [passage_key(text) for text in texts] + [query_key(text) for text in queries]
+    parts = [np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)]
+    if queries:
+        assert query_vectors is not None and len(query_vectors) == len(queries)
+        parts.append(np.asarray(query_vectors, dtype=np.float32))
+    np.savez_compressed(path, model_id=np.array(model_id), keys=np.array(keys),
+                        vectors=np.concatenate(parts))
 
 
 def load_table(path: Path, *, model_id: str, dim: int) -> dict[str, Vectors]:

@@ -14,7 +14,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as workdir:
         count = build_demo_vectors(embedder=make_embedder("e5-small-int4"),
                                    workdir=Path(workdir), out=PACKAGED_VECTORS)
-    print(f"{count} vecteurs écrits dans {PACKAGED_VECTORS}")
+    print(f"Vecteurs de {count} fiches (texte et question) écrits dans {PACKAGED_VECTORS}")
 
 
 if __name__ == "__main__":

@@ -157,7 +157,7 @@ def create_demo(knowledge: Knowledge, *, data_file: Path | None = None) -> DemoA
 
 
 class _RecordingEmbedder:
-    """Embeds passages and keeps each text with its vector."""
+    """Embeds passages and queries and keeps each text with its vector."""
 
     def __init__(self, inner: Embedder) -> None:
         self.inner = inner
@@ -165,9 +165,14 @@ class _RecordingEmbedder:
         self.dim = inner.dim
         self.texts: list[str] = []
         self.vectors: list[Vectors] = []
+        self.queries: list[str] = []
+        self.query_vectors: list[Vectors] = []
 
     def embed_queries(self, texts: Sequence[str]) -> Vectors:
-        return self.inner.embed_queries(texts)
+        vectors = self.inner.embed_queries(texts)
+        self.queries.extend(texts)
+        self.query_vectors.append(vectors)
+        return vectors
 
     def embed_passages(self, texts: Sequence[str]) -> Vectors:
         vectors = self.inner.embed_passages(texts)
@@ -178,7 +183,7 @@ class _RecordingEmbedder:
 
 def build_demo_vectors(*, embedder: Embedder, workdir: Path, out: Path,
                        data_file: Path | None = None) -> int:
-    """Import the demo file into a scratch database and save the passage vectors it made."""
+    """Import the demo file into a scratch database; save the passage and query vectors made."""
     recorder = _RecordingEmbedder(embedder)
     engine = make_engine(sqlite_url_for(workdir / "demo-vectors.db"))
     try:
@@ -189,5 +194,7 @@ def build_demo_vectors(*, embedder: Embedder, workdir: Path, out: Path,
     finally:
         engine.dispose()
     save_table(out, model_id=embedder.model_id, texts=recorder.texts,
-               vectors=np.concatenate(recorder.vectors))
+               vectors=np.concatenate(recorder.vectors), queries=recorder.queries,
+               query_vectors=np.concatenate(recorder.query_vectors) if recorder.queries
+               else None)
     return len(recorder.texts)
