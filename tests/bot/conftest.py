@@ -16,7 +16,7 @@ from telegram.request import BaseRequest, RequestData
 
 from bot.application import build_application
 from bot.config import BotConfig
-from index.embedders import Embedder, make_embedder
+from index.embedders import Embedder
 from knowledge.catalog.entries import EntryFields, create
 from knowledge.people import askers, organisations
 from knowledge.runtime import Knowledge
@@ -258,9 +258,9 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(scope="session")
-def bot_embedder() -> Embedder:
-    """The real multilingual-e5-small 4-bit embedder, loaded once per worker."""
-    return make_embedder("e5-small-int4")
+def bot_embedder(e5_embedder: Embedder) -> Embedder:
+    """The real multilingual-e5-small 4-bit embedder of the worker."""
+    return e5_embedder
 
 
 @pytest.fixture

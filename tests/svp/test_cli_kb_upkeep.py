@@ -4,6 +4,7 @@ operator would, in a child process on the real databases."""
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -67,7 +68,15 @@ def test_due_verify_and_remind(revised: dict[str, str], tmp_path: Path) -> None:
     assert "date invalide" in _one_line_error(revised, tmp_path, "kb", "verify", "K1",
                                               "--until", "demain")
     verified = _ok(revised, tmp_path, "kb", "verify", "K1", "--january")
-    assert "prochaine vérification le 01/01/" in verified
+    today = date.today()
+    january = date(today.year + 1, 1, 1)
+    assert f"prochaine vérification le {january:%d/%m/%Y}" in verified
+    due = json.loads(_ok(revised, tmp_path, "kb", "due", "--json"))
+    # No longer overdue; still listed as due soon when 1 January is within 30 days (December).
+    soon = [(january.isoformat(), False)] if (january - today).days <= 30 else []
+    assert [(row["review_by"], row["overdue"]) for row in due] == soon
+    far = (today + timedelta(days=120)).isoformat()
+    _ok(revised, tmp_path, "kb", "verify", "K1", "--until", far)
     assert json.loads(_ok(revised, tmp_path, "kb", "due", "--json")) == []
     assert "0 conseiller(s)" in _ok(revised, tmp_path, "kb", "remind")
 

@@ -96,3 +96,28 @@ def test_objects_and_mappings_as_arguments_are_redacted(captured: io.StringIO) -
     text = captured.getvalue()
     assert TOKEN not in text and "(3 tries)" in text and "getMe at https://" in text
     assert "a malformed call" in text
+
+
+def test_svp_serve_keeps_uvicorn_s_own_access_format_masked_and_without_query(
+        captured: io.StringIO) -> None:
+    import logging.config
+
+    from svp.cli.web import _log_config
+
+    config = _log_config()
+    assert config["formatters"]["access"]["()"] == "uvicorn.logging.AccessFormatter"
+    stream = io.StringIO()
+    config["handlers"]["access"]["stream"] = stream
+    config["formatters"]["access"]["use_colors"] = False
+    config["disable_existing_loggers"] = False
+    logging.config.dictConfig(config)
+    try:
+        # uvicorn's own call, with a token in the path and a search in the query string.
+        logging.getLogger("uvicorn.access").info(
+            '%s - "%s %s HTTP/%s" %d', "127.0.0.1:40498", "GET",
+            f"/telegram/webhook/{TOKEN}?q=loyer+impayé+Durand", "1.1", 200)
+    finally:
+        for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+            logging.getLogger(name).handlers.clear()
+    line = stream.getvalue()
+    assert line == 'INFO:     127.0.0.1:40498 - "GET /telegram/webhook/[masqué] HTTP/1.1" 200 OK\n'

@@ -61,7 +61,8 @@ def test_quick_choices() -> None:
 def test_checked_entry_gets_a_later_date_and_records_who(session: Session) -> None:
     today = utcnow().date()
     entry_id = _entry(session, "Barème ?", today - timedelta(days=3))
-    until = date(today.year + 1, 1, 1)
+    # Beyond the "due soon" horizon whatever today is (1 January next is within it in December).
+    until = today + timedelta(days=reviews.DUE_HORIZON_DAYS + 60)
     entry = reviews.mark_verified(session=session, entry_id=entry_id, actor="user:camille",
                                   until=until)
     assert (entry.review_by, entry.reviewed_by, entry.revision) == (until, "user:camille", 1)
