@@ -46,6 +46,7 @@ from admin.security import CsrfRejected, LoginRequired, SecondFactorRequired
 from knowledge.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from knowledge.people import retention
 from knowledge.people.retention import RetentionPolicy
+from knowledge.people.sealed_secrets import UnreadableSecret
 from knowledge.people.throttle import TooManyAttempts
 from knowledge.runtime import Knowledge
 from knowledge.store.db import is_row_id
@@ -54,7 +55,9 @@ logger = logging.getLogger(__name__)
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
-_STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, InvalidInput: 422, TooManyAttempts: 429}
+# An unreadable TOTP secret is the server's fault (its key), not the visitor's request.
+_STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, InvalidInput: 422, TooManyAttempts: 429,
+           UnreadableSecret: 500}
 _TITLES = {
     400: "Requête invalide",
     403: "Accès refusé",

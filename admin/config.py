@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from knowledge.errors import Conflict
 from knowledge.people.retention import RetentionPolicy
+from knowledge.people.sealed_secrets import SecretSealer
 from knowledge.people.throttle import LoginLimits
 
 
@@ -38,3 +40,13 @@ class AdminConfig:
     api_rate_per_minute: int = 120  # calls per API token and minute (in this process)
     login_limits: LoginLimits = field(default_factory=LoginLimits)
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)
+    # Seals the TOTP secrets at rest. No default key on purpose: a key drawn here would be
+    # lost at the next start, and every second factor with it.
+    secret_sealer: SecretSealer | None = None
+
+    def sealer(self) -> SecretSealer:
+        """The sealer of TOTP secrets; refuse the second factor when none was configured."""
+        if self.secret_sealer is None:
+            raise Conflict("La double authentification n'est pas disponible : aucune clé de "
+                           "chiffrement des secrets n'est configurée sur ce serveur.")
+        return self.secret_sealer

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -24,6 +24,14 @@ class Settings(BaseSettings):
     index_dir: Path | None = Field(
         default=None, description="Dossier de l'index FAISS ; par défaut data_dir/index."
     )
+
+    # --- secrets at rest (docs/security.md) ------------------------------------------------
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Clé de chiffrement des secrets (≥ 32 octets) ; sinon data_dir/secret.key.")
+    secret_key_previous: SecretStr | None = Field(
+        default=None,
+        description="Anciennes clés, séparées par des virgules, encore lues (rotation).")
 
     # --- retrieval -----------------------------------------------------------------------
     embedder: str = Field(

@@ -86,9 +86,10 @@ def _end_other_sessions(db: DbSession, visitor: CurrentVisitor) -> None:
 
 
 @router.post("/account/second-factor/start")
-def second_factor_start(request: Request, db: DbSession, user: CurrentUser) -> HTMLResponse:
+def second_factor_start(request: Request, db: DbSession, user: CurrentUser,
+                        config: ConfigDep) -> HTMLResponse:
     """Draw a TOTP secret and show its QR code with the confirmation form."""
-    secret = second_factor.start_enrolment(session=db, user_id=user.id)
+    secret = second_factor.start_enrolment(session=db, user_id=user.id, sealer=config.sealer())
     uri = second_factor.provisioning_uri(login=user.login, secret=secret)
     return render(request, "second_factor_enrol.html",
                   {"qr_svg": second_factor.qr_svg(uri), "secret": secret})
@@ -102,7 +103,7 @@ def second_factor_confirm(request: Request, db: DbSession, visitor: CurrentVisit
     user = visitor.user
     reauthenticate(db, request, config, user, password)
     codes = second_factor.confirm_enrolment(session=db, user_id=user.id, code=code,
-                                            actor=f"user:{user.login}")
+                                            actor=f"user:{user.login}", sealer=config.sealer())
     _end_other_sessions(db, visitor)
     return render(request, "recovery_codes.html", {"codes": codes})
 

@@ -170,7 +170,7 @@ def second_factor_check(request: Request, db: DbSession, config: ConfigDep,
         return _second_factor_page(request, csrf, error=str(error), status_code=429,
                                    next_url=next_url)
     user = advisers.get(session=db, user_id=user.id)
-    if not second_factor.verify(session=db, user=user, code=code):
+    if not second_factor.verify(session=db, user=user, code=code, sealer=config.sealer()):
         throttle.note_account_failure(session=db, login=user.login, limits=config.login_limits)
         return _second_factor_page(request, csrf, error="Code incorrect ou déjà utilisé.",
                                    status_code=401, next_url=next_url)

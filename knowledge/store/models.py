@@ -228,8 +228,9 @@ class User(Base):
     telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     telegram_link_code: Mapped[str | None] = mapped_column(String(64), unique=True)
     telegram_link_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    # Second factor (TOTP): the secret is set at enrolment and used once confirmed.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # Second factor (TOTP): the secret is set at enrolment and used once confirmed. Stored
+    # sealed (`v1:<key id>:<token>`, knowledge/people/sealed_secrets.py), never in clear.
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)  # no code used twice
 

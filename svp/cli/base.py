@@ -8,9 +8,10 @@ from typing import Annotated
 import typer
 
 from knowledge.runtime import Knowledge
-from svp import redaction
+from svp import redaction, secret_keys
 from svp.cli.french import FrenchGroup
 from svp.runtime import build_knowledge
+from svp.secret_keys import SecretKeys
 from svp.settings import Settings, load_settings
 
 app = typer.Typer(
@@ -48,12 +49,23 @@ def _secrets() -> list[str | None]:
     except Exception:  # invalid settings are reported by the command that needs them
         return []
     return [current.telegram_token, current.telegram_webhook_secret, current.metrics_token,
-            ]
+            *secret_keys.known_values(current)]
 
 
 def settings() -> Settings:
     """Read the settings (environment and `.env`)."""
     return load_settings()
+
+
+def sealing_keys(current: Settings) -> SecretKeys:
+    """The keys sealing secrets at rest; the key file is created (and announced) if need be."""
+    keys = secret_keys.load(current)
+    if keys.created:
+        redaction.install(_secrets())  # the new key is masked in the log like the others
+        typer.echo(f"Clé de chiffrement des secrets créée : {keys.key_file} ; sauvegardez ce "
+                   "fichier (sans lui, chaque compte devra réactiver sa double "
+                   "authentification).", err=True)
+    return keys
 
 
 def open_knowledge(current: Settings | None = None, *, require_schema: bool = True) -> Knowledge:

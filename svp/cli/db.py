@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from knowledge.store import migrate
-from svp.cli.base import app, open_knowledge, settings
+from svp.cli.base import app, open_knowledge, sealing_keys, settings
 
 db_app = typer.Typer(help="Gestion du schéma de la base de données.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -15,9 +15,10 @@ app.add_typer(db_app, name="db")
 def init() -> None:
     """Crée la base de données ou la met à jour (sans effet si elle est à jour)."""
     current = settings()
+    keys = sealing_keys(current)
     with open_knowledge(current, require_schema=False) as knowledge:
         before = migrate.current_revision(knowledge.engine)
-        migrate.upgrade(knowledge.engine)
+        migrate.upgrade(knowledge.engine, secret_keys=keys.keys)
         after = migrate.current_revision(knowledge.engine)
     if before == after:
         typer.echo(f"Base de données déjà à jour (version {after}).")
@@ -30,8 +31,10 @@ def upgrade(
     revision: str = typer.Argument("head", help="Version cible (par défaut la plus récente)."),
 ) -> None:
     """Applique les migrations jusqu'à la version demandée."""
-    with open_knowledge(require_schema=False) as knowledge:
-        migrate.upgrade(knowledge.engine, revision)
+    current = settings()
+    keys = sealing_keys(current)
+    with open_knowledge(current, require_schema=False) as knowledge:
+        migrate.upgrade(knowledge.engine, revision, secret_keys=keys.keys)
         typer.echo(f"Base de données à la version {migrate.current_revision(knowledge.engine)}.")
 
 

@@ -16,10 +16,11 @@ from starlette.routing import BaseRoute
 
 from admin.config import AdminConfig
 from knowledge.people import advisers
+from knowledge.people.sealed_secrets import SecretSealer
 from knowledge.runtime import Knowledge
 from knowledge.store import migrate
 from svp import redaction
-from svp.cli.base import OperatorError, app, open_knowledge, settings
+from svp.cli.base import OperatorError, app, open_knowledge, sealing_keys, settings
 from svp.runtime import retention_policy
 from svp.settings import Settings
 
@@ -32,8 +33,8 @@ app.add_typer(user_app, name="user")
 WEBHOOK_PATH = "/telegram/webhook"
 
 
-def admin_config(current: Settings) -> AdminConfig:
-    """Build the web admin's configuration from the settings."""
+def admin_config(current: Settings, *, sealer: SecretSealer) -> AdminConfig:
+    """Build the web admin's configuration from the settings and the sealer of secrets."""
     return AdminConfig(
         secure_cookies=current.secure_cookies,
         session_hours=current.session_hours,
@@ -48,6 +49,7 @@ def admin_config(current: Settings) -> AdminConfig:
         review_months=current.review_months,
         api_rate_per_minute=current.api_rate_per_minute,
         retention=retention_policy(current),
+        secret_sealer=sealer,
     )
 
 
@@ -91,8 +93,11 @@ def serve(
     from admin.app import create_app
 
     current = settings()
+    keys = sealing_keys(current)
+    sealer = keys.sealer()
     with open_knowledge(current, require_schema=False) as knowledge:
-        migrate.upgrade(knowledge.engine)
+        migrate.upgrade(knowledge.engine, secret_keys=keys.keys)
+        _warn_unreadable_secrets(knowledge, sealer)
         if demo:
             _create_demo(knowledge)
         routes: list[BaseRoute] = []
@@ -103,8 +108,8 @@ def serve(
             typer.echo(f"Bot Telegram : activé, mode {mode}.")
         else:
             typer.echo("Bot Telegram : désactivé (SVP_TELEGRAM_TOKEN non défini).")
-        web = create_app(knowledge=knowledge, config=admin_config(current), extra_routes=routes,
-                         lifespan=lifespan)
+        web = create_app(knowledge=knowledge, config=admin_config(current, sealer=sealer),
+                         extra_routes=routes, lifespan=lifespan)
         typer.echo(f"Administration web : http://{host}:{port}/ (Ctrl+C pour arrêter)")
         # Client addresses (throttling, session list) come from X-Forwarded-For only when sent
         # by a proxy the operator listed; otherwise anyone could pick their address.
@@ -124,6 +129,18 @@ def _log_config() -> dict[str, Any]:
     config["filters"] = {"no_query": {"()": redaction.NoQueryStrings}}
     config["handlers"]["access"]["filters"] = ["no_query"]
     return config
+
+
+def _warn_unreadable_secrets(knowledge: Knowledge, sealer: SecretSealer) -> None:
+    """Say at start, not at someone's next login, when the key cannot open stored secrets."""
+    from knowledge.people import second_factor
+
+    with knowledge.reading() as session:
+        check = second_factor.check_secrets(session=session, sealer=sealer)
+    if check.unreadable:
+        typer.echo(f"Attention : la clé de chiffrement (empreinte {sealer.key_id}) n'ouvre pas "
+                   f"le secret de double authentification de {len(check.unreadable)} compte(s) "
+                   "; rétablissez la clé d'origine (voir « svp secrets check »).", err=True)
 
 
 def _create_demo(knowledge: Knowledge) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from itertools import count
 
 from fastapi.testclient import TestClient
@@ -11,6 +12,7 @@ from admin.app import create_app
 from admin.config import AdminConfig
 from knowledge.catalog import entries
 from knowledge.people import advisers, organisations
+from knowledge.people.sealed_secrets import SecretSealer
 from knowledge.runtime import Knowledge
 from knowledge.store.models import (
     Asker,
@@ -25,6 +27,8 @@ from knowledge.timeutil import utcnow
 PASSWORD = "correct horse battery"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _numbers = count(1)
+# The key of the TOTP secrets in these tests, as `svp serve` passes its own in the config.
+SEALER = SecretSealer([secrets.token_urlsafe(32)])
 
 
 def make_user(knowledge: Knowledge, login: str, role: str = "adviser",
@@ -86,7 +90,8 @@ def make_entry(knowledge: Knowledge, question: str, answer: str,
 def client_for(knowledge: Knowledge, config: AdminConfig | None = None,
                base_url: str = "http://testserver", address: str = "testclient") -> TestClient:
     """A test client of the admin app (enter it with `with` to run the lifespan)."""
-    return TestClient(create_app(knowledge=knowledge, config=config or AdminConfig()),
+    return TestClient(create_app(knowledge=knowledge,
+                                 config=config or AdminConfig(secret_sealer=SEALER)),
                       follow_redirects=False, base_url=base_url, client=(address, 50000))
 
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+import secrets
 import time
 
 import pyotp
-from admin_helpers import PASSWORD, client_for, csrf_from, log_in, make_user
+from admin_helpers import PASSWORD, SEALER, client_for, csrf_from, log_in, make_user
+from sqlalchemy import select
 
 from admin.config import AdminConfig
+from knowledge.people.sealed_secrets import SecretSealer
 from knowledge.runtime import Knowledge
+from knowledge.store.models import User
 
 _SECRET = re.compile(r'id="totp-secret">([A-Z2-7]+)<')
 _CODES = re.compile(r"<li><code>([a-z0-9-]+)</code></li>")
@@ -90,7 +94,7 @@ def test_second_factor_guesses_are_throttled(admin_knowledge: Knowledge) -> None
 def test_admins_must_enrol_when_the_setting_says_so(admin_knowledge: Knowledge) -> None:
     make_user(admin_knowledge, "root", role="admin")
     make_user(admin_knowledge, "camille")
-    config = AdminConfig(second_factor_required="admins")
+    config = AdminConfig(second_factor_required="admins", secret_sealer=SEALER)
     with client_for(admin_knowledge, config) as admin, \
             client_for(admin_knowledge, config) as adviser:
         csrf = log_in(admin, "root")
@@ -130,3 +134,38 @@ def test_turning_the_second_factor_on_ends_the_other_sessions(
         _enrol(laptop, log_in(laptop, "camille"))
         assert phone.get("/queue").status_code == 303
         assert laptop.get("/queue").status_code == 200
+
+
+def test_the_database_keeps_the_secret_sealed_under_the_configured_key(
+        admin_knowledge: Knowledge) -> None:
+    make_user(admin_knowledge, "camille")
+    with client_for(admin_knowledge) as client:
+        secret, _codes = _enrol(client, log_in(client, "camille"))
+    with admin_knowledge.session() as session:
+        stored = session.scalars(select(User.totp_secret).where(User.login == "camille")).one()
+    assert stored is not None and stored.startswith(f"v1:{SEALER.key_id}:")
+    assert secret not in stored and SEALER.open(stored) == secret
+
+
+def test_a_server_without_a_key_refuses_to_enrol_and_says_why(
+        admin_knowledge: Knowledge) -> None:
+    make_user(admin_knowledge, "camille")
+    with client_for(admin_knowledge, AdminConfig()) as client:
+        page = client.post("/account/second-factor/start",
+                           data={"csrf_token": log_in(client, "camille")})
+    assert page.status_code == 409 and "aucune clé de chiffrement" in page.text
+
+
+def test_a_server_with_another_key_says_so_instead_of_refusing_the_code(
+        admin_knowledge: Knowledge) -> None:
+    make_user(admin_knowledge, "camille")
+    other = AdminConfig(secret_sealer=SecretSealer([secrets.token_urlsafe(32)]))
+    with client_for(admin_knowledge) as client:
+        secret, _codes = _enrol(client, log_in(client, "camille"))
+    with client_for(admin_knowledge, other) as client:
+        _password_step(client)
+        form = client.get("/login/second-factor")
+        page = client.post("/login/second-factor", data={
+            "csrf_token": csrf_from(form.text), "code": _next_code(secret)})
+    assert page.status_code == 500
+    assert f"autre clé (empreinte {SEALER.key_id})" in page.text

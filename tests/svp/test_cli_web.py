@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from knowledge.runtime import Knowledge
+from knowledge.store.db import make_engine, make_session_factory
 from knowledge.store.models import KnowledgeEntry, Organisation, Ticket, User
+from svp import secret_keys
 from svp.cli import main
+from svp.settings import load_settings
 
 
 @pytest.fixture
@@ -24,7 +28,8 @@ def cli_env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("SVP_DATABASE_URL", database_url)
     monkeypatch.setenv("SVP_DATA_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("SVP_INDEX_DIR", str(tmp_path / "index"))
-    for name in ("SVP_TELEGRAM_TOKEN", "SVP_TELEGRAM_WEBHOOK_URL", "SVP_METRICS_TOKEN"):
+    for name in ("SVP_TELEGRAM_TOKEN", "SVP_TELEGRAM_WEBHOOK_URL", "SVP_METRICS_TOKEN",
+                 "SVP_SECRET_KEY", "SVP_SECRET_KEY_PREVIOUS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     return database_url
@@ -169,8 +174,9 @@ def test_user_second_factor_off_lets_an_account_log_in_with_its_password_again(
         stdin="un mot de passe solide\n")
     with unit_of_work(sessions) as session:
         user = session.scalars(select(User).where(User.login == "camille")).one()
-        secret = second_factor.start_enrolment(session=session, user_id=user.id)
-        second_factor.confirm_enrolment(session=session, user_id=user.id,
+        sealer = secret_keys.load(load_settings(), create=False).sealer()  # made by `init`
+        secret = second_factor.start_enrolment(session=session, user_id=user.id, sealer=sealer)
+        second_factor.confirm_enrolment(session=session, user_id=user.id, sealer=sealer,
                                         code=second_factor.current_code(secret), actor="test")
     code, out, _ = run(monkeypatch, capsys, "user", "second-factor-off", "camille")
     assert code == 0 and "retirée" in out
@@ -178,3 +184,42 @@ def test_user_second_factor_off_lets_an_account_log_in_with_its_password_again(
         user = session.scalars(select(User).where(User.login == "camille")).one()
         assert not second_factor.is_enabled(user) and user.totp_secret is None
     engine.dispose()
+
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_TOTP_SECRET = re.compile(r'id="totp-secret">([A-Z2-7]+)<')
+
+
+def test_serve_seals_second_factors_with_the_key_it_creates(
+        cli_env: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    import uvicorn
+
+    shown: dict[str, str] = {}
+
+    def fake_run(app: FastAPI, **_options: Any) -> None:
+        with TestClient(app, follow_redirects=False) as client:
+            login = client.get("/login")
+            client.post("/login", data={"login": "camille", "password": "un mot de passe solide",
+                                        "csrf_token": _CSRF.findall(login.text)[0]})
+            account = client.get("/account")
+            enrol = client.post("/account/second-factor/start",
+                                data={"csrf_token": _CSRF.findall(account.text)[0]})
+            shown["secret"] = _TOTP_SECRET.findall(enrol.text)[0]
+
+    run(monkeypatch, capsys, "init")
+    run(monkeypatch, capsys, "user", "add", "camille", "--password-stdin",
+        stdin="un mot de passe solide\n")
+    key_file = tmp_path / "var" / "secret.key"
+    key_file.unlink()  # as if there had never been one: `serve` makes it on its own
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    code, _out, err = run(monkeypatch, capsys, "serve")
+    assert code == 0 and "Clé de chiffrement des secrets créée" in err
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    engine = make_engine(cli_env)
+    with make_session_factory(engine)() as session:
+        stored = session.scalars(select(User.totp_secret)).one()
+    engine.dispose()
+    sealer = secret_keys.load(load_settings(), create=False).sealer()
+    assert stored is not None and shown["secret"] not in stored
+    assert sealer.open(stored) == shown["secret"]
