@@ -19,6 +19,7 @@ from svp.cli import (
     privacy,
     reports,
     retrieval,
+    secrets,
     telegram,
     vocabulary,
     web,
@@ -27,8 +28,8 @@ from svp.cli.base import OperatorError, app
 
 __all__ = ["app", "main"]
 
-_MODULES = (api, base, db, evaluation, kb, kb_upkeep, privacy, reports, retrieval, telegram,
-            vocabulary, web)
+_MODULES = (api, base, db, evaluation, kb, kb_upkeep, privacy, reports, retrieval, secrets,
+            telegram, vocabulary, web)
 
 
 def _first_line(error: BaseException) -> str:
