@@ -162,6 +162,18 @@ def test_rotating_environment_keys_reads_with_the_previous_one(
     assert "SVP_SECRET_KEY_PREVIOUS" in again.stdout
 
 
+def test_moving_from_the_key_file_to_the_variable_keeps_every_secret(
+        svp_env: dict[str, str], tmp_path: Path, db: Engine) -> None:
+    assert run_svp("secrets", "init", env=svp_env, cwd=tmp_path).returncode == 0
+    secret = _enrol(db, _file_sealer(svp_env))
+    variable = {**svp_env, "SVP_SECRET_KEY": _key()}
+    result = run_svp("secrets", "rotate", env=variable, cwd=tmp_path)
+    assert result.returncode == 0 and "1 secret(s)" in result.stdout, result.stderr
+    _key_file(svp_env).unlink()  # no longer needed
+    assert run_svp("secrets", "check", env=variable, cwd=tmp_path).returncode == 0
+    assert _next_code_verifies(db, SecretSealer([variable["SVP_SECRET_KEY"]]), secret)
+
+
 # A rotation whose process dies (os._exit: no cleanup at all) or fails at each step.
 _INTERRUPTED_ROTATION = textwrap.dedent("""
     import os
