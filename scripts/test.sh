@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
 # Install everything (test extras, Debian's Chromium) and run the whole test suite:
 # lint, types, then pytest on SQLite and on the local PostgreSQL.
+#   scripts/test.sh            the whole suite (what CI runs)
+#   scripts/test.sh --quick    ruff, mypy and the tests not marked `slow`, on SQLite only
+# Any other argument goes to pytest (e.g. a test file, -k, -x).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+quick=false
+if [ "${1:-}" = "--quick" ]; then
+    quick=true
+    shift
+fi
 scripts/install.sh test
 
-if ! command -v chromium >/dev/null 2>&1; then
+if ! $quick && ! command -v chromium >/dev/null 2>&1; then
     echo "Installation de Chromium (paquet Debian) pour le test navigateur"
     if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
             >/dev/null; }; then
@@ -14,10 +22,17 @@ if ! command -v chromium >/dev/null 2>&1; then
     fi
 fi
 
-export SVP_TEST_DATABASE_URL="${SVP_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}"
-scripts/ensure-postgres.sh "$SVP_TEST_DATABASE_URL"
+if $quick; then
+    # SQLite only: no PostgreSQL, no browser, no child processes on stand-in servers.
+    unset SVP_TEST_DATABASE_URL
+    markers=(-m "not slow")
+else
+    export SVP_TEST_DATABASE_URL="${SVP_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}"
+    scripts/ensure-postgres.sh "$SVP_TEST_DATABASE_URL"
+    markers=()
+fi
 
 .venv/bin/ruff check .
 .venv/bin/mypy
 workers="${SVP_TEST_WORKERS:-2}"
-exec .venv/bin/pytest -p no:cacheprovider -n "$workers" "$@"
+exec .venv/bin/pytest -p no:cacheprovider -n "$workers" "${markers[@]}" "$@"

@@ -248,7 +248,7 @@ def knowledge(engine: Engine, e5_embedder: Any, tmp_path: Path) -> Iterator[Any]
 
 # --- password hashing --------------------------------------------------------------------
 
-PRODUCTION_HASHER: Any = None
+_PRODUCTION_HASHER: list[Any] = []
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -256,17 +256,29 @@ def light_password_hashing() -> Iterator[None]:
     """Argon2id at its lightest inside the test processes; child processes keep the real cost.
 
     The real cost (64 MiB, 3 passes) is 0.1 s a hash, and the suite hashes passwords and
-    recovery codes by the hundred; what a test checks (right or wrong secret, one use)
-    does not depend on the cost. `test_password_cost.py` checks the production parameters.
+    recovery codes by the hundred; what a test checks (right or wrong secret, one use) does
+    not depend on the cost. `test_password_cost.py` checks the production parameters.
     """
     from argon2 import PasswordHasher
 
     from knowledge.people import advisers
 
-    global PRODUCTION_HASHER
-    PRODUCTION_HASHER = advisers._HASHER
+    _PRODUCTION_HASHER.append(advisers._HASHER)
     advisers._HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     advisers._dummy_hash.cache_clear()
     yield
-    advisers._HASHER = PRODUCTION_HASHER
+    advisers._HASHER = _PRODUCTION_HASHER.pop()
+    advisers._dummy_hash.cache_clear()
+
+
+@pytest.fixture
+def production_password_hashing() -> Iterator[None]:
+    """The password hasher the service runs with, for one test."""
+    from knowledge.people import advisers
+
+    light = advisers._HASHER
+    advisers._HASHER = _PRODUCTION_HASHER[0]
+    advisers._dummy_hash.cache_clear()
+    yield
+    advisers._HASHER = light
     advisers._dummy_hash.cache_clear()

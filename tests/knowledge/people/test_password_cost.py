@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import conftest
-import pytest
 from sqlalchemy.orm import Session
 
 from knowledge.people import advisers
@@ -14,21 +10,13 @@ from knowledge.store.models import UserRole
 PASSWORD = "un mot de passe solide"
 
 
-@pytest.fixture
-def production_cost() -> Iterator[None]:
-    """The hasher the service runs with, for one test."""
-    light = advisers._HASHER
-    advisers._HASHER = conftest.PRODUCTION_HASHER
-    yield
-    advisers._HASHER = light
-
-
-def test_production_hashes_are_argon2id_at_64_mib_and_3_passes(production_cost: None) -> None:
+def test_production_hashes_are_argon2id_at_64_mib_and_3_passes(
+        production_password_hashing: None) -> None:
     assert advisers.hash_password(PASSWORD).startswith("$argon2id$v=19$m=65536,t=3,p=4$")
 
 
 def test_a_hash_made_at_a_lower_cost_is_upgraded_at_the_next_login(
-        session: Session, production_cost: None) -> None:
+        session: Session, production_password_hashing: None) -> None:
     user = advisers.create(session=session, login="camille", password=PASSWORD,
                            role=UserRole.ADVISER, actor="test")
     user.password_hash = advisers.PasswordHasher(time_cost=1, memory_cost=1024,
