@@ -8,11 +8,9 @@ import secrets
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from fastapi import FastAPI
-from starlette.routing import BaseRoute
 
 from admin.config import AdminConfig
 from knowledge.people import advisers
@@ -23,6 +21,10 @@ from svp import redaction
 from svp.cli.base import OperatorError, app, open_knowledge, sealing_keys, settings
 from svp.runtime import retention_policy
 from svp.settings import Settings
+
+if TYPE_CHECKING:  # the web stack is imported by `svp serve` alone: other commands start faster
+    from fastapi import FastAPI
+    from starlette.routing import BaseRoute
 
 logger = logging.getLogger(__name__)
 
@@ -119,13 +121,10 @@ def serve(
 
 
 def _log_config() -> dict[str, Any]:
-    """uvicorn's logging, fit for records frozen by svp.redaction, without query strings."""
+    """uvicorn's own logging, with query strings dropped from the access lines."""
     import uvicorn.config
 
     config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
-    # svp.redaction formats each record at creation and drops its args; uvicorn's access
-    # formatter reads the args, and failed on every request ("--- Logging error ---").
-    config["formatters"]["access"] = {"format": "%(levelname)s:     %(message)s"}
     config["filters"] = {"no_query": {"()": redaction.NoQueryStrings}}
     config["handlers"]["access"]["filters"] = ["no_query"]
     return config
