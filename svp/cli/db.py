@@ -15,9 +15,10 @@ app.add_typer(db_app, name="db")
 def init() -> None:
     """Crée la base de données ou la met à jour (sans effet si elle est à jour)."""
     current = settings()
-    keys = sealing_keys(current)
     with open_knowledge(current, require_schema=False) as knowledge:
         before = migrate.current_revision(knowledge.engine)
+        # Once the database answered: an unreachable one is the only thing to report.
+        keys = sealing_keys(current)
         migrate.upgrade(knowledge.engine, secret_keys=keys.keys)
         after = migrate.current_revision(knowledge.engine)
     if before == after:
@@ -32,8 +33,9 @@ def upgrade(
 ) -> None:
     """Applique les migrations jusqu'à la version demandée."""
     current = settings()
-    keys = sealing_keys(current)
     with open_knowledge(current, require_schema=False) as knowledge:
+        migrate.current_revision(knowledge.engine)  # the database answers before a key is made
+        keys = sealing_keys(current)
         migrate.upgrade(knowledge.engine, revision, secret_keys=keys.keys)
         typer.echo(f"Base de données à la version {migrate.current_revision(knowledge.engine)}.")
 

@@ -95,9 +95,10 @@ def serve(
     from admin.app import create_app
 
     current = settings()
-    keys = sealing_keys(current)
-    sealer = keys.sealer()
     with open_knowledge(current, require_schema=False) as knowledge:
+        migrate.current_revision(knowledge.engine)  # the database answers before a key is made
+        keys = sealing_keys(current)
+        sealer = keys.sealer()
         migrate.upgrade(knowledge.engine, secret_keys=keys.keys)
         _warn_unreadable_secrets(knowledge, sealer)
         if demo:
