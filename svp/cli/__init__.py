@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 
@@ -9,27 +10,39 @@ import typer
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from knowledge.errors import DomainError
-from svp.cli import (
-    api,
-    base,
-    db,
-    evaluation,
-    kb,
-    kb_upkeep,
-    privacy,
-    reports,
-    retrieval,
-    secrets,
-    telegram,
-    vocabulary,
-    web,
-)
-from svp.cli.base import OperatorError, app
+from svp.cli import base
+from svp.cli.base import OperatorError
 
 __all__ = ["app", "main"]
 
-_MODULES = (api, base, db, evaluation, kb, kb_upkeep, privacy, reports, retrieval, secrets,
-            telegram, vocabulary, web)
+# The modules that define each top-level command: `svp kb list` imports these alone, which
+# saves every command the start-up of all the others (a test keeps the table complete).
+COMMAND_MODULES: dict[str, tuple[str, ...]] = {
+    "adviser": ("telegram",), "api": ("api",), "asker": ("telegram",), "bot": ("telegram",),
+    "db": ("db",), "digest": ("reports",), "eval": ("evaluation",),
+    "glossary": ("vocabulary",), "index": ("retrieval",), "init": ("db",),
+    "kb": ("kb", "kb_upkeep", "vocabulary"), "org": ("telegram",), "privacy": ("privacy",),
+    "search": ("retrieval",), "secrets": ("secrets",), "serve": ("web",), "stats": ("reports",),
+    "user": ("web",),
+}
+ALL_MODULES = ("api", "db", "evaluation", "kb", "kb_upkeep", "privacy", "reports", "retrieval",
+               "secrets", "telegram", "vocabulary", "web")
+
+
+def load_commands(argv: list[str] | None = None) -> typer.Typer:
+    """Register the commands `argv` names (all of them when it names none); return the app."""
+    words = [word for word in (argv or []) if not word.startswith("-")]
+    modules = COMMAND_MODULES.get(words[0], ALL_MODULES) if words else ALL_MODULES
+    for module in modules:
+        importlib.import_module(f"svp.cli.{module}")
+    return base.app
+
+
+def __getattr__(name: str) -> object:
+    # `from svp.cli import app` (tests, tools) gets the whole command line.
+    if name == "app":
+        return load_commands()
+    raise AttributeError(name)
 
 
 def _first_line(error: BaseException) -> str:
@@ -41,7 +54,7 @@ def main() -> None:
     """Run the CLI; operator errors become one line on stderr and a non-zero exit code."""
     debug = "--debug" in sys.argv
     try:
-        app(prog_name="svp")
+        load_commands(sys.argv[1:])(prog_name="svp")
     except SystemExit:
         raise
     except (OperatorError, DomainError) as error:

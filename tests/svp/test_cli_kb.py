@@ -380,7 +380,7 @@ def test_database_error_with_empty_message_still_gives_one_line(monkeypatch: pyt
     def broken(**_: object) -> None:
         raise OperationalError("SELECT 1", {}, Exception(""))
 
-    monkeypatch.setattr(cli, "app", broken)
+    monkeypatch.setattr(cli, "load_commands", lambda argv=None: broken)
     monkeypatch.setattr("sys.argv", ["svp", "kb", "list"])
     with pytest.raises(SystemExit) as exit_info:
         cli.main()
