@@ -31,6 +31,8 @@ from knowledge.catalog import entries
 from knowledge.runtime import Knowledge
 from knowledge.store.db import sqlite_url_for
 
+pytestmark = pytest.mark.slow  # fuzzing every operation of the schema takes half a minute
+
 DEMO_ENTRIES = 8
 EXAMPLES = 60  # per operation and mode (derandomized): well under a minute in all
 

@@ -54,7 +54,7 @@ def _wait_for(api: FakeBotApi, needle: str, process: subprocess.Popen[str]) -> s
             if needle in text:
                 return text
         assert process.poll() is None, "svp bot stopped"
-        time.sleep(0.2)
+        time.sleep(0.05)
     raise AssertionError(f"no reply containing {needle!r}; got {api.texts()}")
 
 

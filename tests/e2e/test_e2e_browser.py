@@ -85,7 +85,7 @@ def serve_demo(tmp_path: Path, extra_env: dict[str, str] | None = None) -> Itera
             if time.monotonic() > deadline:
                 log.seek(0)
                 pytest.fail(f"svp serve --demo did not start:\n{log.read()}")
-            time.sleep(1)
+            time.sleep(0.1)
         log.seek(0)
         match = ADVISER_LINE.search(log.read())
         assert match, "the adviser's password was not printed"

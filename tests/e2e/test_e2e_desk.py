@@ -64,7 +64,7 @@ def _wait(condition: Any, what: str, timeout: float = 120.0) -> Any:
         value = condition()
         if value:
             return value
-        time.sleep(0.3)
+        time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
 
 

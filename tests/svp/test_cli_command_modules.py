@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from typer.main import get_command
 
 import svp.cli as cli
@@ -29,6 +30,7 @@ def test_the_table_names_every_command_and_the_modules_that_define_it() -> None:
         cli.ALL_MODULES)
 
 
+@pytest.mark.slow  # a child process
 def test_a_command_loads_its_own_modules_and_not_the_web_stack() -> None:
     probe = ("import sys; import svp.cli as cli; app = cli.load_commands(['org', 'list']); "
              "from typer.main import get_command; "

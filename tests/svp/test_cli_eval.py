@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from svp_process import import_demo_entries, run_svp
 
+pytestmark = pytest.mark.slow  # every test runs `svp` in child processes
+
 # Short real entries of the demo base keep the embedding time of the test small.
 ENTRY_IDS = ("F10580", "F19206", "F18493", "F481", "F1703")
 

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from svp_process import import_demo_entries, run_svp
 
+pytestmark = pytest.mark.slow  # every test runs `svp` in child processes
+
 # Two entries on the social tariffs of energy (electricity, gas) and one on balustrades.
 ENTRY_IDS = ("F10580", "F19206", "F481")
 

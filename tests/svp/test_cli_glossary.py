@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from svp_process import run_svp
+
+pytestmark = pytest.mark.slow  # every test runs `svp` in child processes
 
 
 def test_glossary_export_import_round_trip(svp_env: dict[str, str], tmp_path: Path) -> None:

@@ -311,6 +311,7 @@ def test_unknown_option_is_reported_in_french(svp: Svp) -> None:
     assert "Traceback" not in outcome.err
 
 
+@pytest.mark.slow  # a child process
 def test_unreachable_postgresql_fails_cleanly_in_a_real_process(tmp_path: Path) -> None:
     env = {key: value for key, value in os.environ.items() if not key.startswith("SVP_")}
     env.update({"SVP_DATABASE_URL": "postgresql+psycopg://svp@127.0.0.1:1/svp",
@@ -323,6 +324,7 @@ def test_unreachable_postgresql_fails_cleanly_in_a_real_process(tmp_path: Path) 
         assert_operator_error(outcome, "base de données inaccessible")
 
 
+@pytest.mark.slow  # a child process
 def test_garbage_import_fails_cleanly_in_a_real_process(database_url: str,
                                                         tmp_path: Path) -> None:
     path = tmp_path / "bruit.xlsx"

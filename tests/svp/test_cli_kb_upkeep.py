@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from svp_process import run_svp
 
+pytestmark = pytest.mark.slow  # every test runs `svp` in child processes
+
 
 def _write(path: Path, rows: list[dict[str, object]]) -> Path:
     path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows),

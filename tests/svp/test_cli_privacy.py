@@ -8,6 +8,7 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from svp_process import run_svp
 
 from knowledge.desk import tickets
@@ -15,6 +16,8 @@ from knowledge.people import askers, organisations
 from knowledge.store.db import make_engine, make_session_factory, unit_of_work
 from knowledge.store.models import Asker, InboxUpdate, Ticket, TicketStatus
 from knowledge.timeutil import utcnow
+
+pytestmark = pytest.mark.slow  # every test runs `svp` in child processes
 
 
 def _ok(env: dict[str, str], cwd: Path, *args: str) -> str:

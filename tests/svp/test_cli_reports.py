@@ -6,11 +6,14 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 from docx import Document
 from stats_fixture import build
 from svp_process import run_svp
 
 from knowledge.store.db import make_engine, make_session_factory
+
+pytestmark = pytest.mark.slow  # every test runs `svp` in child processes
 
 
 def _history(database_url: str) -> None:

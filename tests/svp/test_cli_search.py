@@ -15,6 +15,8 @@ from knowledge.catalog import entries
 from knowledge.catalog.entries import EntryFields
 from knowledge.runtime import Knowledge
 
+pytestmark = pytest.mark.slow  # every test runs `svp` in child processes
+
 RESULT_KEYS = {"id", "external_id", "question", "answer", "score", "theme", "source"}
 
 

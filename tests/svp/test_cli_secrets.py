@@ -80,6 +80,7 @@ def _one_error_line(stderr: str) -> str:
     return lines[0]
 
 
+@pytest.mark.slow  # a child process
 def test_init_creates_the_key_file_once_readable_by_its_owner_only(
         svp_env: dict[str, str], tmp_path: Path) -> None:
     first = run_svp("secrets", "init", env=svp_env, cwd=tmp_path)
@@ -93,6 +94,7 @@ def test_init_creates_the_key_file_once_readable_by_its_owner_only(
     assert len(keys[0].encode()) >= 32
 
 
+@pytest.mark.slow  # a child process
 def test_a_short_key_is_refused_with_one_french_line(svp_env: dict[str, str],
                                                       tmp_path: Path) -> None:
     env = {**svp_env, "SVP_SECRET_KEY": "trop-courte"}
@@ -106,6 +108,7 @@ def test_a_short_key_is_refused_with_one_french_line(svp_env: dict[str, str],
     assert result.returncode == 1 and "SVP_SECRET_KEY_PREVIOUS" in _one_error_line(result.stderr)
 
 
+@pytest.mark.slow  # a child process
 def test_a_wrong_key_is_named_as_the_cause(svp_env: dict[str, str], tmp_path: Path,
                                            db: Engine) -> None:
     original = SecretSealer([_key()])
@@ -120,6 +123,7 @@ def test_a_wrong_key_is_named_as_the_cause(svp_env: dict[str, str], tmp_path: Pa
     assert original.is_current(_stored(db))  # refused before anything changed
 
 
+@pytest.mark.slow  # a child process
 def test_rotating_the_key_file_seals_everything_under_a_new_key(
         svp_env: dict[str, str], tmp_path: Path, db: Engine) -> None:
     assert run_svp("secrets", "init", env=svp_env, cwd=tmp_path).returncode == 0
@@ -142,6 +146,7 @@ def test_rotating_the_key_file_seals_everything_under_a_new_key(
         check.stdout)
 
 
+@pytest.mark.slow  # a child process
 def test_rotating_environment_keys_reads_with_the_previous_one(
         svp_env: dict[str, str], tmp_path: Path, db: Engine) -> None:
     old_key, new_key = _key(), _key()
@@ -162,6 +167,7 @@ def test_rotating_environment_keys_reads_with_the_previous_one(
     assert "SVP_SECRET_KEY_PREVIOUS" in again.stdout
 
 
+@pytest.mark.slow  # a child process
 def test_moving_from_the_key_file_to_the_variable_keeps_every_secret(
         svp_env: dict[str, str], tmp_path: Path, db: Engine) -> None:
     assert run_svp("secrets", "init", env=svp_env, cwd=tmp_path).returncode == 0
@@ -216,6 +222,7 @@ _INTERRUPTED_ROTATION = textwrap.dedent("""
                                    "killed before the commit",
                                    "killed before the old key leaves the file",
                                    "failing during the re-encryption"])
+@pytest.mark.slow  # a child process
 def test_an_interrupted_rotation_leaves_every_secret_readable(
         point: str, svp_env: dict[str, str], tmp_path: Path, db: Engine) -> None:
     assert run_svp("secrets", "init", env=svp_env, cwd=tmp_path).returncode == 0
@@ -238,6 +245,7 @@ def test_an_interrupted_rotation_leaves_every_secret_readable(
     assert _next_code_verifies(db, SecretSealer(keys), secret)
 
 
+@pytest.mark.slow  # a child process
 def test_upgrading_a_database_with_secrets_in_clear_seals_them_with_zero_configuration(
         empty_database_url: str, tmp_path: Path) -> None:
     engine = make_engine(empty_database_url)

@@ -84,6 +84,7 @@ def test_adviser_link_code_prints_the_command_to_send(database_url: str, tmp_pat
     engine.dispose()
 
 
+@pytest.mark.slow  # a child process
 @pytest.mark.parametrize("token", ["", "pas-un-jeton"])
 def test_bot_without_a_valid_token_fails_with_one_line(tmp_path: Path, token: str) -> None:
     env = {**os.environ, "SVP_DATA_DIR": str(tmp_path), "SVP_TELEGRAM_TOKEN": token}
@@ -95,6 +96,7 @@ def test_bot_without_a_valid_token_fails_with_one_line(tmp_path: Path, token: st
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow  # a child process
 def test_bot_refuses_polling_when_a_webhook_is_configured(tmp_path: Path) -> None:
     env = {**os.environ, "SVP_DATA_DIR": str(tmp_path),
            "SVP_TELEGRAM_TOKEN": "123456789:" + "A" * 35,
