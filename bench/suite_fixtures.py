@@ -114,7 +114,7 @@ def postgres_rows(url: str) -> list[tuple[str, float, int]]:
         return [("PostgreSQL : création + migration d'une base", migrating, 3),
                 ("PostgreSQL : TRUNCATE de toutes les tables (avant, par test)",
                  timed(truncate_all, 20), 20),
-                ("PostgreSQL : remise à zéro sondée + lignes des migrations (après, par test)",
+                ("PostgreSQL : remise à zéro sondée, DELETE de ce qui a changé (après, par test)",
                  resetting, 30),
                 ("PostgreSQL : clonage d'un modèle + suppression (non retenu)", timed(clone, 5), 5)]
     finally:

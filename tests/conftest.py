@@ -86,26 +86,35 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 class PostgresReset:
     """Puts a worker's PostgreSQL database back as migrations left it, in a few milliseconds.
 
-    Only the tables a test wrote to are truncated (one probe finds them), the rows the
-    migrations seeded (themes, glossary, reply templates...) are put back, and every sequence
-    starts again where a fresh database starts: the same state an SQLite test copies.
+    One query finds what the last test changed: the tables it wrote to, and the tables the
+    migrations seeded (themes, glossary, reply templates...) whose rows no longer hash the same.
+    Only those are emptied, the seeded rows put back, and every sequence starts again where
+    a fresh database starts: the same state an SQLite test copies.
     """
 
     def __init__(self, url: str) -> None:
         self.engine = create_engine(url, pool_pre_ping=True)
         self.tables = list(Base.metadata.sorted_tables)
         with self.engine.begin() as connection:
-            self.seeds = {table.name: [dict(row._mapping) for row in
-                                       connection.execute(select(table))]
-                          for table in self.tables}
+            seeds = {table.name: [dict(row._mapping) for row in
+                                  connection.execute(select(table))]
+                     for table in self.tables}
+            self.seeds = {name: rows for name, rows in seeds.items() if rows}
+            self.fingerprints = {name: connection.scalar(text(self._hash(name)))
+                                 for name in self.seeds}
+            # Tables whose triggers refuse DELETE (the append-only audit log): TRUNCATE them.
+            self.guarded = set(connection.scalars(text(
+                "SELECT DISTINCT c.relname FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid "
+                "WHERE NOT g.tgisinternal")))
             self.sequences = [tuple(row) for row in connection.execute(text(
                 "SELECT s.relname, t.relname, a.attname FROM pg_class s "
                 "JOIN pg_depend d ON d.objid = s.oid AND d.deptype IN ('a', 'i') "
                 "JOIN pg_class t ON t.oid = d.refobjid "
                 "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid "
                 "WHERE s.relkind = 'S'"))]
-        self.seeds = {name: rows for name, rows in self.seeds.items() if rows}
         self._probe = text(" UNION ALL ".join(
+            f"SELECT '{table.name}' WHERE ({self._hash(table.name)}) <> "
+            f"'{self.fingerprints[table.name]}'" if table.name in self.seeds else
             f"SELECT '{table.name}' WHERE EXISTS (SELECT 1 FROM \"{table.name}\")"
             for table in self.tables))
         restarts = [f"setval('\"{sequence}\"', COALESCE((SELECT max(\"{column}\") "
@@ -113,16 +122,26 @@ class PostgresReset:
                     for sequence, table, column in self.sequences]
         self._restart = text("SELECT " + ", ".join(restarts)) if restarts else None
 
+    @staticmethod
+    def _hash(table: str) -> str:
+        return (f"SELECT md5(COALESCE(string_agg(t::text, '|' ORDER BY t::text), '')) "
+                f'FROM "{table}" t')
+
     def reset(self) -> None:
         """Empty what the last test wrote and restore the migrations' rows."""
         with self.engine.begin() as connection:
             connection.execute(text("SET LOCAL lock_timeout = '20s'"))
-            written = [row[0] for row in connection.execute(self._probe)]
-            if written:
-                connection.execute(text("TRUNCATE " + ", ".join(
-                    f'"{name}"' for name in written) + " CASCADE"))
+            changed = {row[0] for row in connection.execute(self._probe)}
+            # DELETE, children first: a test leaves a few rows, and TRUNCATE costs a file
+            # operation per table and index (25 ms a test against 2 ms).
+            for table in reversed(self.tables):
+                if table.name in changed and table.name not in self.guarded:
+                    connection.execute(table.delete())
+            guarded = sorted(changed & self.guarded)
+            if guarded:
+                connection.execute(text("TRUNCATE " + ", ".join(f'"{name}"' for name in guarded)))
             for table in self.tables:  # parents first
-                if table.name in self.seeds:
+                if table.name in changed and table.name in self.seeds:
                     connection.execute(table.insert(), self.seeds[table.name])
             if self._restart is not None:
                 connection.execute(self._restart)
