@@ -7,6 +7,7 @@ import hashlib
 import logging
 import re
 import secrets
+import unicodedata
 from datetime import timedelta
 from pathlib import Path
 
@@ -75,6 +76,11 @@ def check_password_strength(password: str, *, user_inputs: tuple[str, ...] = ())
 
     result = zxcvbn(password[:100], user_inputs=personal + _french_common_passwords())
     if result["score"] >= MIN_PASSWORD_SCORE:
+        if _only_known_words(password, personal):
+            raise InvalidInput(
+                "Mot de passe trop facile à deviner : il n'est fait que de mots très courants "
+                "ou liés au logement social (hlm, svp, logement, paca…), avec des chiffres ou "
+                "des symboles. Ajoutez des mots peu courants, sans rapport avec le métier.")
         return
     reason = _weakness(result["sequence"], personal)
     raise InvalidInput(
@@ -89,6 +95,35 @@ def _weakness(sequence: list[dict[str, object]], personal: list[str]) -> str:
     if main.get("dictionary_name") == "user_inputs" and main.get("matched_word") in personal:
         return "il reprend votre identifiant ou votre nom"
     return _WEAKNESS.get(str(main.get("pattern")), "il est trop prévisible")
+
+
+def _letters(text: str) -> str:
+    """The lower-case letters of a text, accents removed, digits and symbols dropped."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(char for char in decomposed if char.isalpha() and char.isascii())
+
+
+def _only_known_words(password: str, personal: list[str]) -> bool:
+    """Whether the password's letters split entirely into context or common French words."""
+    # zxcvbn ranks our words low in its dictionary, so "logementhlm2024" scored as strong:
+    # a password whose letters are nothing but such words is refused outright.
+    letters = _letters(password)
+    if not letters:
+        return False
+    words = _known_words() | {_letters(value) for value in personal if _letters(value)}
+    longest = max(len(word) for word in words)
+    # ends[i]: the first i letters split into known words.
+    ends = [True] + [False] * len(letters)
+    for end in range(1, len(letters) + 1):
+        ends[end] = any(ends[start] and letters[start:end] in words
+                        for start in range(max(0, end - longest), end))
+    return ends[-1]
+
+
+@functools.cache
+def _known_words() -> frozenset[str]:
+    """The common French passwords and context words, as letters only."""
+    return frozenset(_letters(word) for word in _french_common_passwords() if _letters(word))
 
 
 @functools.cache

@@ -34,3 +34,16 @@ def test_a_password_made_of_the_login_is_refused(session: Session) -> None:
                                       "la tarte aux prunes de tata"])
 def test_unusual_phrases_are_accepted(password: str) -> None:
     advisers.check_password_strength(password)
+
+
+@pytest.mark.parametrize("password", ["logementhlm2024", "svphlm2024!", "hlmpaca2025",
+                                      "Paca-Logement-2025"])
+def test_a_password_made_only_of_context_words_is_refused(password: str) -> None:
+    with pytest.raises(InvalidInput, match="trop facile à deviner : il n'est fait que de mots"):
+        advisers.check_password_strength(password)
+
+
+@pytest.mark.parametrize("password", ["correct horse battery staple", "une phrase assez solide",
+                                      "un mot de passe solide"])
+def test_passphrases_with_other_words_are_still_accepted(password: str) -> None:
+    advisers.check_password_strength(password)
