@@ -57,6 +57,8 @@ NOTICES = {
     "asker_erased": "Les données personnelles du demandeur ont été effacées.",
     "user_erased": "Les données personnelles du compte ont été effacées.",
     "org_saved": "L'organisme a été enregistré.",
+    "invite_created": "Le code d'invitation a été créé.",
+    "invite_replaced": "Le code a été remplacé : l'ancien ne fonctionne plus.",
     "password_changed": "Votre mot de passe a été changé. Veuillez vous reconnecter.",
     "user_created": "Le compte a été créé.",
     "user_disabled": "Le compte a été désactivé et ses sessions fermées.",

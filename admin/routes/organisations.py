@@ -82,6 +82,8 @@ def edit_organisation(organisation_id: int, db: DbSession, user: CurrentUser,
 def new_invite(request: Request, organisation_id: int, db: DbSession,
                user: CurrentUser) -> Response:
     """Give the organisation a new invite code (the previous one stops working)."""
+    previous = organisations.get(session=db, organisation_id=organisation_id).invite_code
     organisations.new_invite_code(session=db, organisation_id=organisation_id,
                                   actor=f"user:{user.login}")
-    return redirect(f"/organisations/{organisation_id}", "org_saved")
+    return redirect(f"/organisations/{organisation_id}",
+                    "invite_replaced" if previous else "invite_created")

@@ -129,8 +129,7 @@ def new_invite_code(*, session: Session, organisation_id: int, actor: str) -> st
     organisation = get(session=session, organisation_id=organisation_id)
     if not organisation.active:
         raise Conflict(f"L'organisme « {organisation.name} » est désactivé.")
-    # Telegram deep-link payloads allow [A-Za-z0-9_-], at most 64 characters.
-    code = secrets.token_urlsafe(12)
+    code = _draw_invite_code()
     organisation.invite_code = code
     organisation.invite_code_created_at = utcnow()
     audit.record(session=session, actor=actor, action="organisation.invite",
@@ -143,5 +142,30 @@ def find_by_invite_code(*, session: Session, code: str) -> Organisation | None:
     """Return the active organisation this invite code belongs to, if any."""
     if not code:
         return None
+    # Codes made before they were dictatable are compared as they are.
+    candidates = {code, normalise_invite_code(code)} - {""}
     return session.scalar(select(Organisation).where(
-        Organisation.invite_code == code, Organisation.active.is_(True)))
+        Organisation.invite_code.in_(candidates), Organisation.active.is_(True)))
+
+
+# Read aloud over the phone or copied from a letter: capitals and digits only, none that look
+# alike (no 0/O, 1/I/L, 5/S, 2/Z, 8/B), in groups of four: 12 characters of 25, 55 bits.
+INVITE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
+_INVITE_GROUPS = 3
+_INVITE_GROUP_CHARS = 4
+
+
+def _draw_invite_code() -> str:
+    raw = "".join(secrets.choice(INVITE_ALPHABET)
+                  for _ in range(_INVITE_GROUPS * _INVITE_GROUP_CHARS))
+    return "-".join(raw[start:start + _INVITE_GROUP_CHARS]
+                    for start in range(0, len(raw), _INVITE_GROUP_CHARS))
+
+
+def normalise_invite_code(text: str) -> str:
+    """The stored form of a code as typed: case, spaces and dashes do not matter."""
+    raw = "".join(character for character in text.upper() if character.isalnum())
+    if len(raw) != _INVITE_GROUPS * _INVITE_GROUP_CHARS:
+        return ""
+    return "-".join(raw[start:start + _INVITE_GROUP_CHARS]
+                    for start in range(0, len(raw), _INVITE_GROUP_CHARS))

@@ -85,6 +85,22 @@ def test_organisations_are_created_edited_and_get_invite_codes(
     assert invalid.status_code == 422 and "département invalide" in invalid.text
 
 
+def test_replacing_an_invite_code_says_so(admin_knowledge: Knowledge) -> None:
+    make_user(admin_knowledge, "camille")
+    with client_for(admin_knowledge) as client:
+        csrf = log_in(client, "camille")
+        created = client.post("/organisations", data={
+            "csrf_token": csrf, "name": "Var Habitat", "kind": "oph", "departement": "83"})
+        location = created.headers["location"].split("?")[0]
+        first = client.post(f"{location}/invite", data={"csrf_token": csrf})
+        second = client.post(f"{location}/invite", data={"csrf_token": csrf})
+        first_page = client.get(first.headers["location"]).text
+        second_page = client.get(second.headers["location"]).text
+    assert "Le code d&#39;invitation a été créé." in first_page
+    assert "Le code a été remplacé" in second_page
+    assert "L&#39;organisme a été enregistré" not in first_page + second_page
+
+
 def test_account_page_issues_a_telegram_link_code(admin_knowledge: Knowledge) -> None:
     user_id = make_user(admin_knowledge, "camille")
     with client_for(admin_knowledge) as client:

@@ -90,3 +90,28 @@ def test_erasure_clears_personal_data_cancels_pending_messages_and_keeps_tickets
     assert {r.status for r in session.query(Outbox)} == {OutboxStatus.FAILED.value}
     with pytest.raises(Conflict):
         askers.approve(session=session, asker_id=asker_id, actor="t")
+
+
+def test_invite_codes_can_be_dictated_and_typed_loosely(session: Session) -> None:
+    org_id = _org(session)
+    codes = {organisations.new_invite_code(session=session, organisation_id=org_id, actor="t")
+             for _ in range(20)}
+    assert len(codes) == 20
+    for code in codes:
+        groups = code.split("-")
+        assert [len(group) for group in groups] == [4, 4, 4], code
+        assert set("".join(groups)) <= set(organisations.INVITE_ALPHABET), code
+    assert not set(organisations.INVITE_ALPHABET) & set("0O1IL5S2Z8B")
+    code = organisations.new_invite_code(session=session, organisation_id=org_id, actor="t")
+    typed = code.lower().replace("-", " ")  # as read over the phone
+    asker = askers.register_with_invite(session=session, code=f"  {typed} ", telegram_user_id=2,
+                                        chat_id=2, telegram_username=None, full_name="Jean")
+    assert asker.organisation_id == org_id
+
+
+def test_a_code_made_before_dictatable_codes_still_works(session: Session) -> None:
+    org_id = _org(session)
+    organisations.get(session=session, organisation_id=org_id).invite_code = "aB3_x-Yz9Qw1"
+    asker = askers.register_with_invite(session=session, code="aB3_x-Yz9Qw1", telegram_user_id=3,
+                                        chat_id=3, telegram_username=None, full_name="Jean")
+    assert asker.organisation_id == org_id
