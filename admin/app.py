@@ -10,7 +10,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -101,6 +101,12 @@ def create_app(*, knowledge: Knowledge, config: AdminConfig,
     app.state.config = config
     app.state.templates = make_templates()
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        """The icon browsers ask for on their own (pages link the same SVG)."""
+        return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml")
+
     # The JSON API: its own OpenAPI and JSON errors, bearer tokens (no cookie, no CSRF).
     app.mount(API_PREFIX, create_api(knowledge=knowledge, config=config))
     # kb_manage before kb: its fixed paths (/kb/due...) must win over /kb/{entry_id}.

@@ -136,3 +136,15 @@ def test_admin_creates_resets_and_reenables_accounts(admin_knowledge: Knowledge)
     assert short.status_code == 422 and "au moins 10 caractères" in short.text
     assert self_disable.status_code == 409
     assert relogin.status_code == 303
+
+
+def test_every_page_has_an_icon_and_the_default_request_finds_it(
+        admin_knowledge: Knowledge) -> None:
+    with client_for(admin_knowledge) as client:
+        login = client.get("/login").text
+        default = client.get("/favicon.ico")
+        linked = client.get("/static/favicon.svg")
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in login
+    assert default.status_code == 200 and default.headers["content-type"] == "image/svg+xml"
+    assert linked.status_code == 200 and default.content == linked.content
+    assert default.content.startswith(b"<svg")

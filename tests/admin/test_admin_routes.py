@@ -17,7 +17,7 @@ from admin.config import AdminConfig
 from knowledge.runtime import Knowledge
 
 # The API's schema is documentation: it names operations, never data.
-PUBLIC = {"/login", "/healthz", "/telegram/webhook", "/api/v1/openapi.json"}
+PUBLIC = {"/login", "/healthz", "/telegram/webhook", "/api/v1/openapi.json", "/favicon.ico"}
 ADMIN_ONLY = re.compile(r"^/(users|api-tokens)")
 
 
