@@ -32,6 +32,7 @@ from knowledge.retrieval import phrasings
 from knowledge.store.db import MAX_ROW_ID
 from knowledge.store.models import KnowledgeEntry
 from knowledge.text import clean
+from knowledge.timeutil import as_utc
 
 router = APIRouter(tags=["fiches"])
 MAX_PAGE = 200
@@ -73,14 +74,15 @@ def list_entries(
     text: Annotated[str | None, Query(max_length=200, description="Mots de la question ou "
                                       "de la réponse.")] = None,
     updated_since: Annotated[datetime | None, Query(
-        description="Fiches modifiées depuis cet instant (ISO 8601).")] = None,
+        description="Fiches modifiées depuis cet instant (ISO 8601 ; sans fuseau : UTC).")] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> EntryPage:
     """List entries by id, a page at a time (the cursor of the next page is returned)."""
     criteria = entries.EntryFilter(
         status=None if status == "all" else status, theme=clean(theme or "") or None,
-        text=clean(text or "") or None, updated_since=updated_since,
+        text=clean(text or "") or None,
+        updated_since=as_utc(updated_since) if updated_since else None,
         after_id=decode_cursor(cursor) if cursor else None)
     found = entries.list_entries(session=db, criteria=criteria, limit=limit + 1)
     page = found[:limit]

@@ -67,7 +67,7 @@ def list_tickets(
     theme: Annotated[str | None, Query(max_length=200)] = None,
     organisation_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
     departement: Annotated[str | None, Query(max_length=3)] = None,
-    min_age_days: Annotated[int | None, Query(ge=0, le=3650)] = None,
+    min_age_days: Annotated[int | None, Query(ge=0, le=review.MAX_MIN_AGE_DAYS)] = None,
     text: Annotated[str | None, Query(max_length=200, description="Mots ou numéro.")] = None,
     feedback: Annotated[Literal["any", "up", "down", "comment"] | None, Query()] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,

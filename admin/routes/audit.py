@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -14,6 +14,7 @@ from admin.security import CurrentAdmin, DbSession
 from knowledge import audit
 from knowledge.catalog.sheets import Table
 from knowledge.errors import InvalidInput
+from knowledge.timeutil import day_start_utc
 
 router = APIRouter()
 PAGE_SIZE = 50
@@ -26,9 +27,7 @@ def _day(value: str | None, *, next_day: bool = False) -> datetime | None:
         day = date.fromisoformat(value)
     except ValueError as error:
         raise InvalidInput("Date invalide : utilisez le format AAAA-MM-JJ.") from error
-    if next_day:
-        day += timedelta(days=1)
-    return datetime.combine(day, time(), tzinfo=PARIS)
+    return day_start_utc(day, PARIS, next_day=next_day)
 
 
 def _criteria(request: Request) -> tuple[audit.AuditFilter, dict[str, str]]:

@@ -49,6 +49,10 @@ def queue(request: Request, db: DbSession, user: CurrentUser,
         except ValueError:
             raise InvalidInput(f"Statut inconnu : « {status} ».") from None
     assigned = params.get("assigned", "")
+    min_age = _int(params.get("min_age"), "ancienneté")
+    if min_age is not None and not 0 <= min_age <= review.MAX_MIN_AGE_DAYS:
+        raise InvalidInput(f"Filtre « ancienneté » invalide : de 0 à {review.MAX_MIN_AGE_DAYS} "
+                           "jours ouvrés.")
     feedback = params.get("feedback", "")
     if feedback and feedback not in review.FEEDBACK_FILTERS:
         raise InvalidInput(f"Filtre d'avis inconnu : « {feedback} ».")
@@ -60,7 +64,7 @@ def queue(request: Request, db: DbSession, user: CurrentUser,
         theme=params.get("theme") or None,
         organisation_id=_int(params.get("organisation"), "organisme"),
         departement=organisations.parse_departement(params.get("departement")),
-        min_age_days=_int(params.get("min_age"), "ancienneté"),
+        min_age_days=min_age,
         text=params.get("q") or None,
         feedback=feedback or None,
     )

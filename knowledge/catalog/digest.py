@@ -56,6 +56,9 @@ class Month:
         match = _MONTH.match(clean(value))
         if not match or not 1 <= int(match.group(2)) <= 12:
             raise InvalidInput(f"Mois invalide : « {value} » (format attendu : AAAA-MM).")
+        if not 2000 <= int(match.group(1)) <= 9998:
+            # Its bounds in UTC would leave the range of datetime near the years 1 and 9999.
+            raise InvalidInput(f"Mois hors des limites : « {value} » (de 2000-01 à 9998-12).")
         return cls(int(match.group(1)), int(match.group(2)))
 
     @classmethod

@@ -43,6 +43,8 @@ logger = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 4_000
 # Telegram takes 4,096 characters per message; the outbox sends longer answers in parts.
 MAX_ANSWER_CHARS = 20_000
+# The oldest age filter, in working days: further back, the arrival day leaves datetime's range.
+MAX_MIN_AGE_DAYS = 3_650
 PAGE_SIZE = 50
 FEEDBACK_FILTERS = {"any": "avec un avis", "up": "👍", "down": "👎",
                     "comment": "avec un commentaire"}

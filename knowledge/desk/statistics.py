@@ -122,8 +122,10 @@ def parse_period(start: str | None, end: str | None, *, today: date) -> Period:
     except ValueError as error:
         raise InvalidInput("Date invalide : utilisez le format AAAA-MM-JJ.") from error
     period = Period(start_day, end_day)
-    if period.days > MAX_PERIOD_DAYS or start_day.year < 2000:
-        raise InvalidInput("Choisissez une période de dix ans au plus, après l'an 2000.")
+    # The last year of datetime is refused: the day after the period must still exist.
+    if period.days > MAX_PERIOD_DAYS or start_day.year < 2000 or end_day.year > 9998:
+        raise InvalidInput(
+            "Choisissez une période de dix ans au plus, entre l'an 2000 et l'an 9998.")
     return period
 
 

@@ -90,3 +90,16 @@ def test_digest_with_a_name_needs_allow_personal_data(database_url: str,
                       env=svp_env, cwd=tmp_path)
     assert allowed.returncode == 0, allowed.stderr
     assert "Mme Haddad" in target.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("args", [("stats", "--from", "9999-01-01", "--to", "9999-12-31"),
+                                  ("digest", "9999-12", "-o", "lettre.html"),
+                                  ("digest", "0001-01", "-o", "lettre.html")])
+def test_dates_at_the_extremes_are_one_error_line(svp_env: dict[str, str], tmp_path: Path,
+                                                  args: tuple[str, ...]) -> None:
+    done = run_svp(*args, env=svp_env, cwd=tmp_path)
+    assert done.returncode == 1
+    refusal = done.stderr.strip()
+    assert refusal.startswith("Erreur : "), refusal
+    assert "hors des limites" in refusal or "l'an 9998" in refusal, refusal
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
