@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import logging
@@ -13,6 +12,7 @@ from typing import IO, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from knowledge.catalog.sheets import CsvRows, xlsx_cell
 from knowledge.catalog.tabular import (
     CONTINUATION_LABEL,
     FIELD_LABELS,
@@ -21,7 +21,6 @@ from knowledge.catalog.tabular import (
     Field,
     FileFormat,
     join_list,
-    protect_cell,
 )
 from knowledge.store.models import EntryStatus, KnowledgeEntry
 
@@ -29,7 +28,6 @@ logger = logging.getLogger(__name__)
 
 COLUMNS = (Field.EXTERNAL_ID, Field.QUESTION, Field.ANSWER, Field.THEME, Field.TAGS,
            Field.LEGAL_REFERENCES, Field.SOURCE, Field.REVIEW_BY, Field.STATUS)
-CSV_DELIMITER = ";"  # what French Excel expects when it opens a .csv file
 EXCEL_CELL_LIMIT = 32_767  # characters Excel shows in one cell
 STATUS_LABELS = {EntryStatus.ACTIVE.value: "active", EntryStatus.RETIRED.value: "retirée"}
 _BATCH = 500
@@ -112,7 +110,7 @@ def _cells(entry: KnowledgeEntry) -> list[Any]:
         if key is Field.REVIEW_BY:
             cells.append(entry.review_by)
         else:
-            cells.append(protect_cell(texts[key]))
+            cells.append(texts[key])
     return cells
 
 
@@ -132,12 +130,12 @@ def _write_jsonl(rows: Iterator[KnowledgeEntry], out: IO[bytes]) -> tuple[int, i
 def _write_csv(rows: Iterator[KnowledgeEntry], out: IO[bytes]) -> tuple[int, int]:
     # UTF-8 with a BOM: Excel then reads the accents right; ";" is the French list separator.
     text = io.StringIO(newline="")
-    writer = csv.writer(text, delimiter=CSV_DELIMITER, lineterminator="\r\n")
-    writer.writerow([FIELD_LABELS[key] for key in COLUMNS])
+    writer = CsvRows(text)
+    writer.write([FIELD_LABELS[key] for key in COLUMNS])
     out.write("\ufeff".encode())
     count = too_long = 0
     for entry in rows:
-        writer.writerow(["" if cell is None else
+        writer.write(["" if cell is None else
                          cell.isoformat() if hasattr(cell, "isoformat") else cell
                          for cell in _cells(entry)])
         count += 1
@@ -153,7 +151,6 @@ def _write_csv(rows: Iterator[KnowledgeEntry], out: IO[bytes]) -> tuple[int, int
 def _write_xlsx(rows: Iterator[KnowledgeEntry], out: IO[bytes], *, extra_columns: int
                 ) -> tuple[int, int]:
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Fiches")
@@ -166,18 +163,9 @@ def _write_xlsx(rows: Iterator[KnowledgeEntry], out: IO[bytes], *, extra_columns
         # Longer answers than a cell holds continue in "réponse (suite N)" columns.
         chunks = [entry.answer[start:start + XLSX_CHUNK_CHARS]
                   for start in range(0, len(entry.answer), XLSX_CHUNK_CHARS)]
-        values[answer_position] = protect_cell(chunks[0])
-        values += [protect_cell(chunk) for chunk in chunks[1:]]
-        cells = []
-        for value in values:
-            cell = WriteOnlyCell(sheet, value=value if value != "" else None)
-            if isinstance(value, str) and value:
-                # A string is never a formula here, even one starting with "=".
-                cell.data_type = "s"
-            elif value is not None and value != "":
-                cell.number_format = "yyyy-mm-dd"
-            cells.append(cell)
-        sheet.append(cells)
+        values[answer_position] = chunks[0]
+        values += chunks[1:]
+        sheet.append([xlsx_cell(sheet, value, "yyyy-mm-dd") for value in values])
         count += 1
     buffer = io.BytesIO()
     workbook.save(buffer)

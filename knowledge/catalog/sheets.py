@@ -1,5 +1,7 @@
-"""Tables of figures (statistics, audit log) and their CSV and XLSX files.
+"""Spreadsheet files: the one neutralising CSV and XLSX writer, and tables of figures.
 
+Every export (knowledge base, statistics, audit log) writes its cells through `CsvRows` and
+`xlsx_cell`, so a text a spreadsheet could run as a formula always gets its leading quote.
 One `Table` feeds the page, the CSV and the XLSX file, so what is downloaded is what is shown:
 `format_cell` gives the text of a cell on the page and in the CSV; the XLSX keeps numbers.
 """
@@ -11,9 +13,15 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import IO, TYPE_CHECKING
+
+from knowledge.catalog.tabular import protect_cell
+
+if TYPE_CHECKING:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 CSV_DELIMITER = ";"  # the French list separator, as in the knowledge-base exports
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -69,49 +77,69 @@ def format_cell(value: Cell) -> str:
     return value
 
 
-def _safe(text: str) -> str:
-    # A cell a spreadsheet could run as a formula gets a leading quote (as the KB export does).
-    return "'" + text if text.startswith(_FORMULA_START) else text
+class CsvRows:
+    """A `;`-separated CSV writer whose every cell a spreadsheet could run gets a quote first."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self._writer = csv.writer(out, delimiter=CSV_DELIMITER, lineterminator="\r\n")
+
+    def write(self, cells: Sequence[str | int | None]) -> None:
+        """Write one row: texts neutralised, whole numbers as they are, None as empty."""
+        self._writer.writerow(["" if cell is None else protect_cell(cell)
+                               if isinstance(cell, str) else str(cell) for cell in cells])
+
+
+def xlsx_cell(sheet: WriteOnlyWorksheet, value: object,
+              number_format: str | None = None) -> WriteOnlyCell:
+    """An XLSX cell: a text is neutralised and typed as text, an empty one left blank."""
+    from openpyxl.cell import WriteOnlyCell
+
+    if isinstance(value, str):
+        if not value:
+            return WriteOnlyCell(sheet, value=None)
+        cell = WriteOnlyCell(sheet, value=protect_cell(value))
+        cell.data_type = "s"  # never a formula, and shown with its quote as in the CSV
+        return cell
+    cell = WriteOnlyCell(sheet, value=value)
+    if number_format is not None:
+        cell.number_format = number_format
+    return cell
 
 
 def write_csv(table: Table) -> bytes:
     """The table as CSV (UTF-8 with BOM for Excel, `;` separated), cells as on the page."""
     text = io.StringIO(newline="")
-    writer = csv.writer(text, delimiter=CSV_DELIMITER, lineterminator="\r\n")
-    writer.writerow(table.columns)
+    rows = CsvRows(text)
+    rows.write(table.columns)
     for row in table.rows:
-        writer.writerow([_safe(format_cell(cell)) for cell in row])
+        # A whole number stays a number ("-3" runs nothing); every text is neutralised.
+        rows.write([cell if isinstance(cell, int) and not isinstance(cell, bool)
+                    else format_cell(cell) for cell in row])
     return "\ufeff".encode() + text.getvalue().encode("utf-8")
 
 
 def write_xlsx(tables: Sequence[Table]) -> bytes:
     """The tables as an XLSX workbook, one sheet each; numbers stay numbers."""
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
 
     workbook = Workbook(write_only=True)
     for table in tables:
         sheet = workbook.create_sheet(table.title[:31].replace("/", "-"))
-        sheet.append(list(table.columns))
+        sheet.append([xlsx_cell(sheet, column) for column in table.columns])
         for row in table.rows:
-            cells = []
-            for value in row:
-                cell = WriteOnlyCell(sheet)
-                if isinstance(value, Share):
-                    cell.value, cell.number_format = value.value, "0.0%"
-                elif isinstance(value, Days):
-                    cell.value, cell.number_format = value.value, "0.0"
-                elif isinstance(value, datetime):
-                    cell.value, cell.number_format = value.replace(tzinfo=None), "dd/mm/yyyy hh:mm"
-                elif isinstance(value, date):
-                    cell.value, cell.number_format = value, "dd/mm/yyyy"
-                elif isinstance(value, str):
-                    cell.value = value
-                    cell.data_type = "s"  # never a formula, even when it starts with "="
-                else:
-                    cell.value = value
-                cells.append(cell)
-            sheet.append(cells)
+            sheet.append([_table_cell(sheet, value) for value in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _table_cell(sheet: WriteOnlyWorksheet, value: Cell) -> WriteOnlyCell:
+    if isinstance(value, Share):
+        return xlsx_cell(sheet, value.value, "0.0%")
+    if isinstance(value, Days):
+        return xlsx_cell(sheet, value.value, "0.0")
+    if isinstance(value, datetime):
+        return xlsx_cell(sheet, value.replace(tzinfo=None), "dd/mm/yyyy hh:mm")
+    if isinstance(value, date):
+        return xlsx_cell(sheet, value, "dd/mm/yyyy")
+    return xlsx_cell(sheet, value)

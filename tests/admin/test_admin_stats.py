@@ -7,7 +7,7 @@ import io
 import re
 from html.parser import HTMLParser
 
-from admin_helpers import client_for, log_in, make_user
+from admin_helpers import client_for, log_in, make_asker, make_ticket, make_user
 from docx import Document
 from openpyxl import load_workbook
 from sqlalchemy import select
@@ -203,3 +203,29 @@ def test_the_database_refuses_to_change_or_delete_audit_events(
             raise AssertionError(f"{change} of an audit event was accepted")
     with admin_knowledge.session() as session:
         assert session.scalars(select(AuditEvent.actor)).one() == "test"
+
+
+def test_statistics_xlsx_neutralises_formulas_and_keeps_numbers(
+        admin_knowledge: Knowledge) -> None:
+    make_user(admin_knowledge, "camille")
+    hyperlink = '=HYPERLINK("http://x","y")'
+    make_ticket(admin_knowledge, "Q ?", theme=hyperlink,
+                asker_id=make_asker(admin_knowledge, organisation="@SUM(1)"))
+    make_ticket(admin_knowledge, "Q ?", theme="-2+3",
+                asker_id=make_asker(admin_knowledge, organisation="+33 6 12 34 56 78"))
+    with client_for(admin_knowledge) as client:
+        log_in(client, "camille")
+        workbook = client.get("/stats/export/tout.xlsx")
+        themes_csv = client.get("/stats/export/themes.csv")
+    sheets = load_workbook(io.BytesIO(workbook.content))
+    cells = [row for sheet in ("Par thème", "Par organisme")
+             for row in sheets[sheet].iter_rows(min_row=2)]
+    names = {row[0].value: row for row in cells}
+    for name in (hyperlink, "-2+3", "@SUM(1)", "+33 6 12 34 56 78"):
+        row = names["'" + name]  # the quote a spreadsheet shows as text, as in the CSV
+        questions = row[1] if name in (hyperlink, "-2+3") else row[2]
+        assert row[0].data_type == "s"
+        assert questions.value == 1 and questions.data_type == "n"
+    assert not any(str(cell.value).startswith(("=", "+", "-", "@"))
+                   for row in cells for cell in row if cell.data_type == "s")
+    assert f"'{hyperlink}".replace('"', '""') in themes_csv.content.decode("utf-8-sig")

@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from knowledge.catalog import entries, exporting, importing
+from knowledge.catalog import entries, exporting, importing, sheets
 from knowledge.catalog.entries import EntryFields, EntryFilter
 from knowledge.catalog.tabular import FileFormat, protect_cell, unprotect_cell
 from knowledge.store import migrate
@@ -125,6 +125,18 @@ def test_xlsx_cells_are_text_never_formulas(session: Session) -> None:
     texts = [cell.value for cell in cells if isinstance(cell.value, str)]
     assert "'=1+1 est-il calculé ?" in texts
     assert not [text for text in texts if text[:1] in ("=", "+", "-", "@")]
+
+
+def test_tables_of_figures_are_neutralised_as_the_entries_are() -> None:
+    table = sheets.Table(key="themes", title="Par thème", columns=("thème", "questions"),
+                         rows=(("'=déjà protégée", -3), ("@SUM(1)", 2)))
+    rows = list(csv.reader(io.StringIO(sheets.write_csv(table).decode("utf-8-sig"),
+                                       newline=""), delimiter=";"))
+    cells = load_workbook(io.BytesIO(sheets.write_xlsx([table]))).worksheets[0]
+    assert rows[1:] == [[protect_cell("'=déjà protégée"), "-3"], ["'@SUM(1)", "2"]]
+    assert [(cell.value, cell.data_type) for row in cells.iter_rows(min_row=2)
+            for cell in row] == [("''=déjà protégée", "s"), (-3, "n"), ("'@SUM(1)", "s"),
+                                 (2, "n")]
 
 
 def test_xlsx_continues_long_answers_in_extra_columns(session: Session) -> None:
