@@ -123,7 +123,7 @@ def test_admin_creates_resets_and_reenables_accounts(admin_knowledge: Knowledge)
         with admin_knowledge.session() as session:
             user_id = session.scalars(select(User.id).where(User.login == "dominique")).one()
         admin.post(f"/users/{user_id}/password", data={"csrf_token": csrf,
-                                                        "password": "nouveau mot de passe",
+                                                        "password": "un nouveau secret bien gardé",
                                                         "admin_password": PASSWORD})
         assert newcomer.get("/queue").status_code == 303
         short = admin.post("/users", data={"csrf_token": csrf, "login": "court",
@@ -131,7 +131,7 @@ def test_admin_creates_resets_and_reenables_accounts(admin_knowledge: Knowledge)
         self_disable = admin.post("/users/1/disable", data={"csrf_token": csrf})
         page = newcomer.get("/login")
         relogin = newcomer.post("/login", data={"login": "dominique",
-                                                "password": "nouveau mot de passe",
+                                                "password": "un nouveau secret bien gardé",
                                                 "csrf_token": csrf_from(page.text)})
     assert short.status_code == 422 and "au moins 10 caractères" in short.text
     assert self_disable.status_code == 409
