@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from knowledge import audit
@@ -201,11 +202,26 @@ def purge_if_due(*, session: Session, policy: RetentionPolicy, actor: str,
                  now: datetime | None = None) -> PurgeReport | None:
     """Run the purge when the last one (by any process) is older than `every`; else None."""
     now = now or utcnow()
-    row = session.get(ProcessHeartbeat, DAILY)
-    if row is not None and now - row.last_seen_at < every:
+    if not _claim_daily_purge(session=session, now=now, every=every):
         return None
-    if row is None:
-        session.add(ProcessHeartbeat(name=DAILY, last_seen_at=now, detail="purge"))
-    else:
-        row.last_seen_at = now
     return purge(session=session, policy=policy, actor=actor, now=now)
+
+
+def _claim_daily_purge(*, session: Session, now: datetime, every: timedelta) -> bool:
+    """Take the due purge for this process; False when another one has it (or had it)."""
+    # A conditional UPDATE: of two web workers started together, the second waits for the
+    # first's row lock, then finds the date recent and leaves the purge to it.
+    claimed = session.execute(
+        update(ProcessHeartbeat)
+        .where(ProcessHeartbeat.name == DAILY, ProcessHeartbeat.last_seen_at <= now - every)
+        .values(last_seen_at=now).execution_options(synchronize_session=False))
+    if getattr(claimed, "rowcount", 0):
+        return True
+    if session.get(ProcessHeartbeat, DAILY) is not None:
+        return False
+    try:
+        with session.begin_nested():  # the first purge ever: two processes may both insert
+            session.add(ProcessHeartbeat(name=DAILY, last_seen_at=now, detail="purge"))
+    except IntegrityError:
+        return False
+    return True

@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from knowledge import audit
 from knowledge.desk import outbox, tickets
 from knowledge.people import askers, organisations, retention
 from knowledge.people.retention import RetentionPolicy, months_before
+from knowledge.store.db import make_session_factory
+from knowledge.store.desk_tables import ProcessHeartbeat
 from knowledge.store.login_security import LoginThrottle
 from knowledge.store.models import (
     AuditEvent,
@@ -199,3 +201,31 @@ def test_the_audit_log_still_refuses_changes_that_are_not_a_redaction(
 def test_months_are_calendar_months(moment: datetime, months: int,
                                     expected: datetime) -> None:
     assert months_before(moment, months) == expected
+
+
+def test_two_processes_starting_together_purge_once_without_an_error(
+        engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite takes the write lock at the first statement: no interleaving")
+    factory = make_session_factory(engine)
+    with factory() as first, factory() as second:
+        # The first worker looked (and found no heartbeat) before the second committed its
+        # first purge ever: its next look at the heartbeat answers as the earlier one did.
+        original_get = first.get
+        stale = [None]
+
+        def looked_too_early(entity: object, key: object, **kwargs: object) -> object:
+            if entity is ProcessHeartbeat and stale:
+                return stale.pop()
+            return original_get(entity, key, **kwargs)  # type: ignore[call-overload]
+
+        monkeypatch.setattr(first, "get", looked_too_early)
+        assert retention.purge_if_due(session=second, policy=POLICY, actor="web-2",
+                                      now=NOW) is not None
+        second.commit()
+        assert retention.purge_if_due(session=first, policy=POLICY, actor="web-1",
+                                      now=NOW) is None
+        first.commit()
+    with factory() as session:
+        beats = session.scalars(select(ProcessHeartbeat)).all()
+    assert [(beat.name, beat.last_seen_at) for beat in beats] == [(retention.DAILY, NOW)]
