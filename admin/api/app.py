@@ -50,7 +50,7 @@ def create_api(*, knowledge: Knowledge, config: AdminConfig) -> FastAPI:
                   servers=[{"url": PREFIX}])
     api.state.knowledge = knowledge
     api.state.config = config
-    api.state.rate_limiter = RateLimiter(config.api_rate_per_minute)
+    api.state.rate_limiter = RateLimiter(knowledge, config.api_rate_per_minute)
     for module in (entries, tickets, reading):
         api.include_router(module.router)
     errors.install(api)

@@ -58,7 +58,7 @@ def current_caller(request: Request, knowledge: KnowledgeDep) -> Caller:
     """Authenticate the bearer token, count the call against its rate limit."""
     secret = _bearer(request)
     limiter: RateLimiter = request.app.state.rate_limiter
-    # Counted before the lookup, by hash: a client over its limit costs no database work.
+    # Counted before the lookup, by hash: a client over its limit costs one small write only.
     wait = limiter.admit(api_tokens.digest(secret))
     if wait > 0:
         raise RateLimited(wait)

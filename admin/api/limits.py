@@ -4,47 +4,36 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 import time
-from collections import deque
 from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from knowledge.people import api_rate
+from knowledge.runtime import Knowledge
+
 MAX_BODY_BYTES = 2_000_000  # an entry of 200,000 characters, even escaped as \uXXXX, fits
 MAX_QUERY_BYTES = 4_096
-WINDOW_SECONDS = 60.0
 
 
 class RateLimiter:
-    """A sliding window of calls per key (a token's hash), kept in this process's memory.
+    """Calls per key (a token's hash) and minute, counted in the database.
 
-    With several web processes each counts its own calls: the limit is then per process.
+    Every web worker counts the same calls, so the limit holds for the service as a whole,
+    whatever the number of workers.
     """
 
-    def __init__(self, per_minute: int, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, knowledge: Knowledge, per_minute: int, *,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.knowledge = knowledge
         self.per_minute = per_minute
-        self._clock = clock
-        self._calls: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+        self._clock = clock  # wall clock: the workers' clocks must agree with one another
 
     def admit(self, key: str) -> float:
         """Count a call; return 0 when admitted, else the seconds to wait before the next."""
-        now = self._clock()
-        with self._lock:
-            calls = self._calls.setdefault(key, deque())
-            while calls and calls[0] <= now - WINDOW_SECONDS:
-                calls.popleft()
-            if len(calls) >= self.per_minute:
-                return max(calls[0] + WINDOW_SECONDS - now, 0.001)
-            calls.append(now)
-            if len(self._calls) > 10_000:  # forget idle keys (unknown tokens sent once)
-                self._forget_idle(now)
-            return 0.0
-
-    def _forget_idle(self, now: float) -> None:
-        for key in [k for k, v in self._calls.items() if not v or v[-1] <= now - WINDOW_SECONDS]:
-            del self._calls[key]
+        with self.knowledge.session() as session:
+            return api_rate.admit(session=session, key=key, per_minute=self.per_minute,
+                                  now=self._clock())
 
 
 def retry_after(seconds: float) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from knowledge.store.db import Base, UtcDateTime
@@ -27,3 +27,17 @@ class ApiToken(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class ApiRateCall(Base):
+    """One admitted API call of a key (a token's hash), kept for the sliding window.
+
+    In the database, not in a process, so that every web worker counts the same calls.
+    """
+
+    __tablename__ = "api_rate_calls"
+    __table_args__ = (Index("ix_api_rate_calls_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    at: Mapped[float] = mapped_column(Float)  # seconds since the epoch (the window's clock)

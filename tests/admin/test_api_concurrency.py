@@ -32,9 +32,10 @@ def test_parallel_answers_to_one_ticket_send_exactly_one_message(
             TicketMessage.kind == "answer")) == 1
 
 
-def test_the_window_slides_the_limit_comes_back_after_a_minute() -> None:
+def test_the_window_slides_the_limit_comes_back_after_a_minute(
+        admin_knowledge: Knowledge) -> None:
     now = [1000.0]
-    limiter = RateLimiter(2, clock=lambda: now[0])
+    limiter = RateLimiter(admin_knowledge, 2, clock=lambda: now[0])
     assert [limiter.admit("a"), limiter.admit("a")] == [0.0, 0.0]
     assert limiter.admit("a") == 60.0
     now[0] += 30
