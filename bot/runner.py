@@ -51,13 +51,23 @@ async def stop(application: AnyApplication) -> None:
 
 def run_polling(application: AnyApplication) -> None:
     """Run the bot in polling mode until interrupted (SIGINT/SIGTERM); blocking."""
+    run_until_stopped(application, webhook_url=None, secret=None)
+
+
+def run_until_stopped(application: AnyApplication, *, webhook_url: str | None,
+                      secret: str | None) -> None:
+    """Run the bot until SIGINT/SIGTERM; blocking.
+
+    With a webhook URL, the webhook is registered and the updates the web workers store in
+    the inbox are processed here; without one, this process polls Telegram.
+    """
 
     async def main() -> None:
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for number in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(number, stopping.set)
-        await start(application, webhook_url=None, secret=None)
+        await start(application, webhook_url=webhook_url, secret=secret)
         try:
             await stopping.wait()
         finally:

@@ -39,10 +39,10 @@ def root(
         level=logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    redaction.install(_secrets())
+    redaction.install(configured_secrets())
 
 
-def _secrets() -> list[str | None]:
+def configured_secrets() -> list[str | None]:
     """The configured secrets, masked in every log line."""
     try:
         current = load_settings()
@@ -61,7 +61,7 @@ def sealing_keys(current: Settings) -> SecretKeys:
     """The keys sealing secrets at rest; the key file is created (and announced) if need be."""
     keys = secret_keys.load(current)
     if keys.created:
-        redaction.install(_secrets())  # the new key is masked in the log like the others
+        redaction.install(configured_secrets())  # the new key is masked in the log like the others
         typer.echo(f"Clé de chiffrement des secrets créée : {keys.key_file} ; sauvegardez ce "
                    "fichier (sans lui, chaque compte devra réactiver sa double "
                    "authentification).", err=True)

@@ -38,24 +38,32 @@ class _StartupFailureReported(logging.Filter):
 
 @app.command("bot")
 def run_bot() -> None:
-    """Lance le bot Telegram en mode « polling » (arrêt : Ctrl+C)."""
+    """Lance le processus du bot Telegram (un seul par service ; arrêt : Ctrl+C).
+
+    Sans SVP_TELEGRAM_WEBHOOK_URL, il interroge Telegram (polling). Avec, il déclare le webhook
+    et traite les messages que les processus web (« svp serve --workers N ») ont enregistrés.
+    Dans les deux cas il envoie les réponses et fait les tâches périodiques du bot.
+    """
     from telegram.error import InvalidToken, NetworkError
 
-    from bot.runner import run_polling
+    from bot.runner import run_until_stopped
     from svp.botwiring import bot_config, build_bot
 
     current = settings()
     bot_config(current)  # fail on a missing or malformed token before touching the database
-    if current.telegram_webhook_url:
-        raise OperatorError("SVP_TELEGRAM_WEBHOOK_URL est défini : en mode webhook le bot tourne "
-                            "dans « svp serve ». Retirez ce réglage pour utiliser « svp bot ».")
+    webhook_url = current.telegram_webhook_url or None
+    if webhook_url and not current.telegram_webhook_secret:
+        raise OperatorError("SVP_TELEGRAM_WEBHOOK_SECRET est obligatoire en mode webhook avec "
+                            "« svp bot » : les processus web doivent connaître le même secret.")
     knowledge = open_knowledge(current)
     for name in ("telegram.ext", "telegram.ext.Application"):
         logging.getLogger(name).addFilter(_StartupFailureReported())
     try:
         application = build_bot(knowledge, current)
-        typer.echo("Démarrage du bot Telegram (polling) ; Ctrl+C pour arrêter.", err=True)
-        run_polling(application)
+        mode = "webhook, messages reçus par les processus web" if webhook_url else "polling"
+        typer.echo(f"Démarrage du bot Telegram ({mode}) ; Ctrl+C pour arrêter.", err=True)
+        run_until_stopped(application, webhook_url=webhook_url,
+                          secret=current.telegram_webhook_secret if webhook_url else None)
     except InvalidToken as error:
         raise OperatorError("Telegram refuse le jeton du bot : vérifiez SVP_TELEGRAM_TOKEN "
                             "auprès de @BotFather.") from error

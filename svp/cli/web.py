@@ -17,10 +17,12 @@ from knowledge.people import advisers
 from knowledge.people.sealed_secrets import SecretSealer
 from knowledge.runtime import Knowledge
 from knowledge.store import migrate
+from knowledge.store.db import is_sqlite
 from svp import redaction
 from svp.cli.base import OperatorError, app, open_knowledge, sealing_keys, settings
 from svp.runtime import retention_policy
 from svp.settings import Settings
+from svp.webapp import WEBHOOK_PATH
 
 if TYPE_CHECKING:  # the web stack is imported by `svp serve` alone: other commands start faster
     from fastapi import FastAPI
@@ -32,7 +34,6 @@ user_app = typer.Typer(help="Comptes de l'administration web (conseillers, admin
                        no_args_is_help=True)
 app.add_typer(user_app, name="user")
 
-WEBHOOK_PATH = "/telegram/webhook"
 
 
 def admin_config(current: Settings, *, sealer: SecretSealer) -> AdminConfig:
@@ -50,6 +51,7 @@ def admin_config(current: Settings, *, sealer: SecretSealer) -> AdminConfig:
         metrics_token=current.metrics_token,
         review_months=current.review_months,
         api_rate_per_minute=current.api_rate_per_minute,
+        backup_dir=current.resolved_backup_dir(),
         retention=retention_policy(current),
         secret_sealer=sealer,
     )
@@ -86,16 +88,29 @@ def _bot_parts(current: Settings, knowledge: Knowledge) -> tuple[list[BaseRoute]
 def serve(
     host: Annotated[str, typer.Option(help="Adresse d'écoute.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port d'écoute.")] = 8000,
+    workers: Annotated[int, typer.Option(
+        min=1, max=64, help="Processus web (plus d'un : PostgreSQL seulement).")] = 1,
+    no_bot: Annotated[bool, typer.Option(
+        "--no-bot", help="Sans le bot : il tourne à part (« svp bot », service svp-bot).")]
+    = False,
     demo: Annotated[bool, typer.Option(
         "--demo", help="Sur une base vide, crée des données de démonstration.")] = False,
 ) -> None:
     """Lance l'administration web (et le bot Telegram si SVP_TELEGRAM_TOKEN est défini)."""
-    import uvicorn
-
-    from admin.app import create_app
-
     current = settings()
+    bot_here = bool(current.telegram_token) and not no_bot
     with open_knowledge(current, require_schema=False) as knowledge:
+        if workers > 1 and is_sqlite(knowledge.engine):
+            raise OperatorError(
+                f"--workers {workers} demande PostgreSQL (SVP_DATABASE_URL) : SQLite n'accepte "
+                "qu'un processus web. Relancez avec --workers 1 ou passez sur PostgreSQL.")
+        separate = workers > 1 or no_bot
+        if separate and current.telegram_token and current.telegram_webhook_url \
+                and not current.telegram_webhook_secret:
+            raise OperatorError(
+                "SVP_TELEGRAM_WEBHOOK_SECRET est obligatoire quand le webhook est servi par des "
+                "processus web séparés du bot (--workers, --no-bot) : tous doivent connaître le "
+                "même secret.")
         migrate.current_revision(knowledge.engine)  # the database answers before a key is made
         keys = sealing_keys(current)
         sealer = keys.sealer()
@@ -103,22 +118,67 @@ def serve(
         _warn_unreadable_secrets(knowledge, sealer)
         if demo:
             _create_demo(knowledge)
-        routes: list[BaseRoute] = []
-        lifespan = None
-        if current.telegram_token:
-            routes, lifespan = _bot_parts(current, knowledge)
-            mode = "webhook" if current.telegram_webhook_url else "interrogation (polling)"
-            typer.echo(f"Bot Telegram : activé, mode {mode}.")
-        else:
-            typer.echo("Bot Telegram : désactivé (SVP_TELEGRAM_TOKEN non défini).")
-        web = create_app(knowledge=knowledge, config=admin_config(current, sealer=sealer),
-                         extra_routes=routes, lifespan=lifespan)
-        typer.echo(f"Administration web : http://{host}:{port}/ (Ctrl+C pour arrêter)")
-        # Client addresses (throttling, session list) come from X-Forwarded-For only when sent
-        # by a proxy the operator listed; otherwise anyone could pick their address.
-        proxies = current.trusted_proxies
-        uvicorn.run(web, host=host, port=port, log_level="info", log_config=_log_config(),
-                    proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)
+        if not separate:
+            _serve_one_process(current, knowledge, sealer, host=host, port=port)
+            return
+    _serve_workers(current, host=host, port=port, workers=workers, with_bot=bot_here)
+
+
+def _serve_one_process(current: Settings, knowledge: Knowledge, sealer: SecretSealer, *,
+                       host: str, port: int) -> None:
+    """One web process, running the bot too when a token is set (the demo and small sites)."""
+    import uvicorn
+
+    from admin.app import create_app
+
+    routes: list[BaseRoute] = []
+    lifespan = None
+    if current.telegram_token:
+        routes, lifespan = _bot_parts(current, knowledge)
+        mode = "webhook" if current.telegram_webhook_url else "interrogation (polling)"
+        typer.echo(f"Bot Telegram : activé, mode {mode}.")
+    else:
+        typer.echo("Bot Telegram : désactivé (SVP_TELEGRAM_TOKEN non défini).")
+    web = create_app(knowledge=knowledge, config=admin_config(current, sealer=sealer),
+                     extra_routes=routes, lifespan=lifespan)
+    typer.echo(f"Administration web : http://{host}:{port}/ (Ctrl+C pour arrêter)")
+    uvicorn.run(web, **_uvicorn_options(current, host=host, port=port))
+
+
+def _serve_workers(current: Settings, *, host: str, port: int, workers: int,
+                   with_bot: bool) -> None:
+    """N web worker processes (uvicorn restarts one that dies) and, if asked, one bot child."""
+    import uvicorn
+
+    from svp.supervision import ChildProcess
+
+    bot = None
+    if with_bot:
+        bot = ChildProcess([sys.executable, "-m", "svp", "bot"], name="bot")
+        bot.start()
+        typer.echo("Bot Telegram : activé, dans un processus à part (un seul).")
+    elif current.telegram_token:
+        typer.echo("Bot Telegram : pas dans ces processus (--no-bot) ; lancez « svp bot ».")
+    else:
+        typer.echo("Bot Telegram : désactivé (SVP_TELEGRAM_TOKEN non défini).")
+    if current.telegram_token and current.telegram_webhook_url:
+        typer.echo(f"Webhook Telegram : servi par les processus web sur {WEBHOOK_PATH}.")
+    typer.echo(f"Administration web : http://{host}:{port}/, {workers} processus "
+               "(Ctrl+C pour arrêter)")
+    try:
+        uvicorn.run("svp.webapp:create_web_app", factory=True, workers=workers,
+                    **_uvicorn_options(current, host=host, port=port))
+    finally:
+        if bot is not None:
+            bot.stop()
+
+
+def _uvicorn_options(current: Settings, *, host: str, port: int) -> dict[str, Any]:
+    # Client addresses (throttling, session list) come from X-Forwarded-For only when sent
+    # by a proxy the operator listed; otherwise anyone could pick their address.
+    proxies = current.trusted_proxies
+    return {"host": host, "port": port, "log_level": "info", "log_config": _log_config(),
+            "proxy_headers": bool(proxies), "forwarded_allow_ips": proxies or None}
 
 
 def _log_config() -> dict[str, Any]:

@@ -269,7 +269,7 @@ def test_upgrading_a_database_with_secrets_in_clear_seals_them_with_zero_configu
 
 def test_every_key_is_masked_in_the_log(monkeypatch: pytest.MonkeyPatch,
                                         tmp_path: Path) -> None:
-    from svp.cli.base import _secrets
+    from svp.cli.base import configured_secrets
 
     current, previous = _key(), _key()
     monkeypatch.setenv("SVP_DATA_DIR", str(tmp_path / "var"))
@@ -284,7 +284,7 @@ def test_every_key_is_masked_in_the_log(monkeypatch: pytest.MonkeyPatch,
     logger = logging.getLogger("test.secret_keys")
     logger.addHandler(handler)
     try:
-        redaction.install(_secrets())
+        redaction.install(configured_secrets())
         logger.warning("keys %s %s %s", current, previous, in_file)
     finally:
         logger.removeHandler(handler)
