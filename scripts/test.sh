@@ -13,6 +13,22 @@ if [ "${1:-}" = "--quick" ]; then
 fi
 scripts/install.sh test
 
+# The deployment tests (tests/deploy, quick lane included) check the shipped units, nginx
+# site and alert rules with the real tools.
+deploy_packages=()
+command -v nginx >/dev/null 2>&1 || deploy_packages+=(nginx-light)
+command -v systemd-analyze >/dev/null 2>&1 || deploy_packages+=(systemd)
+command -v promtool >/dev/null 2>&1 || deploy_packages+=(prometheus)
+command -v openssl >/dev/null 2>&1 || deploy_packages+=(openssl)
+if [ ${#deploy_packages[@]} -gt 0 ]; then
+    echo "Installation de ${deploy_packages[*]} (paquets Debian) pour les tests du déploiement"
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+            --no-install-recommends "${deploy_packages[@]}" >/dev/null; }; then
+        echo "Erreur : impossible d'installer ${deploy_packages[*]} (apt-get)." >&2
+        exit 1
+    fi
+fi
+
 if ! $quick && ! command -v chromium >/dev/null 2>&1; then
     echo "Installation de Chromium (paquet Debian) pour le test navigateur"
     if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
