@@ -254,7 +254,7 @@ def previous_release(tmp_path_factory: pytest.TempPathFactory) -> PreviousReleas
         "\n".join([str(tree), *ours]) + "\n", encoding="utf-8")
     probe = subprocess.run(
         [str(python), "-c", IMPORT_PROBE],
-        cwd=root, env=_old_environment({}), capture_output=True, text=True, timeout=120)
+        cwd=root, env=_process_environment({}), capture_output=True, text=True, timeout=120)
     assert probe.returncode == 0, probe.stderr
     found = json.loads(probe.stdout)
     for name, file in found["files"].items():
@@ -264,8 +264,8 @@ def previous_release(tmp_path_factory: pytest.TempPathFactory) -> PreviousReleas
     return PreviousRelease(tree=tree, python=python)
 
 
-def _old_environment(settings: dict[str, str]) -> dict[str, str]:
-    """Environment of a process: none of ours SVP_* or PYTHONPATH, the given settings."""
+def _process_environment(settings: dict[str, str]) -> dict[str, str]:
+    """Environment of an svp process: no inherited SVP_* or PYTHONPATH, only the given settings."""
     env = {key: value for key, value in os.environ.items()
            if not key.startswith("SVP_") and key not in ("PYTHONPATH", "PYTHONHOME")}
     env.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **settings})
@@ -434,9 +434,9 @@ def test_head_upgrades_a_database_filled_by_the_previous_release(
                 "SVP_EMBEDDER": "e5-small-int4"}
     work = tmp_path / "work"  # no .env, no package here: nothing shadows either release
     work.mkdir()
-    old = Svp(python=previous_release.python, env=_old_environment(settings), cwd=work)
+    old = Svp(python=previous_release.python, env=_process_environment(settings), cwd=work)
     head = Svp(python=Path(sys.executable), cwd=work,
-               env={**_old_environment(settings), "PYTHONPATH": str(REPO)})
+               env={**_process_environment(settings), "PYTHONPATH": str(REPO)})
 
     data = fill_with_previous_release(old, url, work)
     before = snapshot(url)
