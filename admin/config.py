@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from knowledge.errors import Conflict
 from knowledge.people.retention import RetentionPolicy
@@ -38,6 +39,8 @@ class AdminConfig:
     metrics_token: str | None = None
     review_months: int = 12  # default period before an entry must be checked again
     api_rate_per_minute: int = 120  # calls per API token and minute (in this process)
+    # Folder of the backup archives, whose newest one /metrics reports; None: not reported.
+    backup_dir: Path | None = None
     login_limits: LoginLimits = field(default_factory=LoginLimits)
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)
     # Seals the TOTP secrets at rest. No default key on purpose: a key drawn here would be

@@ -24,6 +24,11 @@ class Settings(BaseSettings):
     index_dir: Path | None = Field(
         default=None, description="Dossier de l'index FAISS ; par défaut data_dir/index."
     )
+    backup_dir: Path | None = Field(
+        default=None, description="Dossier des sauvegardes ; par défaut data_dir/backups.")
+    backup_keep: int = Field(
+        default=14, ge=0, description="Sauvegardes gardées dans ce dossier (les plus récentes) "
+        "; 0 : toutes.")
 
     # --- secrets at rest (docs/security.md) ------------------------------------------------
     secret_key: SecretStr | None = Field(
@@ -108,6 +113,10 @@ class Settings(BaseSettings):
     def resolved_index_dir(self) -> Path:
         """Return the FAISS index directory, defaulting to data_dir/index."""
         return self.index_dir if self.index_dir is not None else self.data_dir / "index"
+
+    def resolved_backup_dir(self) -> Path:
+        """Return the folder of the backup archives, defaulting to data_dir/backups."""
+        return self.backup_dir if self.backup_dir is not None else self.data_dir / "backups"
 
 
 def load_settings() -> Settings:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
@@ -18,7 +19,7 @@ from admin.security import ConfigDep, KnowledgeDep, LoginRequired, session_token
 from knowledge.desk import inbox, stats
 from knowledge.people import advisers
 from knowledge.runtime import Knowledge
-from knowledge.store import migrate
+from knowledge.store import backup, migrate
 from knowledge.store.db import unit_of_work
 from knowledge.store.models import EntryStatus, KnowledgeEntry
 
@@ -139,6 +140,24 @@ class _DatabaseCollector(Collector):
         yield by_status
 
 
+class _BackupCollector(Collector):
+    """When the newest readable backup archive was made, read from its manifest at scrape time."""
+
+    def __init__(self, backup_dir: Path | None) -> None:
+        self.backup_dir = backup_dir
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        created = 0.0
+        if self.backup_dir is not None:
+            try:
+                created = backup.last_success_timestamp(backup_dir=self.backup_dir)
+            except OSError as error:  # an unreadable folder reads as "no backup"
+                logger.warning("backup folder %s unreadable: %s", self.backup_dir, error)
+        yield GaugeMetricFamily("svp_backup_last_success_timestamp_seconds",
+                                "Date de création de la sauvegarde lisible la plus récente "
+                                "(secondes Unix ; 0 : aucune).", value=created)
+
+
 def _authorised(request: Request, knowledge: Knowledge, config: AdminConfig) -> bool:
     """A scraper with the metrics token, or a logged-in user."""
     token = config.metrics_token
@@ -161,5 +180,6 @@ def metrics(request: Request, knowledge: KnowledgeDep, config: ConfigDep) -> Res
         waiting = inbox.backlog(session=session)
     registry = CollectorRegistry()
     registry.register(_DatabaseCollector(counts, waiting))
+    registry.register(_BackupCollector(config.backup_dir))
     body = generate_latest(registry) + generate_latest(knowledge.metrics_registry)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -18,15 +18,15 @@ __all__ = ["app", "main"]
 # The modules that define each top-level command: `svp kb list` imports these alone, which
 # saves every command the start-up of all the others (a test keeps the table complete).
 COMMAND_MODULES: dict[str, tuple[str, ...]] = {
-    "adviser": ("telegram",), "api": ("api",), "asker": ("telegram",), "bot": ("telegram",),
-    "db": ("db",), "digest": ("reports",), "eval": ("evaluation",),
+    "adviser": ("telegram",), "api": ("api",), "asker": ("telegram",), "backup": ("backup",),
+    "bot": ("telegram",), "db": ("db",), "digest": ("reports",), "eval": ("evaluation",),
     "glossary": ("vocabulary",), "index": ("retrieval",), "init": ("db",),
     "kb": ("kb", "kb_upkeep", "vocabulary"), "org": ("telegram",), "privacy": ("privacy",),
     "search": ("retrieval",), "secrets": ("secrets",), "serve": ("web",), "stats": ("reports",),
     "user": ("web",),
 }
-ALL_MODULES = ("api", "db", "evaluation", "kb", "kb_upkeep", "privacy", "reports", "retrieval",
-               "secrets", "telegram", "vocabulary", "web")
+ALL_MODULES = ("api", "backup", "db", "evaluation", "kb", "kb_upkeep", "privacy", "reports",
+               "retrieval", "secrets", "telegram", "vocabulary", "web")
 
 
 def load_commands(argv: list[str] | None = None) -> typer.Typer:
