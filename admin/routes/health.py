@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from admin.config import AdminConfig
 from admin.security import ConfigDep, KnowledgeDep, LoginRequired, session_token
-from knowledge.desk import inbox, stats
+from knowledge.desk import heartbeat, inbox, stats
 from knowledge.people import advisers
 from knowledge.runtime import Knowledge
 from knowledge.store import backup, migrate
@@ -101,9 +101,11 @@ def _rounded(seconds: float | None) -> float | None:
 class _DatabaseCollector(Collector):
     """Counts read from the database at scrape time."""
 
-    def __init__(self, counts: stats.OperationalCounts, waiting: inbox.Backlog) -> None:
+    def __init__(self, counts: stats.OperationalCounts, waiting: inbox.Backlog,
+                 bot: heartbeat.ProcessState) -> None:
         self.counts = counts
         self.waiting = waiting
+        self.bot = bot
 
     def collect(self) -> Iterable[CounterMetricFamily | GaugeMetricFamily]:
         c = self.counts
@@ -130,6 +132,10 @@ class _DatabaseCollector(Collector):
         yield GaugeMetricFamily("svp_inbox_oldest_age_seconds",
                                 "Âge de la plus ancienne mise à jour Telegram non traitée.",
                                 value=w.inbox_oldest_seconds or 0.0)
+        seen = self.bot.last_seen_at
+        yield GaugeMetricFamily("svp_bot_last_seen_timestamp_seconds",
+                                "Dernier signe de vie du processus du bot (secondes Unix ; 0 : "
+                                "jamais).", value=seen.timestamp() if seen else 0.0)
         yield GaugeMetricFamily("svp_active_entries", "Fiches actives.", value=c.active_entries)
         yield GaugeMetricFamily("svp_pending_askers", "Demandeurs en attente d'approbation.",
                                 value=c.pending_askers)
@@ -178,8 +184,9 @@ def metrics(request: Request, knowledge: KnowledgeDep, config: ConfigDep) -> Res
     with unit_of_work(knowledge.sessions) as session:
         counts = stats.counts(session=session)
         waiting = inbox.backlog(session=session)
+        bot = heartbeat.state(session=session)
     registry = CollectorRegistry()
-    registry.register(_DatabaseCollector(counts, waiting))
+    registry.register(_DatabaseCollector(counts, waiting, bot))
     registry.register(_BackupCollector(config.backup_dir))
     body = generate_latest(registry) + generate_latest(knowledge.metrics_registry)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

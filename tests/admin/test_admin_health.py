@@ -76,6 +76,24 @@ def test_metrics_count_questions_suggestions_answers_and_outbox(
     assert 'svp_tickets{status="new"} 1.0' in text
 
 
+def test_metrics_tell_when_the_bot_process_last_gave_a_sign_of_life(
+        admin_knowledge: Knowledge) -> None:
+    from datetime import UTC, datetime
+
+    from knowledge.desk import heartbeat
+
+    with client_for(admin_knowledge, AdminConfig(metrics_token="s3cret")) as client:
+        never = client.get("/metrics", headers={"Authorization": "Bearer s3cret"}).text
+        seen = datetime(2026, 12, 3, 9, 30, tzinfo=UTC)
+        with admin_knowledge.session() as session:
+            heartbeat.beat(session=session, now=seen)
+        text = client.get("/metrics", headers={"Authorization": "Bearer s3cret"}).text
+    assert "svp_bot_last_seen_timestamp_seconds 0.0" in never
+    line = next(line for line in text.splitlines()
+                if line.startswith("svp_bot_last_seen_timestamp_seconds "))
+    assert float(line.split()[1]) == seen.timestamp()
+
+
 def test_metrics_open_to_a_logged_in_user_without_token(admin_knowledge: Knowledge) -> None:
     make_user(admin_knowledge, "camille")
     with client_for(admin_knowledge) as client:
