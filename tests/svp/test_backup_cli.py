@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from backup_data import fill, ranking, table_checksums
+from backup_data import drop_database, fill, ranking, table_checksums
 from click.testing import Result
 from svp_process import run_svp
 from typer.testing import CliRunner
@@ -69,7 +69,7 @@ def target_env(source_env: dict[str, str], database_url: str, tmp_path: Path,
     yield {**source_env, "SVP_DATABASE_URL": url, "SVP_DATA_DIR": str(tmp_path / "new-server"),
            "SVP_INDEX_DIR": str(tmp_path / "new-server" / "index")}
     if server is not None:
-        server.drop(url)
+        drop_database(server, url)
 
 
 def _archive(env: dict[str, str]) -> Path:
@@ -137,7 +137,7 @@ def test_an_archive_of_another_kind_is_refused_saying_which(
         message = _refusal({**source_env, "SVP_DATABASE_URL": url}, "backup", "restore",
                            str(archive))
     finally:
-        postgres_server.drop(url)
+        drop_database(postgres_server, url)
     assert "sauvegarde SQLite et la base cible est PostgreSQL" in message
 
 
@@ -180,7 +180,8 @@ def test_damaged_archives_fail_in_one_line_and_leave_the_database_as_it_was(
     archive = _archive(source_env)
     _ok(target_env, "backup", "restore", str(archive))
     engine = make_engine(target_env["SVP_DATABASE_URL"])
-    before = table_checksums(engine)
+    # The restore's index notes its watermark from a thread: that row may still move.
+    before = table_checksums(engine, skip={"index_readers"})
     engine.dispose()
     damaged = {name: tmp_path / f"{name}.tar" for name in ("flipped", "truncated", "random")}
     damaged["flipped"].write_bytes(archive.read_bytes())
@@ -194,5 +195,5 @@ def test_damaged_archives_fail_in_one_line_and_leave_the_database_as_it_was(
         assert result.returncode == 1, (name, result.stderr)
         assert len(lines) == 1 and lines[0].startswith("Erreur : "), (name, result.stderr)
         assert "Traceback" not in result.stderr
-    assert table_checksums(engine) == before
+    assert table_checksums(engine, skip={"index_readers"}) == before
     engine.dispose()

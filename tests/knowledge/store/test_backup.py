@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from backup_data import entry_checksums, fill, ranking, table_checksums
+from backup_data import drop_database, entry_checksums, fill, ranking, table_checksums
 from sqlalchemy import Engine, text
 
 import knowledge.retrieval.embeddings
@@ -48,7 +48,7 @@ def _fresh(database_url: str, path: Path, request: pytest.FixtureRequest) -> Ite
     server = request.getfixturevalue("postgres_server")
     url = server.create("svp_restore")
     yield url
-    server.drop(url)
+    drop_database(server, url)
 
 
 @pytest.fixture
@@ -255,7 +255,7 @@ def test_an_archive_of_another_kind_of_database_is_refused(
             backup.restore(path=pg_archive.path,
                            database_url=sqlite_url_for(tmp_path / "other.db"))
     finally:
-        postgres_server.drop(target)
+        drop_database(postgres_server, target)
 
 
 def test_an_archive_older_than_the_code_is_restored_then_upgraded(
@@ -330,3 +330,29 @@ def test_the_libpq_target_carries_no_password() -> None:
         "postgresql+psycopg://svp:s%40cret@db.example:5433/svp?sslmode=require")
     assert uri == "postgresql://svp@db.example:5433/svp?sslmode=require"
     assert password == "s@cret"
+
+
+def test_a_database_the_service_still_writes_is_not_replaced(
+        filled: Knowledge, database_url: str, fresh_url: str, fresh_engine: Engine,
+        tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from knowledge.desk import heartbeat
+    from knowledge.store.db import make_session_factory, unit_of_work
+    from knowledge.store.desk_tables import ProcessHeartbeat
+    from knowledge.timeutil import utcnow
+
+    archive = backup.create(database_url=database_url, backup_dir=tmp_path / "backups")
+    backup.restore(path=archive.path, database_url=fresh_url)
+    with unit_of_work(make_session_factory(fresh_engine)) as session:
+        heartbeat.beat(session=session)  # the bot of the new server is running
+    before = table_checksums(fresh_engine)
+    fresh_engine.dispose()
+    with pytest.raises(BackupError, match="service semble en marche"):
+        backup.restore(path=archive.path, database_url=fresh_url, force=True)
+    assert table_checksums(fresh_engine) == before
+    with unit_of_work(make_session_factory(fresh_engine)) as session:
+        session.get_one(ProcessHeartbeat, heartbeat.BOT_DELIVERY).last_seen_at = (
+            utcnow() - timedelta(minutes=5))
+    fresh_engine.dispose()
+    backup.restore(path=archive.path, database_url=fresh_url, force=True)  # stopped since
