@@ -120,6 +120,12 @@ def entry_checksums(engine: Engine) -> dict[int, str]:
 
 
 def ranking(knowledge: Knowledge, queries: Sequence[str] = QUERIES) -> list[list[int]]:
-    """The entry ids each query ranks first to last (abstentions included)."""
-    return [[hit.entry_id for hit in knowledge.similar(query, k=5, min_score=0.0).hits]
-            for query in queries]
+    """The entry ids each query ranks first to last; once the index noted its watermark."""
+    found = [[hit.entry_id for hit in knowledge.similar(query, k=5, min_score=0.0).hits]
+             for query in queries]
+    # The index notes how far it read from a thread of its own (a row of index_readers):
+    # wait for it, so that a backup taken next holds that row, as the database will.
+    deadline = time.monotonic() + 30
+    while knowledge._note_thread is not None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return found

@@ -356,3 +356,43 @@ def test_a_database_the_service_still_writes_is_not_replaced(
             utcnow() - timedelta(minutes=5))
     fresh_engine.dispose()
     backup.restore(path=archive.path, database_url=fresh_url, force=True)  # stopped since
+
+
+def test_a_backup_taken_while_the_service_writes_is_consistent(
+        database_url: str, fresh_url: str, tmp_path: Path) -> None:
+    import threading
+
+    from knowledge.store.db import make_session_factory, unit_of_work
+
+    engine = make_engine(database_url)
+    stop = threading.Event()
+    written = []
+
+    def write() -> None:
+        while not stop.is_set():
+            with unit_of_work(make_session_factory(engine)) as session:
+                entry = entries.create(session=session, actor="test", content=EntryFields(
+                    question=f"Question écrite pendant la sauvegarde n° {len(written)} ?",
+                    answer="Une réponse."))
+                written.append(entry.id)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        archives = []
+        for _ in range(3):
+            wanted, deadline = len(written) + 3, time.monotonic() + 30
+            while len(written) < wanted and time.monotonic() < deadline:
+                time.sleep(0.01)  # writes go on between (and during) the backups
+            archives.append(backup.create(database_url=database_url,
+                                          backup_dir=tmp_path / "backups"))
+    finally:
+        stop.set()
+        writer.join()
+        engine.dispose()
+    counts = [archive.manifest.counts for archive in archives]
+    assert counts[0]["entries"] < counts[1]["entries"] < counts[2]["entries"] <= len(written)
+    for archive in archives:  # an entry, its revision and its audit event, or none of them
+        assert archive.manifest.counts["entries"] == archive.manifest.counts["entry_revisions"]
+    report = backup.restore(path=archives[-1].path, database_url=fresh_url)
+    assert report.counts == archives[-1].manifest.counts
