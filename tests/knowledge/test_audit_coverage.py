@@ -82,6 +82,9 @@ ALLOWED: dict[str, str] = {
     "knowledge.people.scrubbing.scrub_entry": "inside the audited erasure (counts recorded)",
     "knowledge.people.scrubbing.scrub_phrasing": "inside the audited erasure and purge",
     "knowledge.people.throttle.release": "login throttles are their own log",
+    "knowledge.people.api_rate.admit": "API rate-limit window (calls of write tokens are "
+                                       "audited by api_tokens.record_call)",
+    "knowledge.people.api_rate.sweep": "housekeeping of the API rate-limit window",
     # Derived data and index bookkeeping.
     "knowledge.retrieval.embeddings.embed_phrasings": "derived from an audited phrasing change",
     "knowledge.retrieval.log_readers.note": "index bookkeeping (how far a process has read)",
