@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from index.embedders import Embedder
 from index.store import IndexMissing, IndexUnusable, VectorStore
-from knowledge.retrieval import embeddings, glossary, log_readers, search
+from knowledge.retrieval import embeddings, glossary, log_readers, passages, search
 from knowledge.retrieval.expansion import Expansion, GlossaryMatcher
 from knowledge.retrieval.search import SearchHit, SearchResult
 from knowledge.store.db import (
@@ -72,6 +73,7 @@ class Knowledge:
         self._note_due: int | None = None
         self._note_thread: threading.Thread | None = None
         self._analyzer = search.FrenchAnalyzer()
+        self._passage_terms = passages.TermsCache()
         self._matcher: GlossaryMatcher | None = None
         self._glossary_signature: object = None
         self._glossary_lock = threading.Lock()
@@ -131,8 +133,9 @@ class Knowledge:
 
     # --- search --------------------------------------------------------------------------
 
-    def similar(self, text: str, *, k: int = 5, min_score: float | None = None) -> SearchResult:
-        """Return the active entries closest to a question, or an abstention."""
+    def similar(self, text: str, *, k: int = 5, min_score: float | None = None,
+                passages: bool = True) -> SearchResult:
+        """Return the active entries closest to a question (with their best passage), or none."""
         started = time.perf_counter()
         query = clean(text)
         threshold = self.abstain_threshold if min_score is None else min_score
@@ -143,6 +146,9 @@ class Knowledge:
         vector = self.embedder.embed_queries([search.dense_query(expansion)])
         hits = self._ranked_hits(expansion, vector, k)
         result = search.decide(query=text, hits=hits, k=k, threshold=threshold)
+        if passages and result.hits:
+            # The query vector already made serves again: passages never change the ranking.
+            result = replace(result, hits=self._with_passages(result.hits, expansion, vector))
         self._latency.observe(time.perf_counter() - started)
         self._searches.labels("abstained" if result.abstained else "suggested").inc()
         return result
@@ -210,6 +216,51 @@ class Knowledge:
                            key=lambda pair: -pair[1])
             ranked = fused[:k + search.CANDIDATE_MARGIN]
             return search.active_hits(session=session, ranked=ranked)[:k]
+
+    def _with_passages(self, hits: list[SearchHit], expansion: Expansion,
+                       vector: np.ndarray) -> list[SearchHit]:
+        entries = [passages.EntryText(entry_id=hit.entry_id, question=hit.question,
+                                      answer=hit.answer,
+                                      digest=embeddings.text_hash(embeddings.passage_text(
+                                          hit.question, hit.answer)))
+                   for hit in hits]
+        with self._read_engine.connect() as connection:
+            best = passages.best_passages(session=connection, entries=entries,
+                                          query_vector=vector[0],
+                                          concepts=search.lexical_concepts(expansion),
+                                          model_id=self.embedder.model_id,
+                                          analyzer=self._analyzer, cache=self._passage_terms)
+        return [replace(hit, passage=best.get(hit.entry_id)) for hit in hits]
+
+    def passage_for(self, text: str, entry_id: int) -> search.Passage | None:
+        """Return the passage of an active entry closest to a question (None without one)."""
+        query = clean(text)
+        if not query:
+            return None
+        with self._read_engine.connect() as connection:
+            hit = next(iter(search.active_hits(session=connection, ranked=[(entry_id, 0.0)])),
+                       None)
+        if hit is None:
+            return None
+        expansion = self.expand(query)
+        vector = self.embedder.embed_queries([search.dense_query(expansion)])
+        return self._with_passages([hit], expansion, vector)[0].passage
+
+    def embed_missing_passages(self, *, batch: int = 32) -> int:
+        """Cut and embed the passages still missing or stale, a unit of work per batch."""
+        embedder = self.embedder
+        with self.reading() as session:
+            pending = embeddings.stale_passage_entry_ids(session=session,
+                                                         model_id=embedder.model_id)
+        done = 0
+        for start in range(0, len(pending), max(1, batch)):
+            # An interruption keeps the batches done; the next call takes up the rest.
+            with self.session() as session:
+                done += embeddings.embed_entry_passages(session=session, embedder=embedder,
+                                                        entry_ids=pending[start:start + batch])
+        if pending:
+            logger.info("cut and embedded the passages of %s entries", done)
+        return done
 
     def _hits(self, vector: np.ndarray, k: int) -> list[SearchHit]:
         # Passage against passage: phrasings (questions) are left out of duplicate checks.
@@ -289,11 +340,16 @@ class Knowledge:
         with self._read() as session:
             stale = embeddings.stale_entry_ids(session=session, model_id=embedder.model_id)
             waiting = embeddings.stale_phrasing_ids(session=session, model_id=embedder.model_id)
+            uncut = embeddings.stale_passage_entry_ids(session=session,
+                                                       model_id=embedder.model_id)
         if stale:
             problems.append(f"{len(stale)} fiche(s) active(s) sans vecteur à jour pour le "
                             f"modèle « {embedder.model_id} » : lancez « svp index reembed »")
         if waiting:
             problems.append(f"{len(waiting)} formulation(s) apprise(s) sans vecteur pour le "
+                            f"modèle « {embedder.model_id} » : lancez « svp index reembed »")
+        if uncut:
+            problems.append(f"{len(uncut)} fiche(s) active(s) sans passages à jour pour le "
                             f"modèle « {embedder.model_id} » : lancez « svp index reembed »")
         return problems
 

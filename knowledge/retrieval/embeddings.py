@@ -36,6 +36,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from knowledge.retrieval import passages
 from knowledge.retrieval.search import FrenchAnalyzer
 from knowledge.store.db import Base, UtcDateTime
 from knowledge.store.models import EntryStatus, KnowledgeEntry
@@ -233,11 +234,13 @@ def _store(session: Session, entry_id: int, model_id: str, dim: int,
 def entry_changed(*, session: Session, entry: KnowledgeEntry, embedder: Embedder | None) -> None:
     """Record that an entry changed so stored vectors and every process's index follow."""
     if entry.status != EntryStatus.ACTIVE.value:
+        # Like its vector, a retired entry's passages stay for a reinstatement; they are never
+        # read meanwhile (only suggested entries, all active, are looked up).
         log_change(session=session, entry_id=entry.id, op=REMOVE)
         return
+    text = passage_text(entry.question, entry.answer)
+    digest = text_hash(text)
     if embedder is not None:
-        text = passage_text(entry.question, entry.answer)
-        digest = text_hash(text)
         row = session.get(EntryEmbedding, entry.id)
         if (row is None or row.model_id != embedder.model_id or row.text_hash != digest
                 or row.terms is None or row.question_vector is None):
@@ -245,9 +248,81 @@ def entry_changed(*, session: Session, entry: KnowledgeEntry, embedder: Embedder
                        embedder.embed_queries([entry.question])[0])
             _store(session, entry.id, embedder.model_id, embedder.dim, vectors, digest,
                    FrenchAnalyzer().terms(text))
+        if passages.stored_state(session=session, entry_id=entry.id) != (embedder.model_id,
+                                                                        digest):
+            _store_passages(session, embedder, [(entry.id, entry.question, entry.answer)])
+    elif (state := passages.stored_state(session=session, entry_id=entry.id)) is not None \
+            and state[1] != digest:
+        # Offsets cut from the previous text would point at the wrong words: drop them.
+        passages.remove(session=session, entry_id=entry.id)
     # Without an embedder the stored vector (if any) stays in service until `embed_missing`.
     session.flush()
     log_change(session=session, entry_id=entry.id, op=UPSERT)
+
+
+def _store_passages(session: Session, embedder: Embedder,
+                    entries: Sequence[tuple[int, str, str]]) -> None:
+    # One embedder call for the passages of all these entries (batches run faster).
+    cut = [(entry_id, question, answer, *passages.passage_texts(question, answer))
+           for entry_id, question, answer in entries]
+    vectors = embedder.embed_passages([text for *_, texts in cut for text in texts])
+    offset = 0
+    for entry_id, question, answer, spans, _texts in cut:
+        chunk = vectors[offset:offset + len(spans)]
+        offset += len(spans)
+        passages.store(session=session, entry_id=entry_id, spans=spans,
+                       vectors=[vector_bytes(vector) for vector in chunk],
+                       model_id=embedder.model_id, dim=embedder.dim,
+                       digest=text_hash(passage_text(question, answer)))
+
+
+def stale_passage_entry_ids(*, session: Session, model_id: str, chunk: int = 1000) -> list[int]:
+    """Return the active entries whose passages are missing, stale or of another model."""
+    marker = passages.EntryPassage
+    query = (
+        select(KnowledgeEntry.id, KnowledgeEntry.question, KnowledgeEntry.answer,
+               marker.model_id, marker.text_hash)
+        .outerjoin(marker, (marker.entry_id == KnowledgeEntry.id)
+                   & (marker.position == passages.QUESTION_POSITION))
+        .where(KnowledgeEntry.status == EntryStatus.ACTIVE.value)
+        .order_by(KnowledgeEntry.id)
+        .execution_options(yield_per=chunk)
+    )
+    return [int(row.id) for row in session.execute(query)
+            if row.model_id != model_id
+            or row.text_hash != text_hash(passage_text(row.question, row.answer))]
+
+
+def embed_entry_passages(*, session: Session, embedder: Embedder,
+                         entry_ids: Iterable[int]) -> int:
+    """Cut and embed the passages of these entries (active ones only); return how many entries."""
+    ids = list(entry_ids)
+    if not ids:
+        return 0
+    rows = session.execute(
+        select(KnowledgeEntry.id, KnowledgeEntry.question, KnowledgeEntry.answer)
+        .where(KnowledgeEntry.id.in_(ids), KnowledgeEntry.status == EntryStatus.ACTIVE.value)
+        .order_by(KnowledgeEntry.id)
+    ).all()
+    _store_passages(session, embedder, [(int(row.id), row.question, row.answer) for row in rows])
+    session.flush()
+    return len(rows)
+
+
+def embed_missing_passages(*, session: Session, embedder: Embedder, batch_size: int = 16,
+                           progress: Callable[[int, int], None] | None = None) -> int:
+    """Embed the passages of every active entry whose passages are missing or stale."""
+    pending = stale_passage_entry_ids(session=session, model_id=embedder.model_id)
+    done = 0
+    for start in range(0, len(pending), max(1, batch_size)):
+        done += embed_entry_passages(session=session, embedder=embedder,
+                                     entry_ids=pending[start:start + batch_size])
+        if progress is not None:
+            progress(min(start + batch_size, len(pending)), len(pending))
+    if pending:
+        logger.info("cut and embedded the passages of %s entries with %s", done,
+                    embedder.model_id)
+    return done
 
 
 def stale_entry_ids(*, session: Session, model_id: str, chunk: int = 1000) -> list[int]:
@@ -289,6 +364,9 @@ def embed_entries(*, session: Session, embedder: Embedder, entry_ids: Iterable[i
     for row, text, vector, question in zip(rows, texts, vectors, questions, strict=True):
         _store(session, int(row.id), embedder.model_id, embedder.dim, (vector, question),
                text_hash(text), analyzer.terms(text))
+    # In the same unit of work: an interrupted re-embedding never leaves a fresh entry vector
+    # beside stale passages.
+    _store_passages(session, embedder, [(int(row.id), row.question, row.answer) for row in rows])
     session.flush()
     log_changes(session=session, entry_ids=[int(row.id) for row in rows], op=UPSERT)
     return len(rows)
@@ -308,6 +386,9 @@ def embed_missing(*, session: Session, embedder: Embedder, batch_size: int = 64,
             progress(min(start + batch_size, len(pending)), len(pending))
     if pending:
         logger.info("embedded %s entries with %s", done, embedder.model_id)
+    # Entries whose vector is current but whose passages are not (a database upgraded to
+    # passages, an interrupted run): cut and embed those too.
+    embed_missing_passages(session=session, embedder=embedder)
     return done + embed_phrasings(session=session, embedder=embedder)
 
 
@@ -478,7 +559,9 @@ __all__ = [
     "LogHead",
     "changed_entry_ids",
     "embed_entries",
+    "embed_entry_passages",
     "embed_missing",
+    "embed_missing_passages",
     "embed_phrasing",
     "embed_phrasings",
     "entry_changed",
@@ -489,6 +572,7 @@ __all__ = [
     "passage_text",
     "phrasing_vector_id",
     "stale_entry_ids",
+    "stale_passage_entry_ids",
     "stored_ids",
     "stored_terms",
     "stored_vectors",

@@ -66,8 +66,21 @@ STOPWORDS = frozenset(_STOPWORD_LIST.split())
 
 
 @dataclass(frozen=True)
+class Passage:
+    """The passage of an entry closest to a query: whole sentences, offsets into the answer."""
+
+    position: int
+    start: int
+    end: int
+    text: str
+    score: float
+    # True when the entry's question matched best and the answer's opening is shown instead.
+    from_question: bool = False
+
+
+@dataclass(frozen=True)
 class SearchHit:
-    """One suggested entry with its score (higher is closer)."""
+    """One suggested entry with its score (higher is closer) and its closest passage."""
 
     entry_id: int
     external_id: str | None
@@ -76,6 +89,7 @@ class SearchHit:
     score: float
     theme: str | None
     source: str | None
+    passage: Passage | None = None
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import typer
+from sqlalchemy import func, select
 
+from knowledge.runtime import Knowledge
 from knowledge.store import migrate
+from knowledge.store.models import EntryStatus, KnowledgeEntry
 from svp.cli.base import app, open_knowledge, sealing_keys, settings
 
 db_app = typer.Typer(help="Gestion du schéma de la base de données.", no_args_is_help=True)
@@ -21,10 +24,22 @@ def init() -> None:
         keys = sealing_keys(current)
         migrate.upgrade(knowledge.engine, secret_keys=keys.keys)
         after = migrate.current_revision(knowledge.engine)
+        # A database upgraded to passages, or a re-embedding interrupted: cut what is missing.
+        cut = _cut_missing_passages(knowledge)
     if before == after:
         typer.echo(f"Base de données déjà à jour (version {after}).")
     else:
         typer.echo(f"Base de données prête (version {after}).")
+    if cut:
+        typer.echo(f"Passages calculés pour {cut} fiche(s).")
+
+
+def _cut_missing_passages(knowledge: Knowledge) -> int:
+    with knowledge.reading() as session:
+        active = session.scalar(select(func.count()).select_from(KnowledgeEntry)
+                                .where(KnowledgeEntry.status == EntryStatus.ACTIVE.value))
+    # The model is loaded only when there is something to embed.
+    return knowledge.embed_missing_passages() if active else 0
 
 
 @db_app.command("upgrade")

@@ -25,7 +25,10 @@ def result_json(result: SearchResult) -> dict[str, Any]:
         "abstained": result.abstained,
         "results": [
             {"id": hit.entry_id, "external_id": hit.external_id, "question": hit.question,
-             "answer": hit.answer, "score": hit.score, "theme": hit.theme, "source": hit.source}
+             "answer": hit.answer, "score": hit.score, "theme": hit.theme, "source": hit.source,
+             "passage": None if hit.passage is None else {
+                 "text": hit.passage.text, "start": hit.passage.start, "end": hit.passage.end,
+                 "score": hit.passage.score, "from_question": hit.passage.from_question}}
             for hit in result.hits
         ],
     }
@@ -95,23 +98,30 @@ def reembed(
         embedder = knowledge.embedder
         with knowledge.session() as session:
             pending = embeddings.stale_entry_ids(session=session, model_id=embedder.model_id)
-        if not pending:
-            typer.echo(f"Toutes les fiches actives ont un vecteur à jour ({embedder.model_id}).")
-            return
         done = 0
         columns = (TextColumn("Calcul des vecteurs"), BarColumn(), MofNCompleteColumn(),
                    TimeRemainingColumn())
-        with Progress(*columns, transient=True) as progress:
-            task = progress.add_task("reembed", total=len(pending))
-            for start in range(0, len(pending), batch):
-                # One unit of work per batch: an interruption keeps what was done.
-                with knowledge.session() as session:
-                    done += embeddings.embed_entries(session=session, embedder=embedder,
-                                                     entry_ids=pending[start:start + batch])
-                progress.update(task, completed=min(start + batch, len(pending)))
-        count = knowledge.rebuild_index()
-    typer.echo(f"{done} fiche(s) recalculée(s) avec {embedder.model_id} ; index : {count} "
-               "fiche(s).")
+        if pending:
+            with Progress(*columns, transient=True) as progress:
+                task = progress.add_task("reembed", total=len(pending))
+                for start in range(0, len(pending), batch):
+                    # One unit of work per batch (entry vectors and passages together): an
+                    # interruption keeps what was done.
+                    with knowledge.session() as session:
+                        done += embeddings.embed_entries(session=session, embedder=embedder,
+                                                         entry_ids=pending[start:start + batch])
+                    progress.update(task, completed=min(start + batch, len(pending)))
+        cut = knowledge.embed_missing_passages(batch=batch)
+        if not pending and not cut:
+            typer.echo(f"Toutes les fiches actives ont un vecteur à jour ({embedder.model_id}).")
+            return
+        count = knowledge.rebuild_index() if pending else None
+    if pending:
+        typer.echo(f"{done} fiche(s) recalculée(s) avec {embedder.model_id} ; index : {count} "
+                   "fiche(s).")
+    if cut:
+        typer.echo(f"Passages recalculés pour {cut} fiche(s) dont seuls les passages "
+                   "manquaient.")
 
 
 def _stale_count(knowledge: Knowledge) -> int:

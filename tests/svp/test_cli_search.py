@@ -7,17 +7,23 @@ from pathlib import Path
 
 import pytest
 from fakes import HOUSING_ENTRIES
+from sqlalchemy import delete, select
 from svp_process import run_svp
 
 from index.embedders import make_embedder
 from index.store import INDEX_FILE
 from knowledge.catalog import entries
 from knowledge.catalog.entries import EntryFields
+from knowledge.retrieval.passages import EntryPassage
 from knowledge.runtime import Knowledge
+from knowledge.store.db import make_engine
+from knowledge.store.models import KnowledgeEntry
 
 pytestmark = pytest.mark.slow  # every test runs `svp` in child processes
 
-RESULT_KEYS = {"id", "external_id", "question", "answer", "score", "theme", "source"}
+RESULT_KEYS = {"id", "external_id", "question", "answer", "score", "theme", "source",
+               "passage"}
+PASSAGE_KEYS = {"text", "start", "end", "score", "from_question"}
 
 
 @pytest.fixture
@@ -57,6 +63,9 @@ def test_search_json_follows_the_documented_schema(populated: dict[str, str],
     assert (first["external_id"], first["theme"], first["source"]) == (
         "E0", "Logement", "https://example.org/0")
     assert isinstance(first["id"], int) and isinstance(first["score"], float)
+    passage = first["passage"]
+    assert set(passage) == PASSAGE_KEYS
+    assert passage["text"] == first["answer"][passage["start"]:passage["end"]]
     scores = [result["score"] for result in body["results"]]
     assert scores == sorted(scores, reverse=True)
 
@@ -104,3 +113,25 @@ def test_search_text_output_is_french(populated: dict[str, str], tmp_path: Path)
     empty = run_svp("search", "  ", env=populated, cwd=tmp_path)
     assert empty.returncode == 1
     assert empty.stderr.startswith("Erreur : la question est vide")
+
+
+def test_svp_init_cuts_the_passages_a_stopped_reembed_left_missing(
+        populated: dict[str, str], tmp_path: Path) -> None:
+    assert run_svp("index", "reembed", env=populated, cwd=tmp_path).returncode == 0
+    # As a database upgraded to passages, or a re-embedding killed between two batches.
+    engine = make_engine(populated["SVP_DATABASE_URL"])
+    try:
+        with engine.begin() as connection:
+            connection.execute(delete(EntryPassage).where(EntryPassage.position >= 0)
+                               .where(EntryPassage.entry_id.in_(
+                                   select(KnowledgeEntry.id).where(
+                                       KnowledgeEntry.external_id.in_(["E1", "E2"])))))
+    finally:
+        engine.dispose()
+    missing = run_svp("index", "check", env=populated, cwd=tmp_path)
+    assert missing.returncode == 1
+    assert "2 fiche(s) active(s) sans passages à jour" in missing.stderr
+    init = run_svp("init", env=populated, cwd=tmp_path)
+    assert init.returncode == 0, init.stderr
+    assert "Passages calculés pour 2 fiche(s)." in init.stdout
+    assert run_svp("index", "check", env=populated, cwd=tmp_path).returncode == 0

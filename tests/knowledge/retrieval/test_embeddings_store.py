@@ -52,11 +52,12 @@ def test_editing_the_text_re_embeds_but_editing_the_theme_does_not(session: Sess
     question, answer = HOUSING_ENTRIES[1]
     entries.update(session=session, entry_id=entry_id, actor="test", embedder=embedder,
                    content=EntryFields(question=question, answer=answer, theme="Bail"))
-    assert embedder.calls == [("passage", 1), ("query", 1)]  # its passage and its question
+    # Its text, its question, then its passages (the question and the one-paragraph answer).
+    assert embedder.calls == [("passage", 1), ("query", 1), ("passage", 2)]
     entries.update(session=session, entry_id=entry_id, actor="test", embedder=embedder,
                    content=EntryFields(question=question, answer=answer + " Voir le bail.",
                                        theme="Bail"))
-    assert embedder.calls == [("passage", 1), ("query", 1)] * 2
+    assert embedder.calls == [("passage", 1), ("query", 1), ("passage", 2)] * 2
     stored = session.get(EntryEmbedding, entry_id)
     assert stored is not None
     assert stored.text_hash == embeddings.text_hash(
@@ -155,14 +156,14 @@ def test_stored_vectors_round_trip(session: Session, size: int) -> None:
 
 
 class FailingEmbedder(FakeEmbedder):
-    """Embeds a few passages, then fails (an interrupted re-embedding)."""
+    """Answers a few calls, then fails (an interrupted re-embedding)."""
 
     def __init__(self, budget: int) -> None:
         super().__init__(model_id="new-model")
         self.budget = budget
 
     def embed_passages(self, texts: Any) -> Any:
-        self.budget -= len(texts)
+        self.budget -= 1
         if self.budget < 0:
             raise KeyboardInterrupt
         return super().embed_passages(texts)
@@ -184,8 +185,13 @@ def test_reembedding_in_committed_batches_resumes_after_an_interruption(engine: 
                                          entry_ids=pending[start:start + 2])
     with unit_of_work(factory) as session:
         assert embeddings.stale_entry_ids(session=session, model_id="new-model") == pending[4:]
+        # Vectors and passages are written together: no entry is left with one and not the
+        # other, and the next run completes both.
+        assert embeddings.stale_passage_entry_ids(session=session,
+                                                  model_id="new-model") == pending[4:]
         assert embeddings.embed_missing(session=session, embedder=FakeEmbedder(
             model_id="new-model")) == 2
+        assert embeddings.stale_passage_entry_ids(session=session, model_id="new-model") == []
 
 
 def test_each_entry_has_a_question_vector_embedded_as_a_question(session: Session) -> None:
