@@ -151,8 +151,23 @@ class Retirement(BaseModel):
         {"reason": "dispositif supprimé"}]})
 
 
+class PassageOut(BaseModel):
+    """The passage of a hit's answer closest to the question, with its offsets."""
+
+    text: str = Field(description="Le passage, en phrases entières : `answer[start:end]`.")
+    start: int = Field(description="Position du premier caractère dans `answer`.")
+    end: int = Field(description="Position qui suit le dernier caractère (exclue).")
+    score: float = Field(description="Proximité du passage avec la question (plus haut = plus "
+                         "proche) ; ne change pas le classement des fiches.")
+    from_question: bool = Field(description="Vrai quand c'est la question de la fiche qui "
+                                "ressemble le plus : le passage est alors le début de la "
+                                "réponse.")
+
+    model_config = ConfigDict(from_attributes=True)
+
+
 class HitOut(BaseModel):
-    """An entry found by the search, with its score (higher is closer)."""
+    """An entry found by the search, with its score (higher is closer) and closest passage."""
 
     entry_id: int
     external_id: str | None
@@ -161,6 +176,9 @@ class HitOut(BaseModel):
     theme: str | None
     source: str | None
     score: float
+    passage: PassageOut | None = Field(default=None, description="Le passage de la réponse "
+                                       "le plus proche de la question (absent tant que les "
+                                       "passages de la fiche ne sont pas calculés).")
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -178,7 +196,9 @@ class SearchOut(BaseModel):
         "query": "surloyer locataire âgé", "abstained": False, "threshold": 0.86,
         "hits": [{"entry_id": 12, "external_id": None,
                   "question": "Le SLS est-il dû par un locataire de plus de 65 ans ?",
-                  "answer": "Non, sauf…", "theme": "SLS", "source": None, "score": 0.91}]}]})
+                  "answer": "Non, sauf…", "theme": "SLS", "source": None, "score": 0.91,
+                  "passage": {"text": "Non, sauf…", "start": 0, "end": 10, "score": 0.88,
+                              "from_question": False}}]}]})
 
 
 class TicketOut(BaseModel):
