@@ -260,6 +260,11 @@ class TicketDetail(TicketOut):
     deliveries: list[DeliveryOut]
     suggestions: list[HitOut]
     suggestions_error: str | None
+    can_answer: bool = Field(description="Ce jeton peut répondre : jeton write, question "
+                             "ouverte, non attribuée ou attribuée à son compte, ou compte "
+                             "administrateur.")
+    can_note: bool = Field(description="Ce jeton peut ajouter une note interne : jeton write, "
+                           "sur toute question, quel que soit le conseiller chargé.")
 
 
 class Answer(BaseModel):

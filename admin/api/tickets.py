@@ -26,7 +26,7 @@ from admin.api.schemas import (
 from admin.security import ConfigDep, DbSession, KnowledgeDep, end_read
 from knowledge.desk import formatting, notes, outbox, review, tickets
 from knowledge.errors import InvalidInput
-from knowledge.people import organisations
+from knowledge.people import api_tokens, organisations
 from knowledge.runtime import Knowledge, SearchHit
 from knowledge.store.db import MAX_ROW_ID
 from knowledge.store.models import OutboxKind, TicketStatus
@@ -112,6 +112,7 @@ def get_ticket(ticket_id: RowId, db: DbSession, knowledge: KnowledgeDep, config:
     ticket = review.get_ticket(session=db, ticket_id=ticket_id)
     item = review.QueueItem(ticket=ticket, age_days=review.age_in_working_days(ticket),
                             target_days=config.target_delay_days)
+    writes = caller.scope is api_tokens.TokenScope.WRITE
     return TicketDetail(
         **_ticket_out(item).model_dump(),
         messages=[MessageOut.model_validate(message)
@@ -119,7 +120,9 @@ def get_ticket(ticket_id: RowId, db: DbSession, knowledge: KnowledgeDep, config:
         deliveries=[DeliveryOut.model_validate(message)
                     for message in outbox.list_for_ticket(session=db, ticket_id=ticket.id)
                     if message.kind != OutboxKind.NOTIFICATION.value],
-        suggestions=[HitOut.model_validate(hit) for hit in hits], suggestions_error=error)
+        suggestions=[HitOut.model_validate(hit) for hit in hits], suggestions_error=error,
+        can_answer=writes and tickets.is_open(ticket) and review.may_work(ticket, caller.user),
+        can_note=writes and notes.may_note(ticket, caller.user))
 
 
 def _signature(config: ConfigDep, caller: Caller) -> str:

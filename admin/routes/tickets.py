@@ -89,7 +89,7 @@ def _ticket_page(request: Request, db: DbSession, knowledge: Knowledge, config: 
                                     "entry_id": str(taken.entry_id),
                                     "source_entry_id": str(taken.entry_id)})
     is_open = tickets.is_open(ticket)
-    mine_or_free = ticket.assigned_to_id in (None, user.id) or user.role == "admin"
+    mine_or_free = review.may_work(ticket, user)
     deliveries = [message for message in outbox.list_for_ticket(session=db, ticket_id=ticket.id)
                   if message.kind != OutboxKind.NOTIFICATION.value]
     signature = _signature(config, user)
@@ -120,6 +120,7 @@ def _ticket_page(request: Request, db: DbSession, knowledge: Knowledge, config: 
         "can_act": is_open and mine_or_free,
         "can_clarify": ticket.status in {"new", "in_review"} and mine_or_free,
         "can_follow_up": not is_open and ticket.asker is not None,
+        "can_note": notes.may_note(ticket, user),
         "is_open": is_open,
         "next_ticket": review.next_ticket(session=db, after=ticket, adviser=user),
         "previous_ticket": review.previous_ticket(session=db, before=ticket, adviser=user),

@@ -71,8 +71,7 @@ def close_user_sessions(request: Request, user_id: int, db: DbSession, admin: Cu
                         admin_password: Annotated[str, Form(max_length=500)]) -> Response:
     """End every open session of an account (a lost laptop, a departure)."""
     reauthenticate(db, request, config, admin, admin_password)
-    advisers.get(session=db, user_id=user_id)
-    advisers.revoke_user_sessions(session=db, user_id=user_id)
+    advisers.close_sessions(session=db, user_id=user_id, actor=f"user:{admin.login}")
     return redirect("/users", "user_sessions_closed")
 
 

@@ -35,10 +35,21 @@ CORRECTION = "correction"
 MAX_NOTE_CHARS = 10_000
 
 
+def may_note(ticket: Ticket, adviser: User) -> bool:
+    """Whether the account may add an internal note to the ticket: the one rule of page and API.
+
+    Any active account, on any ticket, whoever it is assigned to and even once closed. A note
+    sends nothing to the asker and changes nothing of the ticket: it is how colleagues help
+    the adviser in charge (a reference, a similar case) and keep what happened after the answer
+    (a phone call). Answering stays with the adviser in charge (`review.may_work`).
+    """
+    return adviser.active
+
+
 def add_note(*, session: Session, ticket_id: int, adviser: User, text: str) -> TicketMessage:
     """Add an internal note to a ticket's thread; it is never sent to the asker."""
     ticket = get_ticket(session=session, ticket_id=ticket_id)
-    if not adviser.active:
+    if not may_note(ticket, adviser):
         raise Forbidden("Votre compte est désactivé.")
     body = message_text(text, "La note", MAX_NOTE_CHARS)
     note = TicketMessage(ticket_id=ticket.id, author=MessageAuthor.ADVISER.value,

@@ -296,9 +296,18 @@ def _actor(adviser: User) -> str:
     return f"user:{adviser.login}"
 
 
+def may_work(ticket: Ticket, adviser: User) -> bool:
+    """Whether the account may answer the ticket (or clarify, reject, release, hand it over).
+
+    Advisers work their own tickets and unassigned ones; admins may take over any ticket.
+    Internal notes follow a wider rule (`notes.may_note`): any active account, any ticket.
+    """
+    return adviser.active and (ticket.assigned_to_id in (None, adviser.id)
+                               or adviser.role == UserRole.ADMIN.value)
+
+
 def check_can_act(ticket: Ticket, adviser: User, allowed: tuple[TicketStatus, ...]) -> None:
     """Refuse an action on a ticket in another status or assigned to another adviser."""
-    # Advisers work their own tickets and unassigned ones; admins may take over any ticket.
     if not adviser.active:
         raise Forbidden("Votre compte est désactivé.")
     if ticket.status not in {s.value for s in allowed}:
@@ -306,8 +315,7 @@ def check_can_act(ticket: Ticket, adviser: User, allowed: tuple[TicketStatus, ..
         raise Conflict(
             f"La question n° {ticket.id} est au statut « {label} » : "
             "cette action n'est plus possible.")
-    if (ticket.assigned_to_id is not None and ticket.assigned_to_id != adviser.id
-            and adviser.role != UserRole.ADMIN.value):
+    if not may_work(ticket, adviser):
         raise Forbidden(
             f"La question n° {ticket.id} est attribuée à un autre conseiller : seul un "
             "administrateur peut la reprendre.")

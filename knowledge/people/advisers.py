@@ -247,6 +247,16 @@ def disable(*, session: Session, user_id: int, actor: str) -> User:
     return user
 
 
+def close_sessions(*, session: Session, user_id: int, actor: str) -> int:
+    """End every open session of an account (a lost laptop, a departure); return how many."""
+    user = get(session=session, user_id=user_id)
+    closed = revoke_user_sessions(session=session, user_id=user.id)
+    audit.record(session=session, actor=actor, action="user.sessions_closed",
+                 object_type="user", object_id=user.id, details={"sessions_revoked": closed})
+    logger.info("%s sessions of %s closed by %s", closed, user.login, actor)
+    return closed
+
+
 def enable(*, session: Session, user_id: int, actor: str) -> User:
     """Enable a disabled account again."""
     user = get(session=session, user_id=user_id)

@@ -231,3 +231,30 @@ def test_notes_never_reach_the_outbox_even_on_closed_tickets(admin_knowledge: Kn
                                      .where(TicketMessage.ticket_id == ticket_id)))
     assert kinds == ["question", "internal_note"]
     assert OutboxKind.FOLLOW_UP.value == "follow_up"
+
+
+def test_a_colleague_may_note_but_not_answer_a_ticket_assigned_to_another_adviser(
+        admin_knowledge: Knowledge) -> None:
+    dominique = make_user(admin_knowledge, "dominique")
+    make_user(admin_knowledge, "camille")
+    ticket_id = make_ticket(admin_knowledge, "Question de Dominique", status="in_review",
+                            assigned_to_id=dominique)
+    with client_for(admin_knowledge) as client:
+        csrf = log_in(client, "camille")
+        page = client.get(f"/tickets/{ticket_id}").text
+        noted = client.post(f"/tickets/{ticket_id}/note", data={
+            "csrf_token": csrf, "text": "Voir le cas n° 12, très proche."})
+        answered = client.post(f"/tickets/{ticket_id}/approve", data={
+            "csrf_token": csrf, "answer": "Réponse.", "publication": "none"})
+    assert "attribuée à Dominique" in page and "Vous pouvez y ajouter une note interne" in page
+    assert f'action="/tickets/{ticket_id}/note"' in page
+    assert f'action="/tickets/{ticket_id}/approve"' not in page
+    assert noted.status_code == 303
+    assert "attribuée à un autre conseiller" in answered.text
+    with admin_knowledge.session() as session:
+        ticket = session.get(Ticket, ticket_id)
+        assert ticket is not None and ticket.status == "in_review"
+        kinds = list(session.scalars(select(TicketMessage.kind)
+                                     .where(TicketMessage.ticket_id == ticket_id)))
+    assert kinds == ["question", "internal_note"]
+    assert _outbox(admin_knowledge, ticket_id) == []

@@ -189,3 +189,30 @@ def test_a_ticket_comes_with_its_thread_and_suggestions(admin_knowledge: Knowled
     assert empty_note.status_code == 422 and "La note est vide" in \
         empty_note.json()["error"]["message"]
     assert _count(admin_knowledge, Outbox) == 0  # a note is never sent to the asker
+
+
+def test_a_colleague_may_note_but_not_answer_through_the_api_as_on_the_page(
+        admin_knowledge: Knowledge) -> None:
+    dominique = make_user(admin_knowledge, "dominique")
+    make_user(admin_knowledge, "camille")
+    assigned = make_ticket(admin_knowledge, "Question de Dominique", status="in_review",
+                           assigned_to_id=dominique)
+    closed = make_ticket(admin_knowledge, "Question close", status="answered")
+    auth = bearer(make_token(admin_knowledge, "camille"))
+    reader = bearer(make_token(admin_knowledge, "camille", scope="read", name="lecture"))
+    with api_client(admin_knowledge) as client:
+        before = client.get(f"/api/v1/tickets/{assigned}", headers=auth).json()
+        noted = client.post(f"/api/v1/tickets/{assigned}/note", headers=auth,
+                            json={"text": "Voir le cas n° 12, très proche."})
+        refused = client.post(f"/api/v1/tickets/{assigned}/answer", headers=auth,
+                              json={"answer": "Réponse."})
+        closed_detail = client.get(f"/api/v1/tickets/{closed}", headers=auth).json()
+        noted_closed = client.post(f"/api/v1/tickets/{closed}/note", headers=auth,
+                                   json={"text": "Le demandeur a rappelé."})
+        read_only = client.get(f"/api/v1/tickets/{closed}", headers=reader).json()
+    assert (before["can_answer"], before["can_note"]) == (False, True)
+    assert noted.status_code == 201 and refused.status_code == 403
+    assert (closed_detail["can_answer"], closed_detail["can_note"]) == (False, True)
+    assert noted_closed.status_code == 201
+    assert (read_only["can_answer"], read_only["can_note"]) == (False, False)
+    assert _count(admin_knowledge, Outbox) == 0
