@@ -18,6 +18,13 @@ Definitions used throughout:
 - The best threshold maximises that F1; among equal F1 the highest threshold wins, and the value
   reported is the midpoint between the lowest accepted top score and the next lower top score,
   so the cut does not sit exactly on one query of the set.
+- Evidence@1, over the queries with an `evidence` field (a verbatim quote of the expected
+  entry's answer) whose first hit is relevant: the share whose first hit shows the quote under
+  its title, i.e. the quote (whitespace collapsed, case folded) lies inside the excerpt the bot
+  shows (the best passage, `passages.shown_excerpt`, or the opening when the entry has no
+  passages). The baseline does the same with the answer's opening cut at 280 characters (what
+  the bot showed before passages). Queries whose first hit is wrong are left out of both: the
+  ranking is measured by Recall@1, evidence by this.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from knowledge.errors import InvalidInput
+from knowledge.retrieval import passages
 from knowledge.store.models import EntryStatus, KnowledgeEntry
 from knowledge.text import read_utf8_file
 
@@ -50,6 +58,8 @@ class LabelledQuery:
     text: str
     relevant: frozenset[str]
     line: int = 0
+    # A verbatim quote of the expected entry's answer that answers the query (evidence@1).
+    evidence: str | None = None
 
     @property
     def answerable(self) -> bool:
@@ -64,6 +74,9 @@ class RankedQuery:
     query: LabelledQuery
     ranking: tuple[str | None, ...]
     scores: tuple[float, ...]
+    # What the first hit shows under its title: its best passage, and its opening.
+    top_shown: str | None = None
+    top_opening: str | None = None
 
     @property
     def top_score(self) -> float:
@@ -111,6 +124,17 @@ class EvaluationReport:
     configured: DecisionQuality | None
     unknown_ids: tuple[str, ...] = ()
     ranked: tuple[RankedQuery, ...] = field(default=(), repr=False)
+    evidence: EvidenceReport | None = None
+
+
+@dataclass(frozen=True)
+class EvidenceReport:
+    """Evidence@1 of the passage shown and of the opening (see the module docstring)."""
+
+    labelled: int
+    ranked_first: int
+    passage: float | None
+    opening: float | None
 
 
 def parse_labelled_queries(*, lines: Iterable[str]) -> list[LabelledQuery]:
@@ -163,8 +187,40 @@ def _parse_line(line: str, *, number: int) -> LabelledQuery:
         raise InvalidInput(
             f"ligne {number} : « rel » ne doit contenir que des identifiants texte non vides."
         )
+    evidence = record.get("evidence")
+    if evidence is not None and (not isinstance(evidence, str) or not evidence.strip()):
+        raise InvalidInput(f"ligne {number} : le champ « evidence » doit être un texte non vide.")
+    if evidence is not None and not relevant:
+        raise InvalidInput(f"ligne {number} : « evidence » sans fiche attendue (« rel » vide).")
     return LabelledQuery(
-        text=text.strip(), relevant=frozenset(item.strip() for item in relevant), line=number
+        text=text.strip(), relevant=frozenset(item.strip() for item in relevant), line=number,
+        evidence=evidence.strip() if evidence is not None else None,
+    )
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def shows_evidence(quote: str, shown: str | None) -> bool:
+    """Whether a shown excerpt contains the quote (whitespace collapsed, case folded)."""
+    return shown is not None and _flat(quote) in _flat(shown)
+
+
+def evidence_report(*, ranked: Sequence[RankedQuery]) -> EvidenceReport | None:
+    """Evidence@1 of the shown passage and of the opening; None when no query has evidence."""
+    labelled = [item for item in ranked if item.query.evidence]
+    if not labelled:
+        return None
+    first = [item for item in labelled if item.top_is_relevant]
+    if not first:
+        return EvidenceReport(labelled=len(labelled), ranked_first=0, passage=None,
+                              opening=None)
+    quote = [(item, item.query.evidence or "") for item in first]
+    return EvidenceReport(
+        labelled=len(labelled), ranked_first=len(first),
+        passage=sum(shows_evidence(text, item.top_shown) for item, text in quote) / len(first),
+        opening=sum(shows_evidence(text, item.top_opening) for item, text in quote) / len(first),
     )
 
 
@@ -286,6 +342,7 @@ def summarise(*, ranked: Sequence[RankedQuery], k: int,
                     if configured_threshold is not None else None),
         unknown_ids=tuple(sorted(unknown_ids)),
         ranked=tuple(ranked),
+        evidence=evidence_report(ranked=ranked),
     )
 
 
@@ -294,11 +351,17 @@ def rank_queries(*, knowledge: Knowledge, queries: Sequence[LabelledQuery],
     """Run every query through the search without abstention and keep the top k hits."""
     ranked: list[RankedQuery] = []
     for query in queries:
-        result = knowledge.similar(query.text, k=k, min_score=RAW_MIN_SCORE)
+        # Passages are the same with or without: asked for only where evidence is measured.
+        result = knowledge.similar(query.text, k=k, min_score=RAW_MIN_SCORE,
+                                   passages=query.evidence is not None)
+        top = result.hits[0] if result.hits else None
         ranked.append(RankedQuery(
             query=query,
             ranking=tuple(hit.external_id for hit in result.hits),
             scores=tuple(float(hit.score) for hit in result.hits),
+            top_shown=None if top is None else passages.suggestion_text(top.answer, top.passage),
+            top_opening=None if top is None else passages.opening(top.answer,
+                                                                  passages.OPENING_LIMIT),
         ))
     return ranked
 
@@ -348,7 +411,8 @@ def find_misses(*, knowledge: Knowledge, queries: Sequence[LabelledQuery],
     threshold = knowledge.abstain_threshold
     misses: list[Miss] = []
     for query in queries:
-        hits = knowledge.similar(query.text, k=depth, min_score=RAW_MIN_SCORE).hits
+        hits = knowledge.similar(query.text, k=depth, min_score=RAW_MIN_SCORE,
+                                 passages=False).hits
         top = hits[0] if hits else None
         if query.answerable:
             if top is not None and top.external_id in query.relevant:

@@ -94,7 +94,7 @@ def _misses_table(misses: list[Miss]) -> str:
 
 
 def _as_json(report: EvaluationReport) -> dict[str, float | int | None]:
-    return {
+    payload: dict[str, float | int | None] = {
         "recall_at_1": round(report.recall_at_1, 4),
         "recall_at_5": round(report.recall_at_5, 4),
         "mrr": round(report.mrr, 4),
@@ -102,6 +102,19 @@ def _as_json(report: EvaluationReport) -> dict[str, float | int | None]:
         "best_threshold": None if report.best is None else round(report.best.threshold, 4),
         "n": report.n,
     }
+    evidence = report.evidence
+    if evidence is not None:  # only for sets with `evidence` lines
+        payload.update({
+            "evidence_at_1": _rounded(evidence.passage),
+            "evidence_at_1_opening": _rounded(evidence.opening),
+            "evidence_labelled": evidence.labelled,
+            "evidence_ranked_first": evidence.ranked_first,
+        })
+    return payload
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
 
 
 def _number(value: float | None, digits: int = 3) -> str:
@@ -129,6 +142,13 @@ def _as_table(report: EvaluationReport) -> str:
         ("Seuil optimal (F1)", _decision(report.best)),
         ("Seuil configuré", _decision(report.configured)),
     ]
+    if report.evidence is not None:
+        evidence = report.evidence
+        rows += [
+            (f"Évidence@1, passage montré (sur {evidence.ranked_first} / {evidence.labelled})",
+             _number(evidence.passage)),
+            ("Évidence@1, 280 premiers caractères", _number(evidence.opening)),
+        ]
     width = max(len(label) for label, _ in rows)
     lines = [
         f"Évaluation sur {report.n} requêtes : {report.n_answerable} avec réponse attendue, "
