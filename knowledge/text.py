@@ -56,3 +56,9 @@ def read_utf8_file(path: Path) -> str:
         raise InvalidInput(f"{path} n'est pas un texte UTF-8.") from None
     except OSError as error:
         raise InvalidInput(f"lecture impossible de {path} : {error.strerror}.") from None
+
+
+def count_of(number: int, singular: str, plural: str) -> str:
+    """A number with its words agreed in French: 0 and 1 take the singular (« 0 fiche »)."""
+    words = singular if -2 < number < 2 else plural
+    return f"{number:,}".replace(",", "\u202f") + f" {words}"

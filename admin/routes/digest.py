@@ -10,11 +10,11 @@ from fastapi.responses import HTMLResponse, Response
 from admin.pages import redirect, render
 from admin.security import CurrentUser, DbSession
 from knowledge import privacy
-from knowledge.catalog import digest
+from knowledge.catalog import activity, digest
 from knowledge.desk.workdays import PARIS
 from knowledge.errors import NotFound
 from knowledge.people import subscriptions
-from knowledge.text import row_number
+from knowledge.text import count_of, row_number
 from knowledge.timeutil import utcnow
 
 router = APIRouter()
@@ -31,15 +31,20 @@ def _previous_month() -> digest.Month:
 def _page(request: Request, db: DbSession, month: digest.Month, *,
           chosen: list[int] | None = None, introduction: str = "", organisations: str = "",
           error: str | None = None, status_code: int = 200) -> HTMLResponse:
-    first, after = month.utc_bounds()
     entries = digest.candidates(session=db, month=month)
+    published, _ = digest.changed_entry_ids(session=db, month=month)
     findings = {entry.id: digest.entry_findings(entry) for entry in entries}
+    figures = digest.figures(session=db, month=month)
+    subscribers = len(subscriptions.subscribers(session=db))
+    # Only a number travels in the URL, never free text.
+    sent = row_number(request.query_params.get("sent"))
     return render(request, "digest.html", {
-        "month": month, "entries": entries, "first": first, "after": after,
-        "figures": digest.key_figures(session=db, month=month),
-        "subscribers": len(subscriptions.subscribers(session=db)),
-        # Only a number travels in the URL, never free text.
-        "sent": row_number(request.query_params.get("sent")),
+        "month": month, "entries": entries, "published": published,
+        "figure_lines": figures.sentences(), "definitions": activity.DEFINITIONS,
+        "entry_count": count_of(len(entries), "fiche publiée ou mise à jour",
+                                "fiches publiées ou mises à jour"),
+        "subscribers": count_of(subscribers, "demandeur abonné", "demandeurs abonnés"),
+        "sent": None if sent is None else count_of(sent, "message", "messages"),
         "findings": {entry_id: found for entry_id, found in findings.items() if found},
         "chosen": set(chosen) if chosen is not None else {entry.id for entry in entries},
         "introduction": introduction, "organisations": organisations == "1",

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from admin.charts import BarChart, bar_chart
 from admin.pages import render
 from admin.security import ConfigDep, CurrentUser, DbSession
+from knowledge.catalog import activity
 from knowledge.catalog.sheets import Table, write_csv, write_xlsx
 from knowledge.desk import statistics
 from knowledge.desk.workdays import PARIS
@@ -49,13 +50,13 @@ def _charts(stats: statistics.StatsReport) -> dict[str, BarChart]:
 @router.get("/stats")
 def stats_page(request: Request, db: DbSession, config: ConfigDep,
                user: CurrentUser) -> HTMLResponse:
-    """Show the figures of a period beside the previous one."""
+    """Show the figures of a period beside the same dates one year earlier."""
     stats = _report(request, db, config)
     query = urlencode({"from": stats.period.start.isoformat(),
                        "to": stats.period.end.isoformat()})
     return render(request, "stats.html", {
         "stats": stats, "tables": {table.key: table for table in stats.tables()},
-        "charts": _charts(stats), "query": query,
+        "charts": _charts(stats), "query": query, "definitions": activity.DEFINITIONS,
     })
 
 

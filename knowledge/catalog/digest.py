@@ -1,5 +1,7 @@
 """The monthly digest "Les réponses du SVP": entries published or revised in a month.
 
+Its figures and its entries are those `knowledge.catalog.activity` counts, as the statistics.
+
 Anonymised by default: no asker ever, and the organisations whose questions led to an entry
 only when the adviser asks for them. Advisers choose the entries (all are proposed) and may add
 an introduction; the same `Digest` gives the Word file, the standalone HTML page and the
@@ -17,20 +19,19 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from knowledge import privacy
-from knowledge.catalog import personal_data
+from knowledge.catalog import activity, personal_data
 from knowledge.errors import InvalidInput
 from knowledge.store.models import (
     EntryStatus,
     KnowledgeEntry,
     Organisation,
     Ticket,
-    TicketStatus,
 )
-from knowledge.text import clean
+from knowledge.text import clean, count_of
 
 PARIS = ZoneInfo("Europe/Paris")
 TITLE = "Les réponses du SVP"
@@ -97,23 +98,12 @@ class DigestItem:
 
 
 @dataclass(frozen=True)
-class KeyFigures:
-    """The month's figures printed at the top of the digest."""
-
-    questions: int
-    answered: int
-    self_served: int
-    published: int
-    revised: int
-
-
-@dataclass(frozen=True)
 class Digest:
     """A month's digest, grouped by theme."""
 
     month: Month
     introduction: str
-    figures: KeyFigures
+    figures: activity.Activity
     sections: tuple[tuple[str, tuple[DigestItem, ...]], ...]
 
     @property
@@ -139,34 +129,29 @@ def shorten(text: str, size: int = SHORT_ANSWER_CHARS) -> str:
     return window[:window.rfind(" ")].rstrip(" ,;:") + " …"
 
 
-def candidates(*, session: Session, month: Month) -> list[KnowledgeEntry]:
-    """Active entries published or revised during the month, by theme then question."""
+def figures(*, session: Session, month: Month) -> activity.Activity:
+    """The month's figures, counted as the statistics count them."""
     first, after = month.utc_bounds()
+    return activity.activity(session=session, first=first, after=after)
+
+
+def changed_entry_ids(*, session: Session, month: Month) -> tuple[set[int], set[int]]:
+    """(published, updated) entry ids of the month, as the figures count them."""
+    first, after = month.utc_bounds()
+    return (activity.published_entry_ids(session=session, first=first, after=after),
+            activity.updated_entry_ids(session=session, first=first, after=after))
+
+
+def candidates(*, session: Session, month: Month) -> list[KnowledgeEntry]:
+    """Active entries published or updated during the month, by theme then question."""
+    published, updated = changed_entry_ids(session=session, month=month)
+    if not published | updated:
+        return []
     return list(session.scalars(
         select(KnowledgeEntry)
         .where(KnowledgeEntry.status == EntryStatus.ACTIVE.value,
-               or_((KnowledgeEntry.created_at >= first) & (KnowledgeEntry.created_at < after),
-                   (KnowledgeEntry.updated_at >= first) & (KnowledgeEntry.updated_at < after)))
+               KnowledgeEntry.id.in_(sorted(published | updated)))
         .order_by(KnowledgeEntry.theme, KnowledgeEntry.question, KnowledgeEntry.id)))
-
-
-def key_figures(*, session: Session, month: Month) -> KeyFigures:
-    """Questions received in the month and what became of them; entries published, revised."""
-    first, after = month.utc_bounds()
-    statuses = dict(session.execute(
-        select(Ticket.status, func.count()).where(Ticket.created_at >= first,
-                                                  Ticket.created_at < after)
-        .group_by(Ticket.status)).all())
-    published = revised = 0
-    for entry in candidates(session=session, month=month):
-        if first <= entry.created_at < after:
-            published += 1
-        else:
-            revised += 1
-    return KeyFigures(questions=sum(statuses.values()),
-                      answered=statuses.get(TicketStatus.ANSWERED.value, 0),
-                      self_served=statuses.get(TicketStatus.SELF_SERVED.value, 0),
-                      published=published, revised=revised)
 
 
 def _organisations(session: Session, entry_ids: list[int]) -> dict[int, list[str]]:
@@ -183,7 +168,7 @@ def _organisations(session: Session, entry_ids: list[int]) -> dict[int, list[str
 def build(*, session: Session, month: Month, entry_ids: list[int] | None = None,
           show_organisations: bool = False, introduction: str = "") -> Digest:
     """Assemble the digest of a month from the chosen entries (all candidates when None)."""
-    first, after = month.utc_bounds()
+    published, _ = changed_entry_ids(session=session, month=month)
     chosen = [entry for entry in candidates(session=session, month=month)
               if entry_ids is None or entry.id in set(entry_ids)]
     organisations = (_organisations(session, [e.id for e in chosen])
@@ -194,11 +179,11 @@ def build(*, session: Session, month: Month, entry_ids: list[int] | None = None,
         sections[theme].append(DigestItem(
             entry_id=entry.id, question=clean(entry.question), answer=shorten(entry.answer),
             theme=theme, references=tuple(entry.legal_references or ()), source=entry.source,
-            revised=not (first <= entry.created_at < after),
+            revised=entry.id not in published,
             organisations=tuple(organisations.get(entry.id, ()))))
     ordered = sorted(sections.items(), key=lambda pair: (pair[0] == NO_THEME, pair[0].casefold()))
     return Digest(month=month, introduction=clean(introduction)[:2000],
-                  figures=key_figures(session=session, month=month),
+                  figures=figures(session=session, month=month),
                   sections=tuple((theme, tuple(items)) for theme, items in ordered))
 
 
@@ -225,13 +210,12 @@ def render_html(digest: Digest) -> str:
     """The digest as one standalone HTML page (styles inline in the head, no script)."""
     environment = Environment(loader=FileSystemLoader(str(_TEMPLATES)),
                               autoescape=select_autoescape(["html"]))
-    return environment.get_template("digest.html").render(digest=digest)
+    return environment.get_template("digest.html").render(
+        digest=digest, figure_lines=_figure_lines(digest.figures))
 
 
-def _figure_lines(figures: KeyFigures) -> list[str]:
-    return [f"{figures.questions} questions reçues, dont {figures.answered} répondues par les "
-            f"conseillers et {figures.self_served} résolues par une réponse existante.",
-            f"{figures.published} nouvelles fiches, {figures.revised} fiches mises à jour."]
+def _figure_lines(figures: activity.Activity) -> list[str]:
+    return list(figures.sentences())
 
 
 def render_docx(digest: Digest) -> bytes:
@@ -283,7 +267,8 @@ def render_telegram(digest: Digest) -> str:
         lines += block
         size += block_size
     if left_out:
-        lines += ["", f"… et {left_out} autres réponses dans la lettre complète."]
+        others = count_of(left_out, "autre réponse", "autres réponses")
+        lines += ["", f"… et {others} dans la lettre complète."]
     lines += ["", "Posez une question : écrivez-la simplement ici. "
                   "Se désabonner : /abonnement"]
     return "\n".join(lines)

@@ -154,8 +154,9 @@ def create(
     embedder: Embedder | None = None,
     origin_ticket_id: int | None = None,
     review_months: int | None = reviews.DEFAULT_REVIEW_MONTHS,
+    reason: str | None = None,
 ) -> KnowledgeEntry:
-    """Create an active entry (revision 1); with an embedder, store its embedding too.
+    """Create an active entry (revision 1, with `reason`); with an embedder, store its embedding.
 
     Without a review date the entry gets one `review_months` ahead (none when that is None).
     """
@@ -185,7 +186,7 @@ def create(
     )
     session.add(entry)
     session.flush()
-    _record_revision(session=session, entry=entry, actor=actor, reason=None)
+    _record_revision(session=session, entry=entry, actor=actor, reason=reason)
     audit.record(session=session, actor=actor, action="entry.create", object_type="entry",
                  object_id=entry.id)
     _after_change(session=session, entry=entry, embedder=embedder)

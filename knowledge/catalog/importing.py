@@ -285,7 +285,9 @@ def _apply(*, session: Session, candidate: _Candidate, actor: str, reason: str
            ) -> tuple[str, int]:
     entry = _match(session=session, candidate=candidate)
     if entry is None:
-        created = entries.create(session=session, content=candidate.content, actor=actor)
+        # The reason marks revision 1 as imported: an import is not a publication.
+        created = entries.create(session=session, content=candidate.content, actor=actor,
+                                 reason=reason)
         if candidate.status is EntryStatus.RETIRED:
             entries.retire(session=session, entry_id=created.id, actor=actor, reason=reason)
         return "created", created.id

@@ -2,14 +2,20 @@
 
 Definitions (also in docs/admin.md):
 
-- a question belongs to the period in which it arrived (Paris calendar days, bounds included);
+- periods are Paris calendar days, bounds included, compared with the same dates one year
+  earlier (29 February becomes the 28th; a period ending on the last day of February is
+  compared with a period ending on the last day of February);
+- questions received, answered, self-served, entries published and updated are counted by
+  `knowledge.catalog.activity`, as the monthly digest counts them; answered questions are those
+  whose first answer was sent in the period, whenever they arrived;
+- every other figure is about the questions that arrived in the period;
 - delays are counted in working days (Monday to Friday, French public holidays excluded) from
   the day of arrival: first response = the first message of an adviser (answer, request for
   clarification or rejection); answer = the validated answer (answered questions only);
 - median, and 90th percentile by nearest rank (the delay 90 % of questions did not exceed);
 - self-served = the asker said an existing answer solved the question;
-- reuse = answered or self-served questions whose linked entry existed before the question
-  (revised or reused as it was), over answered plus self-served questions;
+- reuse = questions of the period answered or self-served whose linked entry existed before
+  the question (revised or reused as it was), over those answered plus self-served;
 - satisfaction = 👍 over 👍 + 👎.
 """
 
@@ -23,9 +29,10 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from knowledge.catalog import activity
 from knowledge.catalog.sheets import Cell, Days, Share, Table
 from knowledge.desk.tickets import OPEN_VALUES
 from knowledge.desk.workdays import PARIS, local_date, working_days_elapsed
@@ -80,9 +87,16 @@ class Period:
         """Number of calendar days."""
         return (self.end - self.start).days + 1
 
-    def previous(self) -> Period:
-        """The period of the same length just before this one."""
-        return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
+    def year_before(self) -> Period:
+        """The same dates one year earlier (29 February becomes the 28th).
+
+        A period ending on the last day of February ends on the last day of February a year
+        earlier, so that the whole of February 2029 is compared with the whole of 2028's.
+        """
+        end = _one_year_earlier(self.end)
+        if self.end.month == 2 and (self.end + timedelta(days=1)).month == 3:
+            end = date(end.year, 3, 1) - timedelta(days=1)
+        return Period(_one_year_earlier(self.start), end)
 
     def utc_bounds(self) -> tuple[datetime, datetime]:
         """[first instant, first instant after) in UTC."""
@@ -106,6 +120,12 @@ class Period:
     def label(self) -> str:
         """French label, e.g. `du 01/11/2026 au 30/11/2026`."""
         return f"du {self.start:%d/%m/%Y} au {self.end:%d/%m/%Y}"
+
+
+def _one_year_earlier(day: date) -> date:
+    if day.month == 2 and day.day == 29:
+        return date(day.year - 1, 2, 28)
+    return day.replace(year=day.year - 1)
 
 
 def default_period(today: date) -> Period:
@@ -156,6 +176,8 @@ class Indicators:
     self_served: int
     rejected: int
     still_open: int
+    published: int
+    updated: int
     first_response: Delays
     answer: Delays
     within_target: int
@@ -170,7 +192,7 @@ class Indicators:
 
 @dataclass(frozen=True)
 class BreakdownRow:
-    """Questions of one theme, organisation or département, this period and the one before."""
+    """Questions of one theme, organisation or département, this period and a year before."""
 
     key: str
     label: str
@@ -184,7 +206,7 @@ class BreakdownRow:
 
 @dataclass(frozen=True)
 class MonthRow:
-    """Questions of one month of the period, beside the same-rank month of the period before."""
+    """Questions of one month of the period, beside the same month one year earlier."""
 
     month: str
     label: str
@@ -196,7 +218,7 @@ class MonthRow:
 
 @dataclass(frozen=True)
 class StatsReport:
-    """Every figure of the statistics page for one period and the one before it."""
+    """Every figure of the statistics page for one period and the same dates a year earlier."""
 
     period: Period
     previous: Period
@@ -231,6 +253,8 @@ class StatsReport:
 
 @dataclass(frozen=True)
 class _Question:
+    arrived: bool  # created in the period (else only answered in it)
+    answered: bool  # first answer sent in the period
     created_at: datetime
     status: str
     answered_at: datetime | None
@@ -246,7 +270,9 @@ def _share(part: int, whole: int) -> float | None:
 
 
 def _questions(session: Session, span: Period) -> list[_Question]:
+    """Questions that arrived in the span, and those answered in it that arrived before."""
     first, after = span.utc_bounds()
+    answered = activity.answered_ticket_ids(session=session, first=first, after=after)
     first_response = dict(session.execute(
         select(TicketMessage.ticket_id, func.min(TicketMessage.created_at))
         .join(Ticket, Ticket.id == TicketMessage.ticket_id)
@@ -258,7 +284,8 @@ def _questions(session: Session, span: Period) -> list[_Question]:
                Ticket.organisation_id, Ticket.theme, Ticket.feedback,
                KnowledgeEntry.theme, KnowledgeEntry.created_at)
         .outerjoin(KnowledgeEntry, KnowledgeEntry.id == Ticket.entry_id)
-        .where(Ticket.created_at >= first, Ticket.created_at < after)
+        .where(or_((Ticket.created_at >= first) & (Ticket.created_at < after),
+                   Ticket.id.in_(sorted(answered))))
         .order_by(Ticket.id)).all()
     result = []
     for (ticket_id, created_at, status, answered_at, organisation_id, theme, feedback,
@@ -268,6 +295,7 @@ def _questions(session: Session, span: Period) -> list[_Question]:
         if responded is not None and responded.tzinfo is None:
             responded = responded.replace(tzinfo=UTC)
         result.append(_Question(
+            arrived=first <= created_at < after, answered=ticket_id in answered,
             created_at=created_at, status=status, answered_at=answered_at,
             first_response_at=responded, organisation_id=organisation_id,
             theme=theme or entry_theme or NO_THEME,
@@ -277,10 +305,12 @@ def _questions(session: Session, span: Period) -> list[_Question]:
     return result
 
 
-def _indicators(questions: Sequence[_Question], target_days: int) -> Indicators:
+def _indicators(everything: Sequence[_Question], counts: activity.Activity,
+                target_days: int) -> Indicators:
+    questions = [q for q in everything if q.arrived]
     statuses = Counter(q.status for q in questions)
-    answered = statuses[TicketStatus.ANSWERED.value]
-    self_served = statuses[TicketStatus.SELF_SERVED.value]
+    closed_by_reuse = statuses[TicketStatus.ANSWERED.value] + \
+        statuses[TicketStatus.SELF_SERVED.value]
     answer_delays = [working_days_elapsed(q.created_at, q.answered_at) for q in questions
                      if q.status == TicketStatus.ANSWERED.value and q.answered_at is not None]
     first_delays = [working_days_elapsed(q.created_at, q.first_response_at) for q in questions
@@ -290,26 +320,28 @@ def _indicators(questions: Sequence[_Question], target_days: int) -> Indicators:
     up = sum(1 for q in questions if q.feedback == 1)
     down = sum(1 for q in questions if q.feedback == -1)
     return Indicators(
-        questions=len(questions), answered=answered, self_served=self_served,
+        questions=counts.questions, answered=counts.answered, self_served=counts.self_served,
         rejected=statuses[TicketStatus.REJECTED.value],
         still_open=sum(statuses[s] for s in OPEN_VALUES),
+        published=counts.published, updated=counts.updated,
         first_response=Delays.of(first_delays), answer=Delays.of(answer_delays),
         within_target=within, within_target_share=_share(within, len(answer_delays)),
-        self_served_rate=_share(self_served, len(questions)),
-        reused=reused, reuse_share=_share(reused, answered + self_served),
+        self_served_rate=_share(counts.self_served, counts.questions),
+        reused=reused, reuse_share=_share(reused, closed_by_reuse),
         feedback_up=up, feedback_down=down, satisfaction=_share(up, up + down))
 
 
 def _months(period: Period, current: Iterable[_Question],
             before: Iterable[_Question]) -> tuple[MonthRow, ...]:
     def count(questions: Iterable[_Question]) -> Counter[tuple[int, int]]:
-        return Counter((d.year, d.month) for d in (local_date(q.created_at) for q in questions))
+        return Counter((d.year, d.month) for d in (local_date(q.created_at) for q in questions
+                                                   if q.arrived))
 
     now_counts, before_counts = count(current), count(before)
-    previous_months = period.previous().months()
+    previous_months = period.year_before().months()
     rows = []
     for rank, (year, month) in enumerate(period.months()):
-        # Aligned from the end: the last month of each period face to face.
+        # Aligned from the end: the same month one year earlier face to face.
         back = len(previous_months) - len(period.months()) + rank
         has_previous = 0 <= back < len(previous_months)
         p_year, p_month = previous_months[back] if has_previous else (0, 0)
@@ -327,21 +359,24 @@ def _breakdown(keys: dict[str, str], key_of: Any, current: Sequence[_Question],
     groups: dict[str, list[_Question]] = defaultdict(list)
     for question in current:
         groups[key_of(question)].append(question)
-    previous = Counter(key_of(q) for q in before)
+    previous = Counter(key_of(q) for q in before if q.arrived)
     labels = dict(keys)
     for key in (*groups, *previous):
         labels.setdefault(key, key)
     return [BreakdownRow(
-        key=key, label=label, questions=len(groups[key]), previous_questions=previous[key],
-        answered=sum(1 for q in groups[key] if q.status == TicketStatus.ANSWERED.value),
-        self_served=sum(1 for q in groups[key] if q.status == TicketStatus.SELF_SERVED.value))
+        key=key, label=label, questions=sum(1 for q in groups[key] if q.arrived),
+        previous_questions=previous[key], answered=sum(1 for q in groups[key] if q.answered),
+        self_served=sum(1 for q in groups[key]
+                        if q.arrived and q.status == TicketStatus.SELF_SERVED.value))
         for key, label in labels.items()]
 
 
 def report(*, session: Session, period: Period, target_days: int) -> StatsReport:
-    """Compute the statistics of a period and of the period of the same length before it."""
-    previous = period.previous()
+    """Compute the statistics of a period and of the same dates one year earlier."""
+    previous = period.year_before()
     current, before = _questions(session, period), _questions(session, previous)
+    counts = {span: activity.activity(session=session, first=span.utc_bounds()[0],
+                                      after=span.utc_bounds()[1]) for span in (period, previous)}
     organisations = list(session.scalars(select(Organisation).order_by(Organisation.name)))
     departement_of = {o.id: o.departement for o in organisations}
 
@@ -375,7 +410,8 @@ def report(*, session: Session, period: Period, target_days: int) -> StatsReport
                 for row in _breakdown(dep_keys, departement, current, before)]
     return StatsReport(
         period=period, previous=previous, target_days=target_days,
-        current=_indicators(current, target_days), before=_indicators(before, target_days),
+        current=_indicators(current, counts[period], target_days),
+        before=_indicators(before, counts[previous], target_days),
         months=_months(period, current, before), by_theme=tuple(theme_rows),
         by_organisation=tuple(org_rows), by_departement=tuple(dep_rows))
 
@@ -391,16 +427,16 @@ def _pct(value: float | None) -> Share | None:
 
 
 def indicator_table(stats: StatsReport) -> Table:
-    """Key figures, this period and the one before."""
+    """Key figures, this period and the same dates one year earlier."""
     def lines(i: Indicators) -> list[Cell]:
-        return [i.questions, i.answered, i.self_served, i.rejected, i.still_open,
-                _days(i.first_response.median), _days(i.first_response.p90),
+        return [i.questions, i.answered, i.self_served, i.rejected, i.still_open, i.published,
+                i.updated, _days(i.first_response.median), _days(i.first_response.p90),
                 _days(i.answer.median), _days(i.answer.p90), _pct(i.within_target_share),
                 _pct(i.self_served_rate), _pct(i.reuse_share), i.feedback_up, i.feedback_down,
                 _pct(i.satisfaction)]
 
     names = ("Questions reçues", "Questions répondues", "Résolues par une réponse existante",
-             "Classées hors champ", "Encore ouvertes",
+             "Classées hors champ", "Encore ouvertes", "Fiches publiées", "Fiches mises à jour",
              "Première réponse : médiane (jours ouvrés)",
              "Première réponse : 90e centile (jours ouvrés)",
              "Réponse : médiane (jours ouvrés)", "Réponse : 90e centile (jours ouvrés)",
@@ -411,13 +447,13 @@ def indicator_table(stats: StatsReport) -> Table:
                  in zip(names, lines(stats.current), lines(stats.before), strict=True))
     return Table("indicateurs", "Indicateurs",
                  ("Indicateur", f"Période {stats.period.label()}",
-                  f"Période précédente {stats.previous.label()}"), rows)
+                  f"Un an plus tôt {stats.previous.label()}"), rows)
 
 
 def month_table(stats: StatsReport) -> Table:
-    """Questions per month, beside the same-rank month of the period before."""
+    """Questions per month, beside the same month one year earlier."""
     return Table("mois", "Questions par mois",
-                 ("Mois", "Questions", "Mois de la période précédente", "Questions (avant)"),
+                 ("Mois", "Questions", "Même mois un an plus tôt", "Questions (un an plus tôt)"),
                  tuple((row.label, row.questions, row.previous_label, row.previous_questions)
                        for row in stats.months))
 
@@ -425,7 +461,7 @@ def month_table(stats: StatsReport) -> Table:
 def theme_table(stats: StatsReport) -> Table:
     """Questions per theme."""
     return Table("themes", "Par thème",
-                 ("Thème", "Questions", "Période précédente", "Répondues",
+                 ("Thème", "Questions", "Un an plus tôt", "Répondues",
                   "Résolues seules"),
                  tuple((row.label, row.questions, row.previous_questions, row.answered,
                         row.self_served) for row in stats.by_theme))
@@ -434,7 +470,7 @@ def theme_table(stats: StatsReport) -> Table:
 def organisation_table(stats: StatsReport) -> Table:
     """Questions per member organisation, those that asked nothing included."""
     return Table("organismes", "Par organisme",
-                 ("Organisme", "Département", "Questions", "Période précédente", "Répondues",
+                 ("Organisme", "Département", "Questions", "Un an plus tôt", "Répondues",
                   "Résolues seules"),
                  tuple((row.label, row.departement, row.questions, row.previous_questions,
                         row.answered, row.self_served) for row in stats.by_organisation))
@@ -443,7 +479,7 @@ def organisation_table(stats: StatsReport) -> Table:
 def departement_table(stats: StatsReport) -> Table:
     """Questions per département of the region, those that asked nothing included."""
     return Table("departements", "Par département",
-                 ("Code", "Département", "Organismes", "Questions", "Période précédente",
+                 ("Code", "Département", "Organismes", "Questions", "Un an plus tôt",
                   "Répondues", "Résolues seules"),
                  tuple((row.key, row.label, row.organisations, row.questions,
                         row.previous_questions, row.answered, row.self_served)

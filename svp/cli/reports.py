@@ -15,6 +15,7 @@ from knowledge.catalog import digest as digest_service
 from knowledge.catalog.sheets import format_cell
 from knowledge.desk import statistics
 from knowledge.desk.workdays import PARIS
+from knowledge.text import count_of
 from knowledge.timeutil import utcnow
 from svp.cli.base import OperatorError, app, open_knowledge, settings
 
@@ -29,7 +30,7 @@ def stats_command(
                    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Sortie JSON.")] = False,
 ) -> None:
-    """Statistiques d'une période (les mêmes que la page Statistiques), et la période d'avant."""
+    """Statistiques d'une période (les mêmes que la page Statistiques), et un an plus tôt."""
     current = settings()
     period = statistics.parse_period(start, end, today=utcnow().astimezone(PARIS).date())
     with open_knowledge(current) as knowledge, knowledge.session() as session:
@@ -100,5 +101,6 @@ def digest_command(
     content = (digest_service.render_docx(letter) if kind == ".docx"
                else digest_service.render_html(letter).encode("utf-8"))
     _write_atomically(output, content)
-    typer.echo(f"{len(letter.items)} fiche(s) dans la lettre de {chosen.label}, "
-               f"écrite dans « {output} ».", err=True)
+    chosen_entries = count_of(len(letter.items), "fiche", "fiches")
+    typer.echo(f"{chosen_entries} dans la lettre de {chosen.label}, écrite dans « {output} ».",
+               err=True)

@@ -75,11 +75,11 @@ def test_statistics_page_shows_the_region_with_charts_and_tables(
     assert departements["05"] == ["Hautes-Alpes", "0", "0", "0", "0", "0"]
     assert departements["83"] == ["Var", "1", "3", "0", "1", "1"]
     indicators = {row[0]: row[1:] for row in tables["table-indicateurs"][1:]}
-    assert indicators["Réponse : médiane (jours ouvrés)"] == ["1", "1"]
+    assert indicators["Réponse : médiane (jours ouvrés)"] == ["1", "—"]  # nothing in 2025
     # Charts are server-rendered: no inline script (the page's shared static scripts aside).
     assert page.text.count("<svg") == 4
     assert re.findall(r"<script(?![^>]*\bsrc=)", page.text) == []
-    assert "Hautes-Alpes : 0 (période précédente : 0)" in page.text  # the chart's description
+    assert "Hautes-Alpes : 0 (un an plus tôt : 0)" in page.text  # the chart's description
 
 
 def test_csv_exports_match_the_page(admin_knowledge: Knowledge) -> None:

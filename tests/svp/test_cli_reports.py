@@ -35,7 +35,8 @@ def test_stats_json_has_the_figures_of_the_period(database_url: str, svp_env: di
     figures = json.loads(done.stdout)
     assert figures["indicators"]["questions"] == 5
     assert figures["indicators"]["answer"] == {"count": 3, "median": 1.0, "p90": 9.0}
-    assert figures["previous_period"] == {"from": "2026-10-02", "to": "2026-10-31"}
+    # Compared with the same dates one year earlier.
+    assert figures["previous_period"] == {"from": "2025-11-01", "to": "2025-11-30"}
     zero = {row["key"]: row["questions"] for row in figures["by_departement"]}
     assert zero["04"] == 0 and zero["83"] == 3
     bad = run_svp("stats", "--from", "hier", env=svp_env, cwd=tmp_path)

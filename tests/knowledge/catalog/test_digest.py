@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from stats_fixture import build, paris
 
 from knowledge.catalog import digest
+from knowledge.catalog.activity import Activity
 from knowledge.errors import InvalidInput
-from knowledge.store.models import KnowledgeEntry
+from knowledge.store.models import EntryRevision, KnowledgeEntry
 
 NOVEMBER = digest.Month(2026, 11)
 
@@ -24,7 +25,10 @@ def _fixture_month(session: Session) -> None:
     assert old is not None
     old.updated_at = paris("2026-11-20", 16)
     old.revision = 2
-    # A retired entry of the month stays out.
+    session.add(EntryRevision(entry_id=old.id, revision=2, question=old.question,
+                              answer=old.answer, status="active", actor="user:camille",
+                              changed_at=paris("2026-11-20", 16)))
+    # A retired entry of the month stays out of the letter.
     session.add(KnowledgeEntry(question="Ancienne règle abrogée ?", answer="…", status="retired",
                                question_hash="x", created_at=paris("2026-11-05"),
                                updated_at=paris("2026-11-05"), tags=[], legal_references=[]))
@@ -47,8 +51,9 @@ def test_digest_groups_the_months_entries_by_theme_anonymously(session: Session)
     loyers = letter.sections[2][1][0]
     assert loyers.revised and loyers.references == ("CCH art. L441-3",)
     assert all(item.organisations == () for item in letter.items)
-    assert letter.figures == digest.KeyFigures(questions=5, answered=3, self_served=1,
-                                               published=2, revised=1)
+    # The retired entry was published in November: it counts, but stays out of the letter.
+    assert letter.figures == Activity(questions=5, answered=3, self_served=1, published=3,
+                                      updated=1)
     html = digest.render_html(letter)
     assert "Habitat Provence" not in html and "Var Logis" not in html
     assert "Sophie Martin" not in html and "Karim Benali" not in html

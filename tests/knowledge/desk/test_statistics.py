@@ -36,8 +36,8 @@ def test_indicators_of_a_known_month(session: Session) -> None:
     assert now.self_served_rate == pytest.approx(0.2)
     assert now.reused == 2 and now.reuse_share == pytest.approx(0.5)
     assert (now.feedback_up, now.feedback_down, now.satisfaction) == (1, 1, 0.5)
-    assert stats.previous == statistics.Period(date(2026, 10, 2), date(2026, 10, 31))
-    assert (stats.before.questions, stats.before.answered) == (1, 1)
+    assert stats.previous == statistics.Period(date(2025, 11, 1), date(2025, 11, 30))
+    assert (stats.before.questions, stats.before.answered) == (0, 0)
 
 
 def test_breakdowns_list_the_areas_that_asked_nothing(session: Session) -> None:
@@ -47,7 +47,7 @@ def test_breakdowns_list_the_areas_that_asked_nothing(session: Session) -> None:
     departements = {row.key: (row.organisations, row.questions, row.previous_questions)
                     for row in stats.by_departement}
     assert departements == {"04": (0, 0, 0), "05": (0, 0, 0), "06": (1, 0, 0),
-                            "13": (1, 2, 1), "83": (1, 3, 0), "84": (0, 0, 0),
+                            "13": (1, 2, 0), "83": (1, 3, 0), "84": (0, 0, 0),
                             "2A": (0, 0, 0), "2B": (0, 0, 0)}
     organisations = {row.label: (row.departement, row.questions, row.answered, row.self_served)
                      for row in stats.by_organisation}
@@ -55,10 +55,10 @@ def test_breakdowns_list_the_areas_that_asked_nothing(session: Session) -> None:
                              "Habitat Provence": ("13", 2, 2, 0),
                              "Azur Habitat": ("06", 0, 0, 0)}
     themes = {row.label: (row.questions, row.previous_questions) for row in stats.by_theme}
-    assert themes == {"Attributions": (1, 0), "Charges": (1, 0), "Loyers": (2, 1),
+    assert themes == {"Attributions": (1, 0), "Charges": (1, 0), "Loyers": (2, 0),
                       "(sans thème)": (1, 0)}
     assert [(row.month, row.questions, row.previous_month, row.previous_questions)
-            for row in stats.months] == [("2026-11", 5, "2026-10", 1)]
+            for row in stats.months] == [("2026-11", 5, "2025-11", 0)]
 
 
 def test_tables_show_french_numbers(session: Session) -> None:
@@ -67,8 +67,8 @@ def test_tables_show_french_numbers(session: Session) -> None:
     stats = statistics.report(session=session, period=NOVEMBER, target_days=5)
     table = {row[0]: [format_cell(cell) for cell in row[1:]]
              for row in statistics.indicator_table(stats).rows}
-    assert table["Réponses dans le délai cible (5 jours ouvrés)"] == ["66,7 %", "100 %"]
-    assert table["Réponse : 90e centile (jours ouvrés)"] == ["9", "1"]
+    assert table["Réponses dans le délai cible (5 jours ouvrés)"] == ["66,7 %", "—"]
+    assert table["Réponse : 90e centile (jours ouvrés)"] == ["9", "—"]
     assert table["Satisfaction (👍 / avis)"] == ["50 %", "—"]
 
 
@@ -80,10 +80,43 @@ def test_default_period_is_the_last_twelve_calendar_months() -> None:
 
 def test_periods_are_read_from_iso_dates() -> None:
     period = statistics.parse_period("2026-01-01", "2026-03-31", today=date(2026, 11, 26))
-    assert period.previous() == statistics.Period(date(2025, 10, 3), date(2025, 12, 31))
+    assert period.year_before() == statistics.Period(date(2025, 1, 1), date(2025, 3, 31))
     with pytest.raises(InvalidInput):
         statistics.parse_period("2026-13-01", None, today=date(2026, 11, 26))
     with pytest.raises(InvalidInput):
         statistics.parse_period("2026-05-01", "2026-04-01", today=date(2026, 11, 26))
     with pytest.raises(InvalidInput):  # the previous period would start before year 1
         statistics.parse_period("0001-01-01", None, today=date(2026, 11, 26))
+
+
+@pytest.mark.parametrize(("start", "end", "start_before", "end_before"), [
+    ("2026-11-01", "2026-11-30", "2025-11-01", "2025-11-30"),
+    ("2026-01-01", "2026-03-31", "2025-01-01", "2025-03-31"),
+    # 29 February becomes the 28th.
+    ("2028-02-29", "2028-02-29", "2027-02-28", "2027-02-28"),
+    ("2028-02-29", "2028-03-15", "2027-02-28", "2027-03-15"),
+    # The whole of February is compared with the whole of February.
+    ("2028-02-01", "2028-02-29", "2027-02-01", "2027-02-28"),
+    ("2029-02-01", "2029-02-28", "2028-02-01", "2028-02-29"),
+    ("2028-03-01", "2029-02-28", "2027-03-01", "2028-02-29"),
+    ("2029-02-10", "2029-02-20", "2028-02-10", "2028-02-20"),
+])
+def test_a_period_is_compared_with_the_same_dates_one_year_earlier(
+        start: str, end: str, start_before: str, end_before: str) -> None:
+    period = statistics.Period(date.fromisoformat(start), date.fromisoformat(end))
+    assert period.year_before() == statistics.Period(date.fromisoformat(start_before),
+                                                     date.fromisoformat(end_before))
+
+
+def test_the_report_compares_with_the_same_month_one_year_earlier(session: Session) -> None:
+    build(session)
+    session.commit()
+    # October 2027 against October 2026 (one question of Habitat Provence, answered).
+    october = statistics.Period(date(2027, 10, 1), date(2027, 10, 31))
+    stats = statistics.report(session=session, period=october, target_days=5)
+    assert stats.previous == statistics.Period(date(2026, 10, 1), date(2026, 10, 31))
+    assert (stats.before.questions, stats.before.answered) == (1, 1)
+    assert [(row.month, row.previous_month, row.previous_questions)
+            for row in stats.months] == [("2027-10", "2026-10", 1)]
+    columns = statistics.indicator_table(stats).columns
+    assert columns[2] == "Un an plus tôt du 01/10/2026 au 31/10/2026"
