@@ -9,7 +9,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,6 +26,7 @@ from knowledge.people import (
     retention,
     subscriptions,
 )
+from knowledge.retrieval.search import Passage
 from knowledge.runtime import Knowledge
 from knowledge.store.db import is_row_id
 from knowledge.store.models import (
@@ -88,6 +89,8 @@ class OfferedEntry:
     answer: str
     source: str | None
     ticket_open: bool
+    # The passage closest to the ticket's question, marked when the answer is shown in full.
+    passage: Passage | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,7 @@ class Suggestion:
     question: str
     answer: str
     score: float
+    passage: Passage | None = None
 
 
 @dataclass(frozen=True)
@@ -261,7 +265,9 @@ class BotServices:
                 if found else None
             receipt = outbox.enqueue(
                 session=session, kind=OutboxKind.RECEIPT, chat_id=chat_id, created_by="bot",
-                text=texts.receipt(ticket.id, [(item.question, item.answer) for item in found]),
+                text=texts.receipt(ticket.id, [
+                    (item.question, texts.suggestion_excerpt(item.answer, item.passage))
+                    for item in found]),
                 buttons=_rows(markup), asker_id=asker_id, ticket_id=ticket.id,
                 in_hand=RECEIPT_LEASE)
             return Asked(receipt=outbox.OutboxItem.of(receipt))
@@ -280,7 +286,7 @@ class BotServices:
             logger.exception("search failed for a new question")
             return [], None
         found = [Suggestion(entry_id=hit.entry_id, question=hit.question, answer=hit.answer,
-                            score=hit.score)
+                            score=hit.score, passage=hit.passage)
                  for hit in result.hits[:shown] if hit.score >= threshold]
         return found, max((hit.score for hit in result.hits), default=None)
 
@@ -362,8 +368,18 @@ class BotServices:
             entry = session.get(KnowledgeEntry, entry_id)
             if entry is None or entry.status != EntryStatus.ACTIVE.value:
                 return None
-            return OfferedEntry(question=entry.question, answer=entry.answer,
-                                source=entry.source, ticket_open=tickets.is_open(ticket))
+            offered = OfferedEntry(question=entry.question, answer=entry.answer,
+                                   source=entry.source, ticket_open=tickets.is_open(ticket))
+            question = ticket.text
+        # Outside the unit of work: the search reads never wait on our own write lock.
+        try:
+            passage = self.knowledge.passage_for(question, entry_id)
+        except Exception:  # the answer is worth showing even unmarked
+            logger.exception("no passage for entry %s", entry_id)
+            return offered
+        if passage is None or passage.end > len(offered.answer):
+            return offered
+        return replace(offered, passage=passage)
 
     def suggestions_offered(self, ticket_id: int, asker_id: int, *,
                             entry_id: int | None = None) -> bool:

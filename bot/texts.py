@@ -6,7 +6,12 @@ import html
 from collections.abc import Sequence
 from datetime import datetime
 
+from knowledge.retrieval.passages import suggestion_text
+from knowledge.retrieval.search import Passage
 from knowledge.store.models import TICKET_STATUS_LABELS, OutboxKind, TicketStatus
+
+# Put before the closest passage when a suggested answer is shown in full.
+PASSAGE_MARK = "▶ "
 
 
 def e(value: object) -> str:
@@ -188,15 +193,21 @@ BUTTON_EXPIRED = "Ce bouton n'est plus valable."
 ACTION_IMPOSSIBLE = "Action impossible sur cette question."
 
 
+def suggestion_excerpt(answer: str, passage: Passage | None) -> str:
+    """What a suggestion shows of its answer: its closest passage (whole sentences, up to 350
+    characters, « … » where cut), else its opening (280 characters)."""
+    return suggestion_text(answer, passage)
+
+
 def receipt(ticket_id: int, suggestions: Sequence[tuple[str, str]]) -> str:
-    """Acknowledge a question, with the past answers that look close (question, answer)."""
+    """Acknowledge a question, with the past answers that look close (question, excerpt)."""
     head = f"Votre question est enregistrée sous le <b>n° {ticket_id}</b>."
     if not suggestions:
         return (head + "\n\nUn conseiller du SVP vous répondra ici. Suivez vos questions avec "
                 "/mesquestions.")
     lines = [head, "", "Des réponses déjà validées par le SVP semblent proches :"]
-    for number, (question, answer) in enumerate(suggestions, start=1):
-        lines += ["", f"<b>{number}. {e(excerpt(question, 200))}</b>", e(excerpt(answer, 280))]
+    for number, (question, shown) in enumerate(suggestions, start=1):
+        lines += ["", f"<b>{number}. {e(excerpt(question, 200))}</b>", e(shown)]
     lines += ["", "Si l'une d'elles répond à votre question, appuyez sur « Ma question est "
               "résolue » ; sinon, un conseiller vous répondra ici."]
     return "\n".join(lines)
@@ -222,8 +233,10 @@ def waiting(ticket_id: int) -> str:
     return f"Entendu : un conseiller du SVP répondra ici à votre question n° {ticket_id}."
 
 
-def with_source(answer: str, source: str | None) -> str:
-    """A suggested answer in full (plain text), with its source when known."""
+def with_source(answer: str, source: str | None, passage: Passage | None = None) -> str:
+    """A suggested answer in full (plain text), its closest passage marked, and its source."""
+    if passage is not None and not passage.from_question and 0 < passage.start < len(answer):
+        answer = f"{answer[:passage.start]}{PASSAGE_MARK}{answer[passage.start:]}"
     return f"{answer}\n\nSource : {source}" if source else answer
 
 

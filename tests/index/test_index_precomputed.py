@@ -15,6 +15,8 @@ from index.precomputed import (
     save_table,
     with_precomputed,
 )
+from knowledge.retrieval import passages
+from knowledge.retrieval.embeddings import passage_text
 from svp.demo import PACKAGED_VECTORS, build_demo_vectors, demo_file
 
 
@@ -54,14 +56,20 @@ def test_packaged_demo_vectors_equal_what_the_real_model_computes(
     lines = demo_file().read_text(encoding="utf-8").splitlines()[:3]
     subset.write_text("\n".join(lines) + "\n", encoding="utf-8")
     fresh = tmp_path / "fresh.npz"
+    rows = [json.loads(line) for line in demo_file().open(encoding="utf-8") if line.strip()]
+    cut = [passages.passage_texts(row["question"], row["answer"])[1] for row in rows]
+    # Each entry's text, then each of its passages (its question first).
     assert build_demo_vectors(embedder=e5_model, workdir=tmp_path, out=fresh,
-                              data_file=subset) == 3
+                              data_file=subset) == 3 + sum(len(texts) for texts in cut[:3])
     packaged = load_table(PACKAGED_VECTORS, model_id=e5_model.model_id, dim=e5_model.dim)
-    # Each entry's passage and its question (embedded as a query): nothing left to embed.
-    assert len(packaged) == 2 * sum(1 for line in demo_file().open(encoding="utf-8")
-                                    if json.loads(line))
+    # Each entry's text, its question (embedded as a query) and its passages: nothing left to
+    # embed when the demo is imported.
+    for row, texts in zip(rows, cut, strict=True):
+        assert passage_key(passage_text(row["question"], row["answer"])) in packaged
+        assert query_key(row["question"].strip()) in packaged
+        assert all(passage_key(text) in packaged for text in texts)
     made = load_table(fresh, model_id=e5_model.model_id, dim=e5_model.dim)
-    assert len(made) == 6
+    assert len(made) == len({passage_key(text) for texts in cut[:3] for text in texts}) + 6
     for key, vector in made.items():
         # The 4-bit kernels round differently from one CPU to another (AVX2, AVX-512, AMX):
         # up to 1.2e-3 per coordinate, a cosine of 0.99998; a stale or wrong vector is far off.

@@ -62,7 +62,7 @@ def test_the_question_is_passage_zero_with_offsets_into_the_question() -> None:
 
 def test_a_long_paragraph_is_cut_into_windows_of_whole_sentences() -> None:
     answer = f"Introduction courte mais suffisante pour former un passage.\n\n{LONG_PARAGRAPH}"
-    spans, texts = passages.passage_texts("Enquête ressources ?", answer)
+    _, texts = passages.passage_texts("Enquête ressources ?", answer)
     windows = texts[2:]
     assert texts[1] == "Introduction courte mais suffisante pour former un passage."
     assert len(windows) >= 3
