@@ -12,9 +12,10 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from knowledge.catalog.sheets import format_cell
-from knowledge.desk import drafts, review
+from knowledge.desk import drafts, formatting, review
 from knowledge.store.models import (
     ORGANISATION_KIND_LABELS,
     TICKET_STATUS_LABELS,
@@ -101,6 +102,11 @@ def kind_label(value: str) -> str:
         return value
 
 
+def light_markup(value: str | None) -> Markup:
+    """An answer's **bold** and [links](https://...) as HTML, everything else escaped."""
+    return Markup(formatting.to_page_html(value or ""))  # escaped by to_page_html
+
+
 def make_templates() -> Jinja2Templates:
     """Build the Jinja2 environment of the admin (autoescaping on)."""
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
@@ -108,6 +114,7 @@ def make_templates() -> Jinja2Templates:
     templates.env.filters["status_label"] = status_label
     templates.env.filters["kind_label"] = kind_label
     templates.env.filters["cell"] = format_cell
+    templates.env.filters["light_markup"] = light_markup
     templates.env.globals["status_labels"] = TICKET_STATUS_LABELS
     templates.env.globals["kind_labels"] = ORGANISATION_KIND_LABELS
     return templates

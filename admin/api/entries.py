@@ -26,7 +26,7 @@ from admin.api.schemas import (
     RowId,
 )
 from admin.security import ConfigDep, DbSession, KnowledgeDep
-from knowledge.catalog import entries, personal_data
+from knowledge.catalog import entries, personal_data, themes
 from knowledge.errors import InvalidInput
 from knowledge.retrieval import phrasings
 from knowledge.store.db import MAX_ROW_ID
@@ -91,6 +91,12 @@ def list_entries(
                      next_cursor=encode_cursor(page[-1].id) if more else None)
 
 
+@router.get("/themes", response_model=list[str])
+def list_themes(db: DbSession, caller: CurrentCaller) -> list[str]:
+    """The themes an entry or an answer may be filed under (the managed list)."""
+    return [theme.name for theme in themes.list_themes(session=db)]
+
+
 @router.get("/entries/{entry_id}", response_model=EntryDetail)
 def get_entry(entry_id: RowId, db: DbSession, caller: CurrentCaller) -> EntryDetail:
     """Read an entry with its revisions and learnt phrasings."""
@@ -113,6 +119,7 @@ def create_entry(body: EntryCreate, db: DbSession, knowledge: KnowledgeDep, conf
                                                min_score=config.duplicate_threshold)
         if duplicates:
             return duplicate_response(duplicates)
+    theme = themes.known(session=db, name=body.theme)  # 422 for a theme not in the list
     personal_data.check(session=db, texts=(body.question, body.answer),
                         confirmed=body.confirm_personal_data, actor=caller.actor,
                         object_type="entry", object_id=None)
@@ -120,7 +127,7 @@ def create_entry(body: EntryCreate, db: DbSession, knowledge: KnowledgeDep, conf
         session=db, actor=caller.actor, embedder=knowledge.embedder,
         review_months=config.review_months,
         content=entries.EntryFields(
-            question=body.question, answer=body.answer, theme=body.theme,
+            question=body.question, answer=body.answer, theme=theme,
             tags=tuple(body.tags), legal_references=tuple(body.legal_references),
             source=body.source, review_by=body.review_by, external_id=body.external_id))
     background.add_task(knowledge.sync_index)
@@ -141,6 +148,8 @@ def change_entry(entry_id: RowId, body: EntryChange, db: DbSession, knowledge: K
     for required in ("question", "answer"):
         if required in given and given[required] is None:
             del given[required]
+    if "theme" in given:  # a theme not in the list is refused; the entry's own may stay
+        given["theme"] = themes.known(session=db, name=given["theme"], current=current.theme)
     content = replace(current, **given)
     if content.question != current.question or content.answer != current.answer:
         personal_data.check(session=db, texts=(content.question, content.answer),

@@ -99,7 +99,8 @@ class EntryCreate(BaseModel):
 
     question: Text = Field(max_length=10_000)
     answer: Text = Field(max_length=200_000)
-    theme: Text | None = Field(default=None, max_length=1_000)
+    theme: Text | None = Field(default=None, max_length=1_000, description="Un thème de la "
+                               "liste (GET /api/v1/themes) ; un thème inconnu est refusé (422).")
     tags: list[Annotated[Text, Field(max_length=200)]] = Field(default=[], max_length=50)
     legal_references: list[Annotated[Text, Field(max_length=2_000)]] = Field(
         default=[], max_length=100)
@@ -115,7 +116,7 @@ class EntryCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "question": "Qui paie la taxe d'enlèvement des ordures ménagères ?",
         "answer": "Le bailleur la paie puis la récupère sur le locataire (charges).",
-        "theme": "Charges locatives", "legal_references": ["Décret n° 87-713"]}]})
+        "theme": "Gestion locative et charges", "legal_references": ["Décret n° 87-713"]}]})
 
 
 class EntryChange(BaseModel):
@@ -123,7 +124,8 @@ class EntryChange(BaseModel):
 
     question: Text | None = Field(default=None, max_length=10_000)
     answer: Text | None = Field(default=None, max_length=200_000)
-    theme: Text | None = Field(default=None, max_length=1_000)
+    theme: Text | None = Field(default=None, max_length=1_000, description="Un thème de la "
+                               "liste (GET /api/v1/themes) ; un thème inconnu est refusé (422).")
     tags: list[Annotated[Text, Field(max_length=200)]] | None = Field(default=None,
                                                                       max_length=50)
     legal_references: list[Annotated[Text, Field(max_length=2_000)]] | None = Field(
@@ -278,9 +280,14 @@ class Answer(BaseModel):
                                       "reprise telle quelle (none).")
     question: Text | None = Field(default=None, max_length=10_000,
                                   description="Question reformulée pour la fiche.")
-    theme: Text | None = Field(default=None, max_length=1_000)
+    theme: Text | None = Field(default=None, max_length=1_000, description="Un thème de la "
+                               "liste (GET /api/v1/themes) ; un thème inconnu est refusé (422).")
     references: list[Annotated[Text, Field(max_length=2_000)]] = Field(default=[],
                                                                         max_length=100)
+    keep_courtesy: bool = Field(default=False, description="Publier la réponse telle quelle : "
+                                "sinon la fiche perd la salutation, les formules de politesse "
+                                "et la signature (le demandeur reçoit toujours le texte "
+                                "complet).")
     confirm_duplicate: bool = Field(default=False, description="Publier malgré des fiches "
                                     "très proches (sinon 409 avec les candidates).")
     confirm_personal_data: bool = Field(default=False, description="Publier malgré des "
@@ -289,8 +296,8 @@ class Answer(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "answer": "Bonjour, le SLS n'est pas dû dans ce cas…", "publication": "new",
-        "question": "Le SLS est-il dû par un locataire de plus de 65 ans ?", "theme": "SLS",
-        "references": ["CCH art. L441-3"]}]})
+        "question": "Le SLS est-il dû par un locataire de plus de 65 ans ?",
+        "theme": "Gestion locative et charges", "references": ["CCH art. L441-3"]}]})
 
 
 class AnswerOut(BaseModel):

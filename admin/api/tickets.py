@@ -142,7 +142,8 @@ def answer_ticket(ticket_id: RowId, body: Answer, db: DbSession, knowledge: Know
         theme=body.theme or None, legal_references=tuple(body.references),
         entry_id=body.entry_id if choice is review.Publication.UPDATE else None,
         source_entry_id=body.entry_id if choice is review.Publication.NONE else None,
-        signature=_signature(config, caller), review_months=config.review_months,
+        signature=_signature(config, caller), signature_template=config.answer_signature,
+        keep_courtesy=body.keep_courtesy, review_months=config.review_months,
         confirm_personal_data=body.confirm_personal_data)
     if choice is review.Publication.UPDATE and body.entry_id is None:
         raise InvalidInput("Choisissez la fiche à mettre à jour (entry_id).")

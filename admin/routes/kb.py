@@ -157,19 +157,22 @@ def kb_edit(request: Request, entry_id: int, db: DbSession, knowledge: Knowledge
     """Save a new revision of an entry."""
     current = entries.get(session=db, entry_id=entry_id)
     try:
+        # Chosen from the list, whatever the browser sent; the entry's own theme may stay.
+        theme = themes.known(session=db, name=theme, current=current.theme) or ""
         # Scanned again here whatever the page showed: the browser is not trusted.
         personal_data.check(session=db, texts=(question, answer),
                             confirmed=confirm_personal_data == "1", actor=_actor(user),
                             object_type="entry", object_id=entry_id)
-    except privacy.PersonalDataFound as error:
+    except (privacy.PersonalDataFound, themes.UnknownTheme) as error:
         form = {"question": question, "answer": answer, "theme": theme,
                 "references": references, "tags": tags, "source": source,
                 "review_by": review_by, "minor": minor, "reason": reason}
         return render(request, "kb_edit.html", {
             "entry": current, "themes": themes.list_themes(session=db), "form": form,
-            "error": str(error),
+            "error": str(error), "error_at": "theme" if isinstance(
+                error, themes.UnknownTheme) else "privacy",
             "privacy_findings": findings_view({"question": question, "answer": answer})},
-            status_code=409)
+            status_code=422 if isinstance(error, themes.UnknownTheme) else 409)
     entries.update(
         session=db, entry_id=entry_id, actor=_actor(user), reason=reason or None,
         embedder=knowledge.embedder, minor=bool(minor),

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import delete
 
 from admin.pages import redirect, render
-from admin.security import CurrentUser, DbSession, KnowledgeDep
+from admin.security import CurrentAdmin, CurrentUser, DbSession, KnowledgeDep
 from knowledge.catalog import exporting, importing, reviews, themes, usage
 from knowledge.catalog.tabular import FileFormat
 from knowledge.errors import InvalidInput, NotFound
@@ -53,10 +53,18 @@ def kb_themes(request: Request, db: DbSession, user: CurrentUser) -> HTMLRespons
 
 
 @router.post("/kb/themes")
-def kb_theme_add(db: DbSession, user: CurrentUser,
-                 name: Annotated[str, Form(max_length=200)]) -> Response:
-    """Add a theme to the list."""
-    themes.add(session=db, name=name, actor=_actor(user))
+def kb_theme_add(request: Request, db: DbSession, user: CurrentAdmin,
+                 name: Annotated[str, Form(max_length=200)],
+                 confirm_similar: Annotated[str, Form(max_length=4)] = "") -> Response:
+    """Add a theme to the list (administrators), after a warning if it reads like another."""
+    try:
+        themes.add(session=db, name=name, actor=_actor(user),
+                   confirm_similar=confirm_similar == "1")
+    except themes.SimilarThemes as warning:
+        return render(request, "kb_themes.html", {
+            "themes": themes.list_themes(session=db), "counts": themes.entry_counts(session=db),
+            "similar": warning.similar, "warning": str(warning), "new_name": name},
+            status_code=409)
     return redirect("/kb/themes", "theme_added")
 
 

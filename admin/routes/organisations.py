@@ -35,6 +35,7 @@ def organisations_page(request: Request, db: DbSession, user: CurrentUser) -> HT
     """List organisations with a creation form."""
     return render(request, "organisations.html", {
         "organisations": organisations.list_organisations(session=db),
+        "missing_departement": organisations.without_departement(session=db),
         "kinds": list(OrganisationKind),
     })
 

@@ -7,13 +7,15 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Form, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from admin.pages import redirect, render, similarity_words
 from admin.routes.privacy import findings_view
 from admin.security import ConfigDep, CurrentUser, DbSession, KnowledgeDep, end_read
+from knowledge.catalog import themes
 from knowledge.desk import (
+    courtesy,
     drafts,
     formatting,
     heartbeat,
@@ -54,11 +56,15 @@ def _signature(config: ConfigDep, user: User) -> str:
     return formatting.signature_for(config.answer_signature, user.display_name)
 
 
-def _preview(answer: str, references: str, signature: str) -> dict[str, Any]:
+def _preview(answer: str, references: str, signature: str, template: str) -> dict[str, Any]:
     text = formatting.compose(answer=answer, references=_references(references),
                               signature=signature)
     parts = formatting.render_parts(body=text, formatted=True) if answer.strip() else []
-    return {"chars": len(answer.strip()), "parts": parts, "max": review.MAX_ANSWER_CHARS}
+    # What a publication gives the entry: the answer without greeting, closing, signature.
+    entry = courtesy.strip_courtesy(answer, signatures=[signature, template])
+    return {"chars": len(answer.strip()), "parts": parts, "max": review.MAX_ANSWER_CHARS,
+            "entry_html": formatting.to_page_html(entry),
+            "entry_changed": bool(answer.strip()) and entry != answer.strip()}
 
 
 def _status_of(error: DomainError) -> int:
@@ -77,6 +83,10 @@ def _ticket_page(request: Request, db: DbSession, knowledge: Knowledge, config: 
     hits, search_error = _suggestions(knowledge, text, config.suggestions_shown)
     ticket = review.get_ticket(session=db, ticket_id=ticket_id)
     threshold = knowledge.abstain_threshold
+    refusal = (drafts.refusal_of(ticket, adviser=user)
+               if form is None and request.query_params.get("refused") else None)
+    if refusal is not None:  # the answer refused before the redirect, and why
+        error, error_at = refusal.error, "answer"
     if form is not None:
         draft = drafts.Draft.of(form)
     else:
@@ -110,13 +120,15 @@ def _ticket_page(request: Request, db: DbSession, knowledge: Knowledge, config: 
         "similarity": similarity_words(close=knowledge.abstain_threshold,
                                        very_close=config.duplicate_threshold),
         "draft": draft.as_form(),
-        "preview": _preview(draft.answer, draft.references, signature),
+        "preview": _preview(draft.answer, draft.references, signature,
+                            config.answer_signature),
+        "themes": themes.list_themes(session=db),
         "signature": signature,
         "duplicates": duplicates or [],
         "privacy_findings": findings_view({"question": draft.question, "answer": draft.answer}),
         "confirmed_personal_data": confirmed_personal_data,
         # Shown again after a refusal: the publication chosen is the adviser's, not a guess.
-        "publication_chosen": form is not None,
+        "publication_chosen": form is not None or refusal is not None,
         "can_act": is_open and mine_or_free,
         "can_clarify": ticket.status in {"new", "in_review"} and mine_or_free,
         "can_follow_up": not is_open and ticket.asker is not None,
@@ -168,6 +180,7 @@ class AnswerForm(BaseModel):
     references: str = Field("", max_length=_TEXT)
     entry_id: str = Field("", max_length=20)
     source_entry_id: str = Field("", max_length=20)
+    keep_courtesy: str = Field("", max_length=4)
     confirm_duplicate: str = Field("", max_length=4)
     confirm_personal_data: str = Field("", max_length=4)
 
@@ -179,6 +192,29 @@ class AnswerForm(BaseModel):
     def personal_data_confirmed(self) -> bool:
         """The adviser ticked "publish the personal data found anyway"."""
         return self.confirm_personal_data == "1"
+
+
+def _refused(request: Request, db: DbSession, knowledge: Knowledge, config: ConfigDep,
+             user: User, ticket_id: int, error: DomainError, *, form: dict[str, Any],
+             confirmed_personal_data: bool = False) -> Response:
+    """A refused answer: keep the draft and the reason, then back to the ticket's own URL.
+
+    Only a refusal of what was typed (InvalidInput) goes through a redirect, so that a
+    reload sends nothing again; a ticket that cannot be worked shows its page at once.
+    """
+    db.rollback()
+    if isinstance(error, InvalidInput):
+        try:
+            drafts.keep_refused(session=db, ticket_id=ticket_id, adviser=user,
+                                draft=drafts.Draft.of(form), error=str(error))
+        except DomainError:
+            db.rollback()
+        else:
+            return RedirectResponse(f"/tickets/{ticket_id}?refused=1#h-answer",
+                                    status_code=303)
+    return _page_on_error(request, db, knowledge, config, user, ticket_id, error,
+                          at="answer", form=form,
+                          confirmed_personal_data=confirmed_personal_data)
 
 
 @router.get("/tickets/{ticket_id}")
@@ -253,10 +289,13 @@ def save_draft(request: Request, ticket_id: int, db: DbSession, knowledge: Knowl
                config: ConfigDep, user: CurrentUser,
                form: Annotated[AnswerForm, Form()]) -> Response:
     """Keep the draft on the ticket without sending anything."""
-    return _attempt(request, db, knowledge, config, user, ticket_id,
-                    lambda: drafts.save(session=db, ticket_id=ticket_id, adviser=user,
-                                        draft=drafts.Draft.of(form.draft())),
-                    at="answer", done="draft_saved", form=form.draft())
+    try:
+        drafts.save(session=db, ticket_id=ticket_id, adviser=user,
+                    draft=drafts.Draft.of(form.draft()))
+    except DomainError as error:
+        return _refused(request, db, knowledge, config, user, ticket_id, error,
+                        form=form.draft())
+    return redirect(f"/tickets/{ticket_id}", "draft_saved")
 
 
 @router.post("/tickets/{ticket_id}/preview")
@@ -265,7 +304,8 @@ def preview(ticket_id: int, db: DbSession, config: ConfigDep, user: CurrentUser,
             references: Annotated[str, Form(max_length=_TEXT)] = "") -> JSONResponse:
     """The answer as the asker will see it in Telegram: HTML parts and counts."""
     review.get_ticket(session=db, ticket_id=ticket_id)  # a 404 for a ticket that is not there
-    return JSONResponse(_preview(answer, references, _signature(config, user)))
+    return JSONResponse(_preview(answer, references, _signature(config, user),
+                                 config.answer_signature))
 
 
 def _near_duplicates(knowledge: Knowledge,
@@ -324,12 +364,13 @@ def approve(request: Request, ticket_id: int, db: DbSession, knowledge: Knowledg
                                      legal_references=_references(references),
                                      entry_id=target, source_entry_id=source,
                                      signature=_signature(config, user),
+                                     signature_template=config.answer_signature,
+                                     keep_courtesy=answer_form.keep_courtesy == "1",
                                      review_months=config.review_months,
                                      confirm_personal_data=answer_form.personal_data_confirmed))
     except DomainError as error:
-        return _page_on_error(request, db, knowledge, config, user, ticket_id, error,
-                              at="answer", form=form,
-                              confirmed_personal_data=answer_form.personal_data_confirmed)
+        return _refused(request, db, knowledge, config, user, ticket_id, error, form=form,
+                        confirmed_personal_data=answer_form.personal_data_confirmed)
     # After the commit (which precedes the response), bring this process's index up to date.
     background.add_task(knowledge.sync_index)
     return redirect(f"/tickets/{ticket_id}", "approved")

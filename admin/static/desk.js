@@ -26,6 +26,8 @@
     var counter = document.getElementById("answer-counter");
     var preview = document.getElementById("answer-preview");
     var sourceNote = document.getElementById("source-note");
+    var entryBox = document.getElementById("entry-text-box");
+    var entryPreview = document.getElementById("entry-preview");
     var max = parseInt(form.dataset.max || "20000", 10);
     /* A page shown again after a refusal keeps the choice the adviser had made. */
     var manualPublication = form.dataset.publicationChosen === "1";
@@ -50,7 +52,9 @@
       counter.textContent = chars + " caractère(s) sur " + max + " · calcul des messages…";
       counter.classList.toggle("over", chars > max);
     }
+    var asked = 0;
     function refreshPreview() {
+      var mine = ++asked;
       var body = new URLSearchParams();
       body.set("answer", answer.value);
       body.set("references", references ? references.value : "");
@@ -58,7 +62,7 @@
       fetch(form.dataset.previewUrl, {method: "POST", body: body, credentials: "same-origin"})
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (data) {
-          if (!data) return;
+          if (!data || mine !== asked) return;  /* a later draft's answer wins */
           counter.textContent = data.chars + " caractère(s) sur " + data.max + " · " +
             data.parts.length + " message(s) Telegram";
           counter.classList.toggle("over", data.chars > data.max);
@@ -69,6 +73,16 @@
             div.innerHTML = part;  /* escaped server-side: only b, i, a tags */
             preview.appendChild(div);
           });
+          if (!data.parts.length) {  /* an emptied draft: say so, never the old text */
+            var empty = document.createElement("p");
+            empty.className = "hint";
+            empty.textContent = "Le brouillon est vide.";
+            preview.appendChild(empty);
+          }
+          if (entryBox && entryPreview) {
+            entryBox.hidden = !data.entry_changed;
+            entryPreview.innerHTML = data.entry_html || "";  /* escaped server-side: strong, a */
+          }
         })
         .catch(function () { /* the counter keeps the local count */ });
     }
@@ -314,7 +328,23 @@
     window.setInterval(poll, interval);
   }
 
+  /* The phone menu scrolls sideways: a fade on the side that has more links (issue 26). */
+  function menuEdges() {
+    var wrap = document.getElementById("nav-wrap");
+    var nav = document.getElementById("main-nav");
+    if (!wrap || !nav) return;
+    function update() {
+      var rest = nav.scrollWidth - nav.clientWidth - nav.scrollLeft;
+      wrap.classList.toggle("more-left", nav.scrollLeft > 2);
+      wrap.classList.toggle("more-right", rest > 2);
+    }
+    nav.addEventListener("scroll", update, {passive: true});
+    window.addEventListener("resize", update);
+    update();
+  }
+
   function ready() {
+    menuEdges();
     ticketPage();
     privacyBox();
     ticketNavigation();

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from difflib import SequenceMatcher
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -29,6 +30,70 @@ DEFAULT_THEMES = (
     "Management et RH",
     "Copropriété",
 )
+
+
+# Words that do not tell two themes apart: « TFPB et fiscalité » is « Fiscalité (TFPB) ».
+_FILLERS = frozenset({"et", "de", "du", "des", "la", "le", "les", "l", "d", "a", "au", "aux",
+                      "en"})
+SIMILAR_RATIO = 0.85
+
+
+class UnknownTheme(InvalidInput):
+    """A theme that is not in the managed list: only an administrator adds one."""
+
+
+class SimilarThemes(Conflict):
+    """A new theme that reads like one of the list; adding it needs a confirmation."""
+
+    def __init__(self, name: str, similar: list[Theme]) -> None:
+        self.similar = similar
+        names = ", ".join(f"« {theme.name} »" for theme in similar)
+        super().__init__(f"Le thème « {name} » ressemble à {names} : vérifiez qu'il ne fait pas "
+                         "double emploi avant de le créer.")
+
+
+def _words(name: str) -> list[str]:
+    return [word for word in fold(name.replace("&", " et ")).split() if word not in _FILLERS]
+
+
+def _alike(one: str, other: str) -> bool:
+    first, second = _words(one), _words(other)
+    if not first or not second:
+        return False
+    if sorted(first) == sorted(second):
+        return True
+    ratio = SequenceMatcher(None, " ".join(sorted(first)), " ".join(sorted(second))).ratio()
+    return ratio >= SIMILAR_RATIO
+
+
+def similar(*, session: Session, name: str) -> list[Theme]:
+    """Themes of the list that read like this name (accents, case, punctuation, « & » ignored)."""
+    folded = fold(name)
+    return [theme for theme in list_themes(session=session)
+            if theme.folded != folded and _alike(theme.name, name)]
+
+
+def known(*, session: Session, name: str | None, current: str | None = None) -> str | None:
+    """Return the managed spelling of a theme chosen by a person; refuse one not in the list.
+
+    `current` is the theme the entry or question already carries: keeping it is always
+    allowed, even when it predates the list.
+    """
+    if name is None or not fold(name):
+        return None
+    found = find(session=session, name=name)
+    if found is not None:
+        return found.name
+    if current is not None and fold(current) == fold(name):
+        return current
+    names = [theme.name for theme in list_themes(session=session)]
+    close = [theme.name for theme in similar(session=session, name=name)]
+    hint = f" Vouliez-vous dire « {close[0]} » ?" if close else ""
+    choices = (f" Thèmes possibles : {', '.join(names)}." if names
+               else " La liste des thèmes est vide.")
+    raise UnknownTheme(f"Thème inconnu : « {clean(name)[:MAX_THEME_CHARS]} ».{hint}{choices} "
+                       "Un administrateur peut créer un thème (Base de connaissances → Thèmes, "
+                       "ou « svp kb themes add »).")
 
 
 def _name(value: str) -> tuple[str, str]:
@@ -94,12 +159,16 @@ def seed(*, session: Session) -> int:
     return added
 
 
-def add(*, session: Session, name: str, actor: str) -> Theme:
-    """Add a theme to the list; refuse a name the list already has."""
+def add(*, session: Session, name: str, actor: str, confirm_similar: bool = False) -> Theme:
+    """Add a theme to the list; refuse a name the list already has, and a near duplicate
+    of one unless confirmed."""
     clean_name, folded = _name(name)
     existing = find(session=session, name=clean_name)
     if existing is not None:
         raise Conflict(f"Le thème « {existing.name} » existe déjà.")
+    close = similar(session=session, name=clean_name)
+    if close and not confirm_similar:
+        raise SimilarThemes(clean_name, close)
     theme = Theme(name=clean_name, folded=folded, created_at=utcnow())
     session.add(theme)
     session.flush()

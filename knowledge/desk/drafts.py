@@ -41,6 +41,7 @@ class Draft:
     publication: str = Publication.NEW.value
     entry_id: str = ""  # the entry to update when publication is "update"
     source_entry_id: str = ""  # the suggestion the answer was taken from, if any
+    keep_courtesy: str = ""  # "1": the entry keeps the greeting, closing and signature
 
     def as_form(self) -> dict[str, str]:
         """The draft as the template's form values."""
@@ -84,6 +85,42 @@ def initial_draft(*, ticket: Ticket, hits: list[Any], threshold: float) -> Draft
                  theme=best.theme or ticket.theme or "",
                  publication=publication_for(best.answer, best.answer).value,
                  entry_id=str(best.entry_id), source_entry_id=str(best.entry_id))
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why the last answer sent from the page was refused, shown with the draft it kept."""
+
+    error: str
+    user_id: int
+
+
+REFUSAL_KEY = "refusal"
+
+
+def refusal_of(ticket: Ticket, *, adviser: User) -> Refusal | None:
+    """The refusal this adviser's last answer met on the ticket, if the draft still has it."""
+    stored = (ticket.draft or {}).get(REFUSAL_KEY)
+    if not isinstance(stored, dict) or stored.get("user_id") != adviser.id:
+        return None
+    return Refusal(error=str(stored.get("error") or ""), user_id=adviser.id)
+
+
+def keep_refused(*, session: Session, ticket_id: int, adviser: User, draft: Draft,
+                 error: str) -> Ticket:
+    """Keep a refused answer as the ticket's draft, with the reason, for the page to show.
+
+    After a refusal the page redirects to the ticket (a reload sends nothing again): what the
+    adviser typed and why it was refused must survive the redirect.
+    """
+    ticket = get_ticket(session=session, ticket_id=ticket_id)
+    check_can_act(ticket, adviser, OPEN_STATUSES)
+    ticket.draft = {**draft.as_form(), REFUSAL_KEY: {"error": error, "user_id": adviser.id}}
+    ticket.draft_saved_at = utcnow()
+    audit.record(session=session, actor=f"user:{adviser.login}", action="ticket.draft",
+                 object_type="ticket", object_id=ticket.id, details={"refused": True})
+    logger.info("refused answer of ticket %s kept as draft for %s", ticket.id, adviser.login)
+    return ticket
 
 
 def save(*, session: Session, ticket_id: int, adviser: User, draft: Draft) -> Ticket:

@@ -58,6 +58,33 @@ def to_telegram_html(text: str) -> str:
     return "\n".join(lines)
 
 
+_PAGE_INLINE = re.compile(
+    r"\[(?P<label>[^\]\n]+)\]\((?P<url>https?://[^\s)]+)\)"
+    r"|\*\*(?P<bold>\S(?:[^\n]*?\S)?)\*\*"
+)
+
+
+def to_page_html(text: str) -> str:
+    """Render **bold** and [links](https://...) of a stored text for a web page, the rest escaped.
+
+    The same markup as in Telegram, read the same way; only http and https links, which open
+    without giving the page away (rel="noopener noreferrer").
+    """
+    out: list[str] = []
+    position = 0
+    for match in _PAGE_INLINE.finditer(text):
+        out.append(html.escape(text[position:match.start()], quote=True))
+        if match.group("url"):
+            url = html.escape(match.group("url"), quote=True)
+            label = html.escape(match.group("label"), quote=True)
+            out.append(f'<a href="{url}" rel="noopener noreferrer">{label}</a>')
+        else:
+            out.append(f"<strong>{to_page_html(match.group('bold'))}</strong>")
+        position = match.end()
+    out.append(html.escape(text[position:], quote=True))
+    return "".join(out)
+
+
 def escaped_length(text: str) -> int:
     """Length of a plain text once escaped for Telegram HTML."""
     return len(_escape(text))

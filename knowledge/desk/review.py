@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from knowledge import audit
 from knowledge.catalog import entries, personal_data, reviews
-from knowledge.desk import outbox
+from knowledge.catalog import themes as theme_list
+from knowledge.desk import courtesy, outbox
 from knowledge.desk.formatting import compose
 from knowledge.desk.tickets import OPEN_STATUSES, OPEN_VALUES, is_open
 from knowledge.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -120,6 +121,10 @@ class Approval:
     entry_id: int | None = None  # the entry to revise when publication is UPDATE
     tags: tuple[str, ...] = field(default=())
     signature: str = ""  # appended to the message sent, never to the entry
+    # The configured signature template ({prénom}, {nom}): any adviser's signature it matches
+    # is dropped from the entry, as are greetings and closing formulas...
+    signature_template: str = ""
+    keep_courtesy: bool = False  # ...unless the adviser keeps the answer's text as written
     source_entry_id: int | None = None  # the suggestion sent as is (publication NONE)
     review_months: int = reviews.DEFAULT_REVIEW_MONTHS  # a new entry's review period
     # The adviser saw the personal data the detector found and publishes it on purpose.
@@ -394,6 +399,15 @@ def duplicate_candidates(approval: Approval, *, ticket_text: str, confirmed: boo
     return near_duplicates(clean(approval.question or "") or ticket_text, approval.answer)
 
 
+def entry_answer(approval: Approval) -> str:
+    """The text a published answer gives its entry: without greeting, closing, signature."""
+    if approval.keep_courtesy:
+        return clean(approval.answer)
+    return courtesy.strip_courtesy(
+        clean(approval.answer),
+        signatures=[s for s in (approval.signature, approval.signature_template) if s])
+
+
 def approve(*, session: Session, ticket_id: int, adviser: User, approval: Approval,
             embedder: Embedder | None = None) -> ApprovalOutcome:
     """Answer a ticket: publish or revise an entry if asked, queue the answer, in one unit."""
@@ -401,17 +415,24 @@ def approve(*, session: Session, ticket_id: int, adviser: User, approval: Approv
     check_can_act(ticket, adviser, OPEN_STATUSES)
     answer = message_text(approval.answer, "La réponse", MAX_ANSWER_CHARS)
     actor = _actor(adviser)
+    # Chosen from the managed list: a theme typed anew is refused, whatever the form sent.
+    theme = theme_list.known(session=session, name=approval.theme, current=ticket.theme)
     entry_id: int | None = None
+    published = entry_answer(approval) if approval.publication is not Publication.NONE else ""
+    if approval.publication is not Publication.NONE and not published:
+        raise InvalidInput("Sans les formules de politesse ni la signature, la réponse est vide : "
+                           "gardez le texte d'origine dans la fiche ou envoyez sans publier.")
     if approval.publication is Publication.NEW:
-        personal_data.check(session=session, texts=(approval.question or ticket.text, answer),
+        # What is published is checked: a greeting naming the asker does not reach the entry.
+        personal_data.check(session=session, texts=(approval.question or ticket.text, published),
                             confirmed=approval.confirm_personal_data, actor=actor,
                             object_type="ticket", object_id=ticket.id)
         entry = entries.create(
             session=session, actor=actor, embedder=embedder, origin_ticket_id=ticket.id,
             review_months=approval.review_months,
             content=entries.EntryFields(
-                question=approval.question or ticket.text, answer=answer,
-                theme=approval.theme, legal_references=approval.legal_references,
+                question=approval.question or ticket.text, answer=published,
+                theme=theme, legal_references=approval.legal_references,
                 tags=approval.tags))
         entry_id = entry.id
     elif approval.publication is Publication.UPDATE:
@@ -423,15 +444,15 @@ def approve(*, session: Session, ticket_id: int, adviser: User, approval: Approv
         # unless the adviser actually rewrote it.
         rewritten = clean(approval.question or "")
         question = previous.question if rewritten in ("", clean(ticket.text)) else rewritten
-        personal_data.check(session=session, texts=(question, answer),
+        personal_data.check(session=session, texts=(question, published),
                             confirmed=approval.confirm_personal_data, actor=actor,
                             object_type="ticket", object_id=ticket.id)
         entry = entries.update(
             session=session, entry_id=current.id, actor=actor, embedder=embedder,
             reason=f"question n° {ticket.id}",
             content=entries.EntryFields(
-                question=question, answer=answer,
-                theme=approval.theme or previous.theme,
+                question=question, answer=published,
+                theme=theme or previous.theme,
                 legal_references=approval.legal_references or previous.legal_references,
                 tags=previous.tags, source=previous.source, review_by=previous.review_by,
                 external_id=previous.external_id))
@@ -443,13 +464,14 @@ def approve(*, session: Session, ticket_id: int, adviser: User, approval: Approv
         if clean(source.answer) == answer:
             entry_id = source.id
     now = utcnow()
+    # The thread keeps the answer as the asker receives it: references and signature included.
+    sent = compose(answer=answer, references=approval.legal_references,
+                   signature=approval.signature)
     session.add(TicketMessage(ticket_id=ticket.id, author=MessageAuthor.ADVISER.value,
-                              kind="answer", user_id=adviser.id, text=answer, created_at=now))
+                              kind="answer", user_id=adviser.id, text=sent, created_at=now))
     asker, chat_id = _chat_of(ticket)
     outbox_id = None
     if chat_id is not None:
-        sent = compose(answer=answer, references=approval.legal_references,
-                       signature=approval.signature)
         message = outbox.enqueue(session=session, kind=OutboxKind.ANSWER, chat_id=chat_id,
                                  text=sent, created_by=actor, formatted=True,
                                  asker_id=asker.id if asker else None, ticket_id=ticket.id)
@@ -469,8 +491,8 @@ def approve(*, session: Session, ticket_id: int, adviser: User, approval: Approv
     ticket.draft = None
     if ticket.assigned_to_id is None:
         ticket.assigned_to_id = adviser.id
-    if approval.theme and not ticket.theme:
-        ticket.theme = clean(approval.theme) or None
+    if theme and not ticket.theme:
+        ticket.theme = theme
     _touch(ticket, TicketStatus.ANSWERED)
     audit.record(session=session, actor=actor, action="ticket.approve", object_type="ticket",
                  object_id=ticket.id,

@@ -333,6 +333,10 @@ def erase_adviser(*, session: Session, user_id: int, actor_user_id: int | None,
     # Answers already sent keep their text; their signature names the adviser: scrub it.
     for row in session.scalars(select(Outbox).where(Outbox.created_by == f"user:{new_login}")):
         row.text = scrubber.text(row.text)
+    # The thread keeps each answer as sent, signature included: scrubbed the same way.
+    for message in session.scalars(select(TicketMessage).where(
+            TicketMessage.user_id == user.id)):
+        message.text = scrubber.text(message.text)
     counts["sessions"] = _deleted(session, delete(WebSession).where(
         WebSession.user_id == user.id))
     counts["login_attempts"] = _deleted(session, delete(LoginAttempt).where(

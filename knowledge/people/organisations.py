@@ -56,16 +56,28 @@ def parse_departement(value: str | None) -> str | None:
     return code
 
 
+DEPARTEMENT_MISSING = ("Indiquez le département de l'organisme (ex. 13, 2A, 974) : les "
+                       "statistiques par département en ont besoin.")
+
+
+def required_departement(value: str | None) -> str:
+    """Validate a département that must be given; refuse it missing, with a French message."""
+    code = parse_departement(value)
+    if code is None:
+        raise InvalidInput(DEPARTEMENT_MISSING)
+    return code
+
+
 def create(*, session: Session, name: str, kind: OrganisationKind, departement: str | None,
            actor: str) -> Organisation:
-    """Create a member organisation."""
+    """Create a member organisation (its département is required)."""
     name = clean(name)
     if not name:
         raise InvalidInput("Le nom de l'organisme est vide.")
+    code = required_departement(departement)
     if find_by_name(session=session, name=name) is not None:
         raise Conflict(f"L'organisme « {name} » existe déjà.")
-    organisation = Organisation(name=name, kind=kind.value,
-                                departement=parse_departement(departement), active=True,
+    organisation = Organisation(name=name, kind=kind.value, departement=code, active=True,
                                 created_at=utcnow())
     session.add(organisation)
     session.flush()
@@ -97,6 +109,13 @@ def get_by_name(*, session: Session, name: str) -> Organisation:
     return organisation
 
 
+def without_departement(*, session: Session) -> list[Organisation]:
+    """Organisations recorded before the département was required and still without one."""
+    return list(session.scalars(select(Organisation).where(
+        (Organisation.departement.is_(None)) | (Organisation.departement == ""))
+        .order_by(Organisation.name)))
+
+
 def list_organisations(*, session: Session, active_only: bool = False) -> list[Organisation]:
     """List organisations by name."""
     query = select(Organisation).order_by(Organisation.name)
@@ -107,17 +126,19 @@ def list_organisations(*, session: Session, active_only: bool = False) -> list[O
 
 def update(*, session: Session, organisation_id: int, name: str, kind: OrganisationKind,
            departement: str | None, active: bool, actor: str) -> Organisation:
-    """Change an organisation's name, kind, département or active flag."""
+    """Change an organisation's name, kind, département or active flag (a département stays
+    required: a row without one gets it at its next change)."""
     organisation = get(session=session, organisation_id=organisation_id)
     name = clean(name)
     if not name:
         raise InvalidInput("Le nom de l'organisme est vide.")
+    code = required_departement(departement)
     other = find_by_name(session=session, name=name)
     if other is not None and other.id != organisation.id:
         raise Conflict(f"L'organisme « {name} » existe déjà.")
     organisation.name = name
     organisation.kind = kind.value
-    organisation.departement = parse_departement(departement)
+    organisation.departement = code
     organisation.active = active
     audit.record(session=session, actor=actor, action="organisation.update",
                  object_type="organisation", object_id=organisation.id)

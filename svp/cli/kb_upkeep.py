@@ -179,10 +179,18 @@ def themes_list_command() -> None:
 
 
 @themes_app.command("add")
-def themes_add_command(name: Annotated[str, typer.Argument(metavar="THÈME")]) -> None:
-    """Ajoute un thème à la liste."""
+def themes_add_command(
+    name: Annotated[str, typer.Argument(metavar="THÈME")],
+    force: Annotated[bool, typer.Option(
+        "--force", help="Créer le thème même s'il ressemble à un thème existant.")] = False,
+) -> None:
+    """Ajoute un thème à la liste (refusé s'il ressemble à un thème existant, sauf --force)."""
     with open_knowledge() as knowledge, knowledge.session() as session:
-        theme = themes.add(session=session, name=name, actor=ACTOR)
+        try:
+            theme = themes.add(session=session, name=name, actor=ACTOR, confirm_similar=force)
+        except themes.SimilarThemes as warning:
+            raise OperatorError(f"{warning} Relancez avec --force pour le créer quand même."
+                                ) from None
         added = theme.name
     typer.echo(f"Thème « {added} » ajouté.")
 

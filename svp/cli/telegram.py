@@ -81,8 +81,8 @@ def org_add(
     name: Annotated[str, typer.Argument(help="Nom de l'organisme.")],
     kind: Annotated[str, typer.Option("--kind", help="oph, esh, cooperative, sem, association "
                                                      "ou autre.")] = "autre",
-    departement: Annotated[str | None, typer.Option("--departement",
-                                                     help="Département (ex. 13).")] = None,
+    departement: Annotated[str | None, typer.Option(
+        "--departement", help="Département, obligatoire (ex. 13, 2A, 974).")] = None,
 ) -> None:
     """Ajoute un organisme adhérent."""
     with open_knowledge() as knowledge, knowledge.session() as session:
@@ -98,11 +98,12 @@ def org_list() -> None:
     with open_knowledge() as knowledge, knowledge.session() as session:
         rows = organisations.list_organisations(session=session)
         if not rows:
-            typer.echo("Aucun organisme. Ajoutez-en avec « svp org add NOM ».")
+            typer.echo("Aucun organisme. Ajoutez-en avec « svp org add NOM --departement 13 ».")
         for org in rows:
             state = "actif" if org.active else "désactivé"
             invite = "code d'invitation actif" if org.invite_code else "sans code"
-            typer.echo(f"{org.id:>4}  {org.name}  ({org.kind}, {org.departement or '—'}, "
+            typer.echo(f"{org.id:>4}  {org.name}  ({org.kind}, "
+                       f"{org.departement or 'département à renseigner'}, "
                        f"{state}, {invite})")
 
 

@@ -36,7 +36,8 @@ def test_edit_retire_and_reinstate_an_entry_keep_its_history(
         client.post(f"/kb/{entry_id}/edit", data={
             "csrf_token": csrf, "question": "Qui paie la TEOM ?",
             "answer": "Le propriétaire, qui la récupère sur le locataire.",
-            "theme": "Charges", "references": "CGI art. 1520", "reason": "précision"})
+            "theme": "Gestion locative et charges", "references": "CGI art. 1520",
+            "reason": "précision"})
         client.post(f"/kb/{entry_id}/retire", data={"csrf_token": csrf, "reason": "loi"})
         retired = admin_knowledge.similar("Qui paie la TEOM ?", min_score=-1.0)
         client.post(f"/kb/{entry_id}/reinstate", data={"csrf_token": csrf})

@@ -139,7 +139,9 @@ def test_erasing_an_adviser_keeps_their_answers_but_no_trace_of_them(
                                  "admin_password": "correct horse battery"})
     data = json.loads(export.content)
     assert data["compte"]["nom"] == "Tanguy Le Gall" and "password" not in export.text
-    assert data["sessions"] and data["messages_rediges"][0]["texte"] == "Non, pas en QPV."
+    # The thread keeps the answer as sent, signature included.
+    assert data["sessions"]
+    assert data["messages_rediges"][0]["texte"] == "Non, pas en QPV.\n\n— Tanguy, SVP"
     assert wrong.status_code == 422 and own.status_code == 403
     assert done.status_code == 303
     needles = ("tanguy", "le gall", "313131313")
@@ -152,7 +154,7 @@ def test_erasing_an_adviser_keeps_their_answers_but_no_trace_of_them(
                         traces.append(f"{table.name}.{column}: {_plain(value)[:80]}")
         answer = session.scalars(select(TicketMessage).where(
             TicketMessage.kind == "answer")).one()
-        assert answer.text == "Non, pas en QPV." and answer.user_id == adviser_id
+        assert answer.text.startswith("Non, pas en QPV.") and answer.user_id == adviser_id
         assert session.scalars(select(Outbox.text)).one().startswith("Non, pas en QPV.")
         erased = session.get(User, adviser_id)
         assert erased is not None and not erased.active

@@ -45,7 +45,8 @@ def test_publication_with_findings_needs_the_confirmation_box(
         admin_knowledge: Knowledge) -> None:
     make_user(admin_knowledge, "camille")
     ticket_id = make_ticket(admin_knowledge, QUESTION)
-    form = {"answer": ANSWER, "publication": "new", "question": QUESTION, "theme": "APL"}
+    form = {"answer": ANSWER, "publication": "new", "question": QUESTION,
+            "theme": "Accès et maintien dans le logement"}
     with client_for(admin_knowledge) as client:
         csrf = log_in(client, "camille")
         refused = client.post(f"/tickets/{ticket_id}/approve", data={**form, "csrf_token": csrf})

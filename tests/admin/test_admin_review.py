@@ -108,7 +108,7 @@ def test_approve_publishes_a_new_entry_found_by_the_next_search(
         response = client.post(f"/tickets/{ticket_id}/approve", data={
             "csrf_token": csrf, "answer": answer, "publication": "new",
             "question": "Le gardien d'immeuble peut-il bénéficier d'un logement de fonction ?",
-            "theme": "Personnel", "references": "Convention collective des gardiens\n"})
+            "theme": "Management et RH", "references": "Convention collective des gardiens\n"})
         assert response.status_code == 303
         page = client.get(response.headers["location"]).text
         result = admin_knowledge.similar("logement de fonction pour le gardien", k=3)

@@ -124,7 +124,7 @@ def test_a_created_entry_is_found_by_the_next_search(admin_knowledge: Knowledge)
     make_entry(admin_knowledge, TEOM_Q, TEOM_A)
     with api_client(admin_knowledge) as client:
         created = client.post("/api/v1/entries", headers=auth, json={
-            "question": SLS_Q, "answer": SLS_A, "theme": "SLS",
+            "question": SLS_Q, "answer": SLS_A, "theme": "Gestion locative et charges",
             "legal_references": ["CCH art. L441-3"], "tags": ["SLS", "SLS"]})
         again = client.post("/api/v1/entries", headers=auth,
                             json={"question": SLS_Q, "answer": SLS_A})
@@ -195,3 +195,29 @@ def test_stats_are_the_figures_of_svp_stats_json(admin_knowledge: Knowledge) -> 
     assert chosen.json()["period"] == {"from": "2026-01-01", "to": "2026-06-30"}
     assert inverted.status_code == 422 and "période" in inverted.json()["error"]["message"]
     assert not_a_date.status_code == 422
+
+
+def test_entries_take_a_theme_of_the_list_only(admin_knowledge: Knowledge) -> None:
+    auth = _setup(admin_knowledge)
+    entry_id = make_entry(admin_knowledge, TEOM_Q, TEOM_A, theme="Gestion locative et charges")
+    with api_client(admin_knowledge) as client:
+        listed = client.get("/api/v1/themes", headers=auth)
+        unknown = client.post("/api/v1/entries", headers=auth, json={
+            "question": SLS_Q, "answer": SLS_A, "theme": "TFPB & fiscalité"})
+        spelled = client.post("/api/v1/entries", headers=auth, json={
+            "question": SLS_Q, "answer": SLS_A, "theme": "vente hlm"})
+        revised = client.patch(f"/api/v1/entries/{entry_id}", headers=auth,
+                               json={"theme": "Charges et TEOM"})
+        kept = client.patch(f"/api/v1/entries/{entry_id}", headers=auth,
+                            json={"answer": TEOM_A + " Voir le décret."})
+    assert listed.status_code == 200 and "Fiscalité (TFPB)" in listed.json()
+    assert unknown.status_code == 422 and unknown.json()["error"]["code"] == "invalid_input"
+    message = unknown.json()["error"]["message"]
+    assert message.startswith("Thème inconnu : « TFPB & fiscalité ».")
+    assert "Vouliez-vous dire « Fiscalité (TFPB) » ?" in message
+    assert "Thèmes possibles : " in message and "Vente Hlm" in message
+    assert spelled.status_code == 201 and spelled.json()["theme"] == "Vente Hlm"
+    assert revised.status_code == 422 and "Charges et TEOM" in revised.json()["error"]["message"]
+    assert kept.status_code == 200 and kept.json()["theme"] == "Gestion locative et charges"
+    with admin_knowledge.session() as session:
+        assert session.scalar(select(func.count()).select_from(KnowledgeEntry)) == 2

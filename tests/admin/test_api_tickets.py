@@ -65,19 +65,19 @@ def test_an_answer_through_the_api_reaches_the_outbox_exactly_like_the_page(
         csrf = log_in(browser, "camille")
         page = browser.post(f"/tickets/{by_page}/approve", data={
             "csrf_token": csrf, "answer": GARDIEN_A, "publication": "new",
-            "question": question, "theme": "Personnel",
+            "question": question, "theme": "Management et RH",
             "references": "Convention collective des gardiens\n"})
     assert page.status_code == 303
     with api_client(admin_knowledge) as client:
         # The page's entry now exists: the same publication is a duplicate, to confirm.
         warned = client.post(f"/api/v1/tickets/{by_api}/answer", headers=auth, json={
             "answer": GARDIEN_A, "publication": "new", "question": question,
-            "theme": "Personnel", "references": ["Convention collective des gardiens"]})
+            "theme": "Management et RH", "references": ["Convention collective des gardiens"]})
         assert warned.status_code == 409 and warned.json()["error"]["code"] == "duplicate"
         assert _count(admin_knowledge, Outbox) == 1
         response = client.post(f"/api/v1/tickets/{by_api}/answer", headers=auth, json={
             "answer": GARDIEN_A, "publication": "new", "question": question,
-            "theme": "Personnel", "references": ["Convention collective des gardiens"],
+            "theme": "Management et RH", "references": ["Convention collective des gardiens"],
             "confirm_duplicate": True})
     assert response.status_code == 200, response.text
     body = response.json()

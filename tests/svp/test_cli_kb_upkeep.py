@@ -95,6 +95,11 @@ def test_themes_and_dry_run(revised: dict[str, str], tmp_path: Path) -> None:
     assert found.split()[1] == "K1"
     assert "existe déjà" in _one_line_error(revised, tmp_path, "kb", "themes", "add",
                                             "fiscalite (tfpb)")
+    # A near duplicate of a theme of the list is refused unless forced.
+    similar = _one_line_error(revised, tmp_path, "kb", "themes", "add", "TFPB et fiscalité")
+    assert "ressemble à « Fiscalité (TFPB) »" in similar and "--force" in similar
+    assert "ajouté" in _ok(revised, tmp_path, "kb", "themes", "add", "TFPB et fiscalité",
+                           "--force")
     before = _ok(revised, tmp_path, "kb", "export")
     dry = run_svp("kb", "import", "--dry-run", str(_write(tmp_path / "v3.jsonl", [
         {"id": "K3", "question": "Nouvelle ?", "answer": "Oui."},

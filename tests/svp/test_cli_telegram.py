@@ -43,9 +43,16 @@ def test_org_add_list_and_invite_prints_the_code_last(database_url: str, tmp_pat
 
 
 def test_org_add_twice_is_refused(database_url: str, tmp_path: Path) -> None:
-    _run(database_url, tmp_path, "org", "add", "Habitat 13")
-    code, out = _run(database_url, tmp_path, "org", "add", "Habitat 13")
+    _run(database_url, tmp_path, "org", "add", "Habitat 13", "--departement", "13")
+    code, out = _run(database_url, tmp_path, "org", "add", "Habitat 13", "--departement", "13")
     assert code != 0 and "existe déjà" in out
+
+
+def test_org_add_without_a_departement_is_refused(database_url: str, tmp_path: Path) -> None:
+    code, out = _run(database_url, tmp_path, "org", "add", "Habitat sans département")
+    _, listed = _run(database_url, tmp_path, "org", "list")
+    assert code != 0 and "Indiquez le département de l'organisme" in out
+    assert "Habitat sans département" not in listed
 
 
 def test_asker_list_approve_block(database_url: str, tmp_path: Path) -> None:

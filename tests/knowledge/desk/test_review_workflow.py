@@ -130,14 +130,14 @@ def test_approve_writes_ticket_entry_message_and_outbox_together(
             approval=review.Approval(
                 answer="Le SLS s'applique au-delà de 20 % de dépassement des plafonds.",
                 publication=review.Publication.NEW, question="Quand le SLS s'applique-t-il ?",
-                theme="Loyers"))
+                theme="Gestion locative et charges"))
         ticket_id = ticket.id
     result = admin_knowledge.similar("dépassement des plafonds et SLS", k=1)
     with admin_knowledge.session() as session:
         answer = session.scalars(select(Outbox)).one()
         messages = session.scalar(select(func.count()).select_from(TicketMessage))
         entry = session.get(KnowledgeEntry, outcome.entry_id)
-        assert entry is not None and entry.theme == "Loyers"
+        assert entry is not None and entry.theme == "Gestion locative et charges"
     assert answer.kind == "answer" and answer.ticket_id == ticket_id and answer.chat_id == 42
     assert messages == 1
     assert result.hits[0].entry_id == outcome.entry_id

@@ -16,7 +16,7 @@ from knowledge.timeutil import utcnow
 
 def _asker(session: Session, user_id: int = 20) -> int:
     org = organisations.find_by_name(session=session, name="Org") or organisations.create(
-        session=session, name="Org", kind=organisations.parse_kind("esh"), departement=None,
+        session=session, name="Org", kind=organisations.parse_kind("esh"), departement="13",
         actor="t")
     asker = askers.register_pending(session=session, telegram_user_id=user_id, chat_id=user_id,
                                     telegram_username=None, full_name="Paul Roux",
