@@ -67,9 +67,11 @@ def fuzzed(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory,
 
 
 OPERATIONS = ["GET /entries", "POST /entries", "GET /entries/{entry_id}",
-              "PATCH /entries/{entry_id}", "POST /entries/{entry_id}/retire", "GET /tickets",
+              "PATCH /entries/{entry_id}", "POST /entries/{entry_id}/retire", "GET /themes",
+              "GET /tickets",
               "GET /tickets/{ticket_id}", "POST /tickets/{ticket_id}/answer",
               "POST /tickets/{ticket_id}/note", "GET /search", "GET /stats"]
+PARAMETERLESS = {"GET /themes"}
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance,
           content_type_conformance]
 
@@ -85,6 +87,8 @@ def test_every_operation_of_the_schema_is_fuzzed(fuzzed: tuple[Any, dict[str, st
 def test_no_server_error_and_no_schema_violation(
         fuzzed: tuple[Any, dict[str, str]], label: str, mode: GenerationMode) -> None:
     app, auth = fuzzed
+    if mode is GenerationMode.NEGATIVE and label in PARAMETERLESS:
+        pytest.skip("no parameter nor body to make invalid")
     schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app)
     operation = schema.find_operation_by_label(label)
     assert operation is not None
