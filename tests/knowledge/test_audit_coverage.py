@@ -87,6 +87,10 @@ ALLOWED: dict[str, str] = {
     "knowledge.people.api_rate.sweep": "housekeeping of the API rate-limit window",
     # Derived data and index bookkeeping.
     "knowledge.retrieval.embeddings.embed_phrasings": "derived from an audited phrasing change",
+    "knowledge.retrieval.embeddings.embed_entry_passages": "derived from an audited entry change",
+    "knowledge.retrieval.embeddings.embed_missing_passages": "derived data completed (reembed)",
+    "knowledge.retrieval.passages.remove": "derived data of an audited entry change",
+    "knowledge.retrieval.passages.store": "derived data of an audited entry change",
     "knowledge.retrieval.log_readers.note": "index bookkeeping (how far a process has read)",
     "knowledge.retrieval.log_readers.prune": "index change log housekeeping",
     # API tokens: the last use is noted on the token; calls of write tokens are audited by
