@@ -257,7 +257,7 @@ def test_an_entry_published_on_one_worker_is_found_by_the_other_within_a_second(
         created = client.post(f"{first}/api/v1/entries", headers=write, json={
             "question": question,
             "answer": "Oui, les places vacantes peuvent être louées à des tiers.",
-            "theme": "Stationnement"})
+            "theme": "Gestion locative et charges"})
         assert created.status_code == 201, created.text
         entry_id = created.json()["id"]
         published = time.monotonic()

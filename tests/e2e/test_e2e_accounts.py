@@ -18,6 +18,8 @@ pytestmark = pytest.mark.slow
 SIZES = {"desktop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
 SCREENSHOTS = Path(os.environ.get("SVP_SCREENSHOTS", "var/screenshots"))
 
+ADMIN_PASSWORD = "Colline-Vaucluse-2026-étiage"
+
 
 def _add_account(database: Path) -> None:
     from knowledge.people import advisers
@@ -29,6 +31,9 @@ def _add_account(database: Path) -> None:
         with unit_of_work(make_session_factory(engine)) as session:
             advisers.create(session=session, login="camille", password="une phrase bien longue",
                             role=UserRole.ADVISER, display_name="Camille Martin", actor="test")
+            # The accounts page is the administrators' (the demo prints the adviser's login).
+            advisers.create(session=session, login="direction", password=ADMIN_PASSWORD,
+                            role=UserRole.ADMIN, display_name="Dominique Leroy", actor="test")
     finally:
         engine.dispose()
 
@@ -51,8 +56,8 @@ def test_the_accounts_page_fits_a_phone_and_confirms_sensitive_actions(tmp_path:
 
         page.on("dialog", accept)
         page.goto(f"{demo.url}/login")
-        page.get_by_label("Identifiant").fill(demo.login)
-        page.get_by_label("Mot de passe").fill(demo.password)
+        page.get_by_label("Identifiant").fill("direction")
+        page.get_by_label("Mot de passe").fill(ADMIN_PASSWORD)
         page.get_by_role("button", name="Se connecter").click()
         expect(page.get_by_role("heading", name="File d'attente")).to_be_visible()
         for name, size in SIZES.items():
@@ -64,7 +69,7 @@ def test_the_accounts_page_fits_a_phone_and_confirms_sensitive_actions(tmp_path:
             page.screenshot(path=str(SCREENSHOTS / f"accounts-{name}.png"), full_page=True)
         card = page.locator("#compte-2, li.account-card", has_text="Camille Martin").first
         card.locator("form[action$='/sessions/close']").get_by_label(
-            "Votre mot de passe, pour confirmer").fill(demo.password)
+            "Votre mot de passe, pour confirmer").fill(ADMIN_PASSWORD)
         card.get_by_role("button", name="Fermer ses sessions").click()
         expect(page.get_by_text("Les sessions du compte ont été fermées.")).to_be_visible()
         assert dialogs and "Fermer toutes les sessions de Camille Martin" in dialogs[0]

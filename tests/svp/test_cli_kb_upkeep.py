@@ -53,7 +53,7 @@ def test_history_and_diff(revised: dict[str, str], tmp_path: Path) -> None:
     data = json.loads(_ok(revised, tmp_path, "kb", "history", "K1", "--json"))
     assert data["revision"] == 2
     assert [(h["revision"], h["author"], h["reason"]) for h in data["history"]] == [
-        (1, "Ligne de commande", None), (2, "Ligne de commande", "import v2.jsonl")]
+        (1, "Ligne de commande", "import v1.jsonl"), (2, "Ligne de commande", "import v2.jsonl")]
     assert data["history"][1]["changed"] == ["Réponse"] and data["history"][1]["substantive"]
     text = _ok(revised, tmp_path, "kb", "history", "K1")
     assert "Révision 2 (Réponse), par Ligne de commande — motif : import v2.jsonl" in text
