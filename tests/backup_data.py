@@ -79,7 +79,7 @@ def fill(knowledge: Knowledge, *, sealer: SecretSealer,
         review.approve(session=session, ticket_id=answered.id, adviser=user, embedder=embedder,
                        approval=review.Approval(
                            answer="Oui, pour de petits travaux de décoration, sans accord.",
-                           publication=review.Publication.NEW, theme="Travaux"))
+                           publication=review.Publication.NEW, theme="Gestion locative et charges"))
 
 
 def drop_database(server: Any, url: str) -> None:

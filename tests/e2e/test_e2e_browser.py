@@ -136,7 +136,7 @@ def test_adviser_approves_a_draft_and_finds_the_new_entry(demo_server: DemoServe
         page.get_by_label("Publier comme nouvelle fiche").check()
         question = "Le salaire du gardien d'immeuble entre-t-il dans les charges récupérables ?"
         page.get_by_label("Question reformulée pour la fiche").fill(question)
-        page.get_by_label("Thème").fill("Charges locatives")
+        page.get_by_label("Thème").fill("Gestion locative et charges")
         page.get_by_role("button", name="Valider et envoyer").click()
         duplicate = page.get_by_role("button", name="Publier quand même une nouvelle fiche")
         expect(page.locator(".notice, #duplicate-warning").first).to_be_visible()
