@@ -293,17 +293,22 @@ def stale_passage_entry_ids(*, session: Session, model_id: str, chunk: int = 100
             or row.text_hash != text_hash(passage_text(row.question, row.answer))]
 
 
+def _active_texts(session: Session, ids: list[int]) -> list[Any]:
+    """Id, question and answer of the active entries among these ids, by id."""
+    return list(session.execute(
+        select(KnowledgeEntry.id, KnowledgeEntry.question, KnowledgeEntry.answer)
+        .where(KnowledgeEntry.id.in_(ids), KnowledgeEntry.status == EntryStatus.ACTIVE.value)
+        .order_by(KnowledgeEntry.id)
+    ).all())
+
+
 def embed_entry_passages(*, session: Session, embedder: Embedder,
                          entry_ids: Iterable[int]) -> int:
     """Cut and embed the passages of these entries (active ones only); return how many entries."""
     ids = list(entry_ids)
     if not ids:
         return 0
-    rows = session.execute(
-        select(KnowledgeEntry.id, KnowledgeEntry.question, KnowledgeEntry.answer)
-        .where(KnowledgeEntry.id.in_(ids), KnowledgeEntry.status == EntryStatus.ACTIVE.value)
-        .order_by(KnowledgeEntry.id)
-    ).all()
+    rows = _active_texts(session, ids)
     _store_passages(session, embedder, [(int(row.id), row.question, row.answer) for row in rows])
     session.flush()
     return len(rows)
@@ -350,11 +355,7 @@ def embed_entries(*, session: Session, embedder: Embedder, entry_ids: Iterable[i
     ids = list(entry_ids)
     if not ids:
         return 0
-    rows = session.execute(
-        select(KnowledgeEntry.id, KnowledgeEntry.question, KnowledgeEntry.answer)
-        .where(KnowledgeEntry.id.in_(ids), KnowledgeEntry.status == EntryStatus.ACTIVE.value)
-        .order_by(KnowledgeEntry.id)
-    ).all()
+    rows = _active_texts(session, ids)
     if not rows:
         return 0
     texts = [passage_text(row.question, row.answer) for row in rows]
