@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from knowledge import audit, privacy
-from knowledge.catalog import entries
+from knowledge.catalog import entries, themes
 from knowledge.catalog.entries import EntryFields
 from knowledge.catalog.tabular import (
     FIELD_LABELS,
@@ -26,7 +26,7 @@ from knowledge.catalog.tabular import (
 from knowledge.errors import DomainError, InvalidInput
 from knowledge.retrieval import embeddings
 from knowledge.store.models import EntryStatus, KnowledgeEntry
-from knowledge.text import clean, fold, question_hash
+from knowledge.text import clean, count_of, fold, question_hash
 
 if TYPE_CHECKING:
     from index.embedders import Embedder
@@ -62,6 +62,14 @@ class RowProblem:
         return f"ligne {self.row}, {self.field} : {self.reason}"
 
 
+@dataclass(frozen=True)
+class NewTheme:
+    """A theme the import adds to the managed list, and the listed themes it reads like."""
+
+    name: str
+    similar: tuple[str, ...] = ()
+
+
 @dataclass
 class ImportReport:
     """What an import did: counts of entries created, updated, unchanged, and skipped rows."""
@@ -81,6 +89,8 @@ class ImportReport:
     # Rows in which the detector found personal data, and how many findings of each kind.
     personal_data_rows: int = 0
     personal_data: dict[str, int] = field(default_factory=dict)
+    # Themes missing from the list that the written rows add to it (an import creates themes).
+    new_themes: list[NewTheme] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
@@ -167,6 +177,7 @@ def import_data(
         return report
     reason = f"import {filename}"
     total = len(candidates)
+    listed = {theme.folded for theme in themes.list_themes(session=session)}
     try:
         with session.begin_nested():
             for done, candidate in enumerate(candidates, start=1):
@@ -180,6 +191,7 @@ def import_data(
         report.entry_ids.clear()
         logger.info("strict import of %s aborted while writing", filename)
         return report
+    report.new_themes = _new_themes(session=session, listed=listed)
     if report.personal_data and allow_personal_data and (report.created or report.updated):
         # Kinds and counts only: the audit log must not keep the data itself.
         audit.record(session=session, actor=actor, action="privacy.confirm",
@@ -203,6 +215,8 @@ def report_lines(report: ImportReport, max_problems: int = 200) -> tuple[list[st
         summary = [f"{verb} de « {report.filename} » ({report.format.value.upper()}) : "
                    f"créées : {report.created}, mises à jour : {report.updated}, "
                    f"inchangées : {report.unchanged}, ignorées : {len(report.skipped)}."]
+    if report.new_themes:
+        summary.append(_new_themes_line(report))
     problems: list[str] = []
     if report.ignored_columns:
         names = ", ".join(f"« {name} »" for name in report.ignored_columns)
@@ -222,6 +236,33 @@ def report_lines(report: ImportReport, max_problems: int = 200) -> tuple[list[st
                             f"personnelles probables ({kinds}) : remplacez-les dans le fichier, "
                             "ou autorisez-les explicitement (--allow-personal-data).")
     return summary, problems
+
+
+def _new_themes_line(report: ImportReport) -> str:
+    count = len(report.new_themes)
+    head = (count_of(count, "nouveau thème serait créé", "nouveaux thèmes seraient créés")
+            if report.dry_run else count_of(count, "nouveau thème créé", "nouveaux thèmes créés"))
+    names = ", ".join(_theme_text(theme) for theme in report.new_themes)
+    line = f"{head} : {names}."
+    if any(theme.similar for theme in report.new_themes):
+        line += (" Un thème proche d'un thème de la liste fait sans doute double emploi : "
+                 "corrigez-le dans le fichier, ou fusionnez-le ensuite sur la page Thèmes.")
+    return line
+
+
+def _theme_text(theme: NewTheme) -> str:
+    if not theme.similar:
+        return f"« {theme.name} »"
+    close = ", ".join(f"« {name} »" for name in theme.similar)
+    return f"« {theme.name} » (proche de {close})"
+
+
+def _new_themes(*, session: Session, listed: set[str]) -> list[NewTheme]:
+    """Themes of the list now that were not in it before (`listed`: their folded names)."""
+    return [NewTheme(theme.name, tuple(
+                other.name for other in themes.similar(session=session, name=theme.name)
+                if other.folded in listed))
+            for theme in themes.list_themes(session=session) if theme.folded not in listed]
 
 
 def _kinds_text(counts: dict[str, int]) -> str:

@@ -65,11 +65,14 @@ def test_web_import_dry_run_writes_nothing_then_imports(admin_knowledge: Knowled
         assert ("Essai sans enregistrement de « fiches.jsonl » (JSONL) : créées : 1, "
                 "mises à jour : 1, inchangées : 0, ignorées : 1.") in page.text
         assert "ligne 3, question : vide" in page.text
+        assert "1 nouveau thème serait créé : « Thème inédit »." in page.text
         with admin_knowledge.session() as session:
+            assert themes.find(session=session, name="Thème inédit") is None
             token = session.scalar(select(ImportUpload.id))
         assert f'action="/kb/import/{token}"' in page.text
         done = client.post(f"/kb/import/{token}", data={"csrf_token": csrf})
         assert "Import de « fiches.jsonl » (JSONL) : créées : 1, mises à jour : 1" in done.text
+        assert "1 nouveau thème créé : « Thème inédit »." in done.text
         again = client.post(f"/kb/import/{token}", data={"csrf_token": csrf})
         assert again.status_code == 404
     with admin_knowledge.session() as session:

@@ -102,10 +102,12 @@ def test_themes_and_dry_run(revised: dict[str, str], tmp_path: Path) -> None:
                            "--force")
     before = _ok(revised, tmp_path, "kb", "export")
     dry = run_svp("kb", "import", "--dry-run", str(_write(tmp_path / "v3.jsonl", [
-        {"id": "K3", "question": "Nouvelle ?", "answer": "Oui."},
+        {"id": "K3", "question": "Nouvelle ?", "answer": "Oui.", "theme": "Aides au logement"},
         {"id": "K2", "question": "Qui paie la TEOM ?", "answer": "Le propriétaire."}])),
         env=revised, cwd=tmp_path)
     assert dry.returncode == 0, dry.stderr
     assert ("Essai sans enregistrement de « v3.jsonl » (JSONL) : créées : 1, mises à jour : 1"
             in dry.stdout)
+    assert "1 nouveau thème serait créé : « Aides au logement »." in dry.stdout
     assert _ok(revised, tmp_path, "kb", "export") == before
+    assert "Aides au logement" not in _ok(revised, tmp_path, "kb", "themes", "list")
