@@ -15,6 +15,7 @@ from admin.routes.privacy import findings_view
 from admin.security import ConfigDep, CurrentUser, DbSession, KnowledgeDep, end_read
 from knowledge.catalog import themes
 from knowledge.desk import (
+    citations,
     courtesy,
     drafts,
     formatting,
@@ -27,6 +28,7 @@ from knowledge.desk import (
 )
 from knowledge.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from knowledge.people import advisers
+from knowledge.retrieval import evidence, passages
 from knowledge.runtime import Knowledge, SearchHit
 from knowledge.store.models import OutboxKind, User
 from knowledge.text import row_number
@@ -67,6 +69,15 @@ def _preview(answer: str, references: str, signature: str, template: str) -> dic
             "entry_changed": bool(answer.strip()) and entry != answer.strip()}
 
 
+def _marked(hit: SearchHit) -> tuple[str, str, str]:
+    """The answer of a suggestion cut around its best passage: before, passage, after."""
+    passage = hit.passage
+    if passage is None or passage.from_question or not 0 <= passage.start < passage.end:
+        return hit.answer, "", ""
+    return (hit.answer[:passage.start], hit.answer[passage.start:passage.end],
+            hit.answer[passage.end:])
+
+
 def _status_of(error: DomainError) -> int:
     return next((code for kind, code in _ERROR_STATUS.items() if isinstance(error, kind)), 400)
 
@@ -87,10 +98,21 @@ def _ticket_page(request: Request, db: DbSession, knowledge: Knowledge, config: 
                if form is None and request.query_params.get("refused") else None)
     if refusal is not None:  # the answer refused before the redirect, and why
         error, error_at = refusal.error, "answer"
+    # Without suggestions the model is never asked for (the index may be unavailable).
+    evidence_threshold = (evidence.evidence_threshold(knowledge.embedder.model_id) if hits
+                          else evidence.FALLBACK_EVIDENCE_THRESHOLD)
+    available = citations.citations(session=db, hits=hits, threshold=threshold)
+    wanted = request.query_params.getlist("cite")
+    chosen = citations.in_order(available, wanted) if wanted else available
     if form is not None:
         draft = drafts.Draft.of(form)
     else:
-        draft = drafts.initial_draft(ticket=ticket, hits=hits, threshold=threshold)
+        draft = drafts.initial_draft(ticket=ticket, hits=hits, threshold=threshold,
+                                     evidence_threshold=evidence_threshold,
+                                     cited=citations.cited_draft(available))
+        if "cite" in request.query_params:  # "Composer le brouillon" without JavaScript
+            draft = drafts.Draft(**{**draft.as_form(), "answer": citations.cited_draft(chosen),
+                                    "publication": "", "source_entry_id": ""})
         taken = next((h for h in hits if str(h.entry_id) == request.query_params.get("take")),
                      None)
         if taken is not None:  # "Reprendre cette réponse" without JavaScript
@@ -119,6 +141,15 @@ def _ticket_page(request: Request, db: DbSession, knowledge: Knowledge, config: 
         "abstain_threshold": threshold,
         "similarity": similarity_words(close=knowledge.abstain_threshold,
                                        very_close=config.duplicate_threshold),
+        "strengths": {hit.entry_id: evidence.strength(hit, threshold=threshold,
+                                                      evidence=evidence_threshold)
+                      for hit in hits},
+        "strength_labels": evidence.LABELS,
+        "marked": {hit.entry_id: _marked(hit) for hit in hits},
+        "shown": {hit.entry_id: passages.suggestion_text(hit.answer, hit.passage)
+                  for hit in hits},
+        "citations": available,
+        "cited_ids": [citation.entry_id for citation in chosen],
         "draft": draft.as_form(),
         "preview": _preview(draft.answer, draft.references, signature,
                             config.answer_signature),
@@ -174,7 +205,8 @@ class AnswerForm(BaseModel):
     """The fields of the answer form (the services check lengths, with French messages)."""
 
     answer: str = Field("", max_length=_TEXT)
-    publication: str = Field("none", max_length=16)
+    # Empty until the adviser chooses: a cited draft comes with no choice made for them.
+    publication: str = Field("", max_length=16)
     question: str = Field("", max_length=_TEXT)
     theme: str = Field("", max_length=_TEXT)
     references: str = Field("", max_length=_TEXT)
@@ -333,6 +365,10 @@ def approve(request: Request, ticket_id: int, db: DbSession, knowledge: Knowledg
     theme, references, entry_id = form["theme"], form["references"], form["entry_id"]
     source_entry_id = form["source_entry_id"]
     try:
+        if not publication:
+            raise InvalidInput("Choisissez ce que devient la réponse dans la base de "
+                               "connaissances : l'envoyer sans publier, mettre à jour une "
+                               "fiche ou publier une nouvelle fiche.")
         try:
             choice = review.Publication(publication)
         except ValueError:

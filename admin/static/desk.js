@@ -31,6 +31,8 @@
     var max = parseInt(form.dataset.max || "20000", 10);
     /* A page shown again after a refusal keeps the choice the adviser had made. */
     var manualPublication = form.dataset.publicationChosen === "1";
+    /* A cited draft comes with no publication chosen: typing does not choose one either. */
+    var publicationOpen = form.dataset.publicationOpen === "1";
     var timer = null;
 
     function sourceText() {
@@ -42,7 +44,7 @@
       if (radio) radio.checked = true;
     }
     function autoPublication() {
-      if (manualPublication) return;
+      if (manualPublication || publicationOpen) return;
       var original = sourceText();
       if (original === null) { choose("new"); return; }
       choose(answer.value.trim() === original.trim() ? "none" : "update");
@@ -120,10 +122,60 @@
         if (sourceNote) sourceNote.textContent = " (réponse de la fiche n° " + id +
           " : envoyée telle quelle, la question sera liée à cette fiche)";
         manualPublication = false;
+        publicationOpen = false;
         changed();
         answer.focus();
       });
     });
+
+    /* The cited draft: passages kept and their order, composed into the answer. */
+    var citeForm = document.getElementById("cite-form");
+    var citeList = document.getElementById("citations");
+    if (citeForm && citeList) {
+      var compose = function () {
+        var blocks = [];
+        citeList.querySelectorAll("li.citation").forEach(function (item) {
+          var box = item.querySelector("input[name=cite]");
+          if (box && box.checked) blocks.push(item.querySelector("template").content.textContent);
+        });
+        return blocks.join("\n\n");
+      };
+      var composed = compose();
+      var synced = answer.value.trim() === composed.trim();
+      var apply = function () {
+        composed = compose();
+        answer.value = composed;
+        synced = true;
+        source.value = "";
+        if (sourceNote) sourceNote.textContent = "";
+        changed();
+      };
+      /* While the answer is the composition, it follows the adviser's choices at once. */
+      var follow = function () { if (synced && answer.value.trim() === composed.trim()) apply(); };
+      citeList.querySelectorAll("button.cite-move").forEach(function (button) {
+        button.hidden = false;
+        button.addEventListener("click", function () {
+          var item = button.closest("li.citation");
+          if (button.dataset.move === "up" && item.previousElementSibling) {
+            citeList.insertBefore(item, item.previousElementSibling);
+          } else if (button.dataset.move === "down" && item.nextElementSibling) {
+            citeList.insertBefore(item.nextElementSibling, item);
+          }
+          button.focus();
+          follow();
+        });
+      });
+      citeList.querySelectorAll("input[name=cite]").forEach(function (box) {
+        box.addEventListener("change", follow);
+      });
+      citeForm.addEventListener("submit", function (event) {
+        event.preventDefault();
+        var edited = answer.value.trim() && answer.value.trim() !== composed.trim();
+        if (edited && !window.confirm("Remplacer la réponse modifiée par les passages cités ?")) return;
+        apply();
+        answer.focus();
+      });
+    }
 
     /* Reply templates: inserted where the cursor is. */
     var picker = document.querySelector(".template-picker");

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -12,6 +12,8 @@ from knowledge import audit
 from knowledge.desk.review import Publication, check_can_act, get_ticket
 from knowledge.desk.tickets import OPEN_STATUSES
 from knowledge.errors import InvalidInput
+from knowledge.retrieval import evidence
+from knowledge.retrieval.search import SearchHit
 from knowledge.store.models import Ticket, TicketStatus, User
 from knowledge.text import clean
 from knowledge.timeutil import utcnow
@@ -19,15 +21,6 @@ from knowledge.timeutil import utcnow
 logger = logging.getLogger(__name__)
 
 MAX_DRAFT_ANSWER_CHARS = 20_000
-
-
-class Suggestion(Protocol):
-    """What the draft needs to know of a suggested entry."""
-
-    entry_id: int
-    answer: str
-    score: float
-    theme: str | None
 
 
 @dataclass(frozen=True)
@@ -51,7 +44,8 @@ class Draft:
     def of(cls, values: dict[str, Any]) -> Draft:
         """Build a draft from form or stored values, ignoring unknown keys."""
         known = {name: str(values.get(name) or "") for name in cls.__dataclass_fields__}
-        return cls(**{**known, "publication": known["publication"] or Publication.NEW.value})
+        # An empty publication stays empty: the adviser has not chosen yet.
+        return cls(**known)
 
 
 def publication_for(answer: str, source_answer: str | None) -> Publication:
@@ -72,15 +66,24 @@ def similarity_label(score: float, *, close: float, very_close: float) -> str:
     return "éloignée"
 
 
-def initial_draft(*, ticket: Ticket, hits: list[Any], threshold: float) -> Draft:
-    """The draft a ticket page opens with: the saved one, else the best suggestion above the
-    abstention threshold, else an empty answer (nothing covers the question)."""
+def initial_draft(*, ticket: Ticket, hits: list[SearchHit], threshold: float,
+                  evidence_threshold: float, cited: str = "") -> Draft:
+    """The draft a ticket page opens with.
+
+    The saved one; else the best suggestion, to send as is, when its best passage answers the
+    question (evidence threshold); else the cited draft of the entries above the abstention
+    threshold, with no publication chosen; else an empty answer (nothing covers the question).
+    """
     if ticket.draft:
         return Draft.of(ticket.draft)
     best = hits[0] if hits else None
     if best is None or best.score < threshold:
         return Draft(question=ticket.text, theme=ticket.theme or "",
                      entry_id=str(best.entry_id) if best else "")
+    if evidence.strength(best, threshold=threshold,
+                         evidence=evidence_threshold) is not evidence.Strength.ANSWERS:
+        return Draft(answer=cited, question=ticket.text, theme=best.theme or ticket.theme or "",
+                     publication="", entry_id=str(best.entry_id))
     return Draft(answer=best.answer, question=ticket.text,
                  theme=best.theme or ticket.theme or "",
                  publication=publication_for(best.answer, best.answer).value,

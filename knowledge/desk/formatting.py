@@ -11,6 +11,7 @@ import html
 import re
 from collections.abc import Callable, Sequence
 
+from knowledge.desk.tables import readable_tables
 from knowledge.text import clean
 
 MESSAGE_LIMIT = 4_096  # Telegram's limit on the text of one message
@@ -130,7 +131,9 @@ def render_parts(*, body: str, header: str | None = None, footer: str | None = N
                  limit: int = MESSAGE_LIMIT, formatted: bool = False) -> list[str]:
     """Render a message as Telegram HTML parts (header in bold), each within `limit`."""
     title = clean(header) if header else ""
-    pieces = [piece for piece in (clean(body), clean(footer) if footer else "") if piece]
+    # Telegram shows no tables: each row becomes one line with its headers.
+    pieces = [piece for piece in (readable_tables(clean(body)), clean(footer) if footer else "")
+              if piece]
     source = "\n\n".join(pieces)
     render = to_telegram_html if formatted else _escape
     bold = len("<b></b>")

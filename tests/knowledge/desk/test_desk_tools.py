@@ -3,7 +3,6 @@ the paged queue and the theme set at intake."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
@@ -13,6 +12,7 @@ from sqlalchemy.orm import Session
 from knowledge.desk import drafts, heartbeat, notes, reply_templates, review, tickets
 from knowledge.errors import Conflict, InvalidInput
 from knowledge.people import advisers
+from knowledge.retrieval.search import Passage, SearchHit
 from knowledge.store.models import (
     Asker,
     KnowledgeEntry,
@@ -25,12 +25,13 @@ from knowledge.store.models import (
 from knowledge.timeutil import utcnow
 
 
-@dataclass(frozen=True)
-class Hit:
-    entry_id: int
-    answer: str
-    score: float
-    theme: str | None = None
+def Hit(entry_id: int, answer: str, score: float, theme: str | None = None, *,
+        passage_score: float = 0.9, from_question: bool = False) -> SearchHit:
+    """A suggestion whose whole answer is its best passage, scored as given."""
+    passage = Passage(position=1, start=0, end=len(answer), text=answer, score=passage_score,
+                      from_question=from_question)
+    return SearchHit(entry_id=entry_id, external_id=None, question="Question ?", answer=answer,
+                     score=score, theme=theme, source=None, passage=passage)
 
 
 def _adviser(session: Session, login: str = "camille") -> User:
@@ -65,17 +66,30 @@ def _entry(session: Session, answer: str = "Réponse de la fiche.", theme: str |
 def test_draft_is_empty_when_nothing_reaches_the_threshold(session: Session) -> None:
     ticket = _ticket(session)
     draft = drafts.initial_draft(ticket=ticket, hits=[Hit(7, "x" * 13_852, 0.70)],
-                                 threshold=0.81)
+                                 threshold=0.81, evidence_threshold=0.84, cited="cité")
     assert draft.answer == "" and draft.source_entry_id == ""
     assert draft.publication == "new"
 
 
-def test_draft_takes_the_best_suggestion_above_the_threshold(session: Session) -> None:
+def test_draft_takes_the_best_suggestion_as_is_when_its_passage_answers(
+        session: Session) -> None:
     ticket = _ticket(session)
     draft = drafts.initial_draft(ticket=ticket, hits=[Hit(7, "La réponse.", 0.9, "Loyers")],
-                                 threshold=0.81)
+                                 threshold=0.81, evidence_threshold=0.84, cited="cité")
     assert draft.answer == "La réponse." and draft.source_entry_id == "7"
     assert draft.publication == "none" and draft.theme == "Loyers"
+
+
+@pytest.mark.parametrize("hit", [Hit(7, "La réponse.", 0.9, passage_score=0.83),
+                                 Hit(7, "La réponse.", 0.9, from_question=True)],
+                         ids=["passage-below-evidence", "only-the-question-matched"])
+def test_draft_is_the_cited_one_with_no_publication_chosen_when_no_passage_answers(
+        session: Session, hit: SearchHit) -> None:
+    ticket = _ticket(session)
+    draft = drafts.initial_draft(ticket=ticket, hits=[hit], threshold=0.81,
+                                 evidence_threshold=0.84, cited="« passage »\n(fiche n° 7)")
+    assert draft.answer == "« passage »\n(fiche n° 7)"
+    assert draft.publication == "" and draft.source_entry_id == ""
 
 
 def test_saved_draft_wins_over_suggestions(session: Session) -> None:
@@ -84,7 +98,7 @@ def test_saved_draft_wins_over_suggestions(session: Session) -> None:
     drafts.save(session=session, ticket_id=ticket.id, adviser=adviser,
                 draft=drafts.Draft(answer="Mon brouillon", publication="new"))
     draft = drafts.initial_draft(ticket=ticket, hits=[Hit(7, "La réponse.", 0.99)],
-                                 threshold=0.81)
+                                 threshold=0.81, evidence_threshold=0.84)
     assert draft.answer == "Mon brouillon"
     assert ticket.assigned_to_id == adviser.id and ticket.status == "in_review"
     assert session.scalar(select(Outbox.id)) is None  # nothing sent
