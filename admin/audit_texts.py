@@ -236,6 +236,7 @@ _FIELDS: dict[str, str] = {
     "value": "Avis",
     "title": "Titre",
     "retired": "Fiche retirée",
+    "refused": "Envoi refusé",  # a refused answer kept as the draft
     "count": "Nombre",
     "user": "Compte",
     "scope": "Portée",
@@ -396,6 +397,11 @@ def _readable(key: str) -> str:
     return key.replace("_", " ").replace(".", " ").strip().capitalize() or key
 
 
+def has_label(key: str, action: str = "") -> bool:
+    """Whether a detail's key has a French label (else it reads as the key, tidied)."""
+    return (action, key) in _ACTION_FIELDS or key in _FIELDS
+
+
 def field_label(key: str, action: str = "") -> str:
     """The French label of a detail's key."""
     return _ACTION_FIELDS.get((action, key)) or _FIELDS.get(key) or _readable(key)
@@ -453,12 +459,15 @@ def details(event: AuditEvent, accounts: Accounts | None = None) -> tuple[Detail
         return value_text(key, value, object_type=event.object_type, action=event.action,
                           accounts=accounts)
 
-    for key in dict.fromkeys([*before, *after]):
+    changed = dict.fromkeys([*before, *after])
+    for key in changed:
         found.append(Detail(field_label(key, event.action),
                             f"{text(key, before.get(key))} → {text(key, after.get(key))}"))
     for key, value in data.items():
         if key in ("before", "after") and isinstance(value, Mapping):
             continue
+        if key in changed and after.get(key) == value:
+            continue  # the change above already ends on this value: one line, not two
         if key == "redacted":
             found.append(Detail(_FIELDS["redacted"], "oui (effacement ou fin de conservation)"))
             continue

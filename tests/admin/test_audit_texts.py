@@ -89,6 +89,36 @@ def test_every_action_the_code_records_has_a_french_sentence() -> None:
     assert sorted({a.partition(".")[0] for a in actions} - set(audit_texts.GROUPS)) == []
 
 
+def recorded_detail_keys() -> dict[str, set[str]]:
+    """The keys of the literal `details={...}` of each recorded action (constant actions)."""
+    keys: dict[str, set[str]] = {}
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not _is_audit_record(node):
+                    continue
+                assert isinstance(node, ast.Call)
+                words = {k.arg: k.value for k in node.keywords}
+                action, details = words.get("action"), words.get("details")
+                if not (isinstance(action, ast.Constant) and isinstance(details, ast.Dict)):
+                    continue
+                keys.setdefault(str(action.value), set()).update(
+                    key.value for key in details.keys
+                    if isinstance(key, ast.Constant) and isinstance(key.value, str))
+    return keys
+
+
+def test_every_detail_the_code_records_has_a_french_label() -> None:
+    keys = recorded_detail_keys()
+    assert "refused" in keys["ticket.draft"] and "publication" in keys["ticket.approve"]
+    tracked = {name for _, fields in audit.TRACKED_FIELDS.values() for name in fields}
+    untranslated = sorted(
+        f"{action}: {key}" for action, names in keys.items() for key in names | tracked
+        if not audit_texts.has_label(key, action))
+    assert untranslated == [], f"details without a French label in admin/audit_texts.py: " \
+                               f"{untranslated}"
+
+
 def _event(action: str, actor: str = "user:camille", object_type: str = "ticket",
            object_id: str | None = "7", details: dict[str, object] | None = None) -> AuditEvent:
     return AuditEvent(actor=actor, action=action, object_type=object_type,
@@ -175,3 +205,16 @@ def test_the_audit_page_and_export_speak_french_and_keep_the_codes_for_machines(
     assert approval[5] == ("Statut : en cours d'examen → répondue ; Publication : sans "
                            "publication ; Fiche : —")
     assert approval[6:] == ["user:camille", "ticket.approve", "ticket", "7"]
+
+
+def test_a_field_the_change_already_shows_is_not_listed_twice() -> None:
+    # An approval records the ticket's tracked changes, its entry among them, and the entry.
+    approve = audit_texts.line(_event("ticket.approve", details={
+        "before": {"entry_id": None, "status": "new"},
+        "after": {"entry_id": 12, "status": "answered"},
+        "publication": "new", "entry_id": 12}), ACCOUNTS)
+    assert [(d.label, d.value) for d in approve.details] == [
+        ("Fiche", "— → n° 12"), ("Statut", "nouvelle → répondue"),
+        ("Publication", "nouvelle fiche")]
+    kept = audit_texts.line(_event("ticket.draft", details={"refused": True}), ACCOUNTS)
+    assert [(d.label, d.value) for d in kept.details] == [("Envoi refusé", "oui")]
