@@ -21,6 +21,8 @@ from admin.api.app import create_api
 from admin.api.errors import http_error_response
 from admin.config import AdminConfig
 from admin.headers import SecurityHeaders
+from admin.help import routes as help_routes
+from admin.help.security import MemberSignInRequired
 from admin.pages import STATIC_DIR, make_templates, render
 from admin.routes import (
     account,
@@ -100,6 +102,7 @@ def create_app(*, knowledge: Knowledge, config: AdminConfig,
     app.state.knowledge = knowledge
     app.state.config = config
     app.state.templates = make_templates()
+    app.state.help_templates = help_routes.make_help_templates()
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
     @app.get("/favicon.ico", include_in_schema=False)
@@ -114,6 +117,8 @@ def create_app(*, knowledge: Knowledge, config: AdminConfig,
                    account, users, api_tokens, health, stats, digest, audit,
                    personal_data, privacy):
         app.include_router(module.router)
+    if config.help.enabled:
+        app.include_router(help_routes.router)
     app.router.routes.extend(extra_routes)
     _install_error_handlers(app)
     app.add_middleware(SecurityHeaders, hsts=config.secure_cookies)
@@ -145,6 +150,13 @@ def _install_error_handlers(app: FastAPI) -> None:
             target += "?" + request.url.query
         next_part = f"?next={quote(target, safe='')}" if request.method == "GET" else ""
         return RedirectResponse(f"/login{next_part}", status_code=303)
+
+    @app.exception_handler(MemberSignInRequired)
+    async def on_member_sign_in_required(request: Request,
+                                         _error: MemberSignInRequired) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        next_part = f"?next={quote(target, safe='')}" if request.method == "GET" else ""
+        return RedirectResponse(f"/aide/connexion{next_part}", status_code=303)
 
     @app.exception_handler(SecondFactorRequired)
     async def on_second_factor_required(request: Request,
@@ -203,6 +215,11 @@ def _names_no_row(part: str) -> bool:
 
 
 def _error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    if request.url.path == "/aide" or request.url.path.startswith("/aide/"):
+        # A member never sees the advisers' layout, even on an error.
+        return help_routes.page(request, "help_error.html",
+                                {"title": _TITLES.get(status, "Erreur"), "message": message,
+                                 "status": status}, status_code=status)
     return render(request, "error.html",
                   {"title": _TITLES.get(status, "Erreur"), "message": message,
                    "status": status}, status_code=status)

@@ -106,6 +106,13 @@ ACTIONS: dict[str, Action] = {
                           "a effacé les données personnelles du demandeur n° {n}"),
     "organisation.create": Action("Organisme créé", "a créé l'organisme n° {n}"),
     "organisation.update": Action("Organisme modifié", "a modifié l'organisme n° {n}"),
+    "organisation.domains": Action("Domaines de messagerie modifiés",
+                                   "a modifié les domaines de messagerie de l'organisme "
+                                   "n° {n}"),
+    "entry.feedback": Action("Avis sur une fiche (centre d'aide)",
+                             "a donné son avis sur la fiche n° {n}"),
+    "member.sign_in": Action("Connexion au centre d'aide",
+                             "s'est connecté au centre d'aide (organisme n° {n})"),
     "organisation.invite": Action("Code d'invitation créé",
                                   "a créé un code d'invitation pour l'organisme n° {n}"),
     # Accounts and security
@@ -169,6 +176,7 @@ GROUPS: dict[str, str] = {
     "api_token": "Jetons d'API",
     "api": "Appels de l'API",
     "privacy": "Données personnelles",
+    "member": "Centre d'aide",
 }
 
 OBJECT_TYPES: dict[str, str] = {
@@ -237,6 +245,8 @@ _FIELDS: dict[str, str] = {
     "title": "Titre",
     "retired": "Fiche retirée",
     "refused": "Envoi refusé",  # a refused answer kept as the draft
+    "domains": "Domaines de messagerie",
+    "ip": "Adresse IP",
     "count": "Nombre",
     "user": "Compte",
     "scope": "Portée",
@@ -300,6 +310,7 @@ _COUNTED: dict[str, str] = {
     "sessions": "sessions",
     "login_attempts": "tentatives de connexion",
     "login_throttles": "blocages de connexion",
+    "member_access": "liens et sessions du centre d'aide",
     "api_tokens": "jetons d'API",
 }
 _NUMBERED = {"entry_id": "fiche", "ticket_id": "question", "organisation_id": "organisme",

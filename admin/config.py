@@ -12,6 +12,31 @@ from knowledge.people.throttle import LoginLimits
 
 
 @dataclass(frozen=True)
+class MailSettings:
+    """How the web app reaches its SMTP server (the help centre's sign-in links)."""
+
+    host: str
+    port: int = 25
+    user: str | None = None
+    password: str | None = None
+    # "none", "starttls" (upgrade on the submission port) or "tls" (implicit, port 465).
+    security: str = "starttls"
+    sender: str = "SVP <svp@localhost>"
+    timeout_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class HelpConfig:
+    """The members' help centre under /aide."""
+
+    enabled: bool = True
+    # Read-only pages (search, themes, entries) open to anyone, for a public FAQ.
+    anonymous_reading: bool = False
+    # None: no sign-in link can be sent (the page says so).
+    mail: MailSettings | None = None
+
+
+@dataclass(frozen=True)
 class AdminConfig:
     """What the web admin needs to know; `svp` builds it from the settings."""
 
@@ -46,6 +71,7 @@ class AdminConfig:
     # Seals the TOTP secrets at rest. No default key on purpose: a key drawn here would be
     # lost at the next start, and every second factor with it.
     secret_sealer: SecretSealer | None = None
+    help: HelpConfig = field(default_factory=HelpConfig)
 
     def sealer(self) -> SecretSealer:
         """The sealer of TOTP secrets; refuse the second factor when none was configured."""

@@ -38,6 +38,18 @@ if ! $quick && ! command -v chromium >/dev/null 2>&1; then
     fi
 fi
 
+# axe-core checks the help centre's accessibility in the browser test (npm registry).
+AXE_DIR=.cache/axe-core
+if ! $quick && [ ! -f "$AXE_DIR/node_modules/axe-core/axe.min.js" ]; then
+    echo "Installation d'axe-core (npm) pour le test d'accessibilité"
+    if ! npm install --silent --no-audit --no-fund --prefix "$AXE_DIR" axe-core@4.10.2 \
+            >/dev/null; then
+        echo "Erreur : impossible d'installer axe-core (npm)." >&2
+        exit 1
+    fi
+fi
+export SVP_AXE_JS="${SVP_AXE_JS:-$PWD/$AXE_DIR/node_modules/axe-core/axe.min.js}"
+
 if $quick; then
     # SQLite only: no PostgreSQL, no browser, no child processes on stand-in servers.
     unset SVP_TEST_DATABASE_URL

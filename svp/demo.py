@@ -16,7 +16,7 @@ from index.embedders import Embedder, Vectors
 from index.precomputed import save_table, with_precomputed
 from knowledge.catalog import importing
 from knowledge.desk import tickets
-from knowledge.people import advisers, organisations
+from knowledge.people import advisers, members, organisations
 from knowledge.runtime import Knowledge
 from knowledge.store import migrate
 from knowledge.store.db import make_engine, make_session_factory, sqlite_url_for, unit_of_work
@@ -41,6 +41,10 @@ ORGANISATIONS = (
     # Asks nothing in the demo: the statistics show organisations and départements at zero.
     ("Vaucluse Logement", OrganisationKind.SEM, "84"),
 )
+
+# Mail domains of the demo organisations' staff (the help centre's sign-in by link).
+DOMAINS = {"Habitat Méditerranée": ["habitat-med.example"],
+           "Logis du Var": ["logisduvar.example"]}
 
 # (full name, email, organisation index, fake Telegram id)
 ASKERS = (
@@ -123,6 +127,9 @@ def create_demo(knowledge: Knowledge, *, data_file: Path | None = None) -> DemoA
         for organisation in created:
             organisations.new_invite_code(session=session, organisation_id=organisation.id,
                                           actor="demo")
+            if organisation.name in DOMAINS:
+                members.set_domains(session=session, organisation_id=organisation.id,
+                                    domains=DOMAINS[organisation.name], actor="demo")
         now = utcnow()
         people = []
         for full_name, email, org_index, telegram_id in (*ASKERS, PENDING_ASKER):

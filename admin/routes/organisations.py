@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from admin.pages import redirect, render
 from admin.security import ConfigDep, CurrentUser, DbSession
-from knowledge.people import organisations
+from knowledge.people import members, organisations
 from knowledge.store.models import OrganisationKind
 
 router = APIRouter()
@@ -71,11 +71,14 @@ def edit_organisation(organisation_id: int, db: DbSession, user: CurrentUser,
                       name: Annotated[str, Form(max_length=200)],
                       kind: Annotated[str, Form(max_length=32)],
                       departement: Annotated[str, Form(max_length=3)] = "",
-                      active: Annotated[str, Form()] = "") -> Response:
-    """Change an organisation's name, kind, département or active flag."""
+                      active: Annotated[str, Form()] = "",
+                      email_domains: Annotated[str, Form(max_length=5_000)] = "") -> Response:
+    """Change an organisation's name, kind, département, mail domains or active flag."""
     organisations.update(session=db, organisation_id=organisation_id, name=name,
                          kind=organisations.parse_kind(kind), departement=departement or None,
                          active=active == "1", actor=f"user:{user.login}")
+    members.set_domains(session=db, organisation_id=organisation_id,
+                        domains=members.parse_domains(email_domains), actor=f"user:{user.login}")
     return redirect(f"/organisations/{organisation_id}", "org_saved")
 
 

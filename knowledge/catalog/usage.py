@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from knowledge.store.member_models import EntryFeedback
 from knowledge.store.models import Ticket, TicketStatus
 
 
@@ -85,6 +86,12 @@ def usage(*, session: Session, entry_ids: Iterable[int] | None = None) -> dict[i
             counts.dislikes += 1
         if comment:
             counts.comments.append((ticket_id, comment))
+    # Opinions given in the members' help centre count with those given in Telegram.
+    for entry_id, value in session.execute(select(EntryFeedback.entry_id, EntryFeedback.value)):
+        counts = of(int(entry_id))
+        if counts is not None:
+            counts.likes += value == 1
+            counts.dislikes += value == -1
     if wanted is not None:
         for entry_id in wanted:
             result.setdefault(entry_id, EntryUsage())

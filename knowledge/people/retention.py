@@ -18,10 +18,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from knowledge import audit
+from knowledge.people import members
 from knowledge.people.scrubbing import Scrubber, identifiers_of, scrub_phrasing
 from knowledge.store.catalog_models import EntryCorrection
 from knowledge.store.desk_tables import ProcessHeartbeat
 from knowledge.store.login_security import LoginThrottle
+from knowledge.store.member_models import MemberLink, MemberSession
 from knowledge.store.models import (
     AuditEvent,
     InboxUpdate,
@@ -54,6 +56,7 @@ CATEGORIES: dict[str, str] = {
     "sessions": "Sessions terminées supprimées",
     "login_attempts": "Tentatives de connexion supprimées",
     "login_throttles": "Compteurs d'échecs de connexion supprimés",
+    "member_access": "Liens et sessions du centre d'aide terminés supprimés",
 }
 
 
@@ -174,6 +177,9 @@ def purge(*, session: Session, policy: RetentionPolicy, actor: str, dry_run: boo
         "login_attempts": _count(session, LoginAttempt, LoginAttempt.at < session_limit),
         "login_throttles": _count(session, LoginThrottle,
                                   LoginThrottle.last_failure_at < session_limit),
+        "member_access": (_count(session, MemberLink, MemberLink.expires_at < session_limit)
+                          + _count(session, MemberSession,
+                                   MemberSession.expires_at < session_limit)),
     }
     if dry_run:
         return PurgeReport(counts=counts, dry_run=True)
@@ -187,6 +193,7 @@ def purge(*, session: Session, policy: RetentionPolicy, actor: str, dry_run: boo
     session.execute(delete(WebSession).where(_ended_sessions(session_limit)))
     session.execute(delete(LoginAttempt).where(LoginAttempt.at < session_limit))
     session.execute(delete(LoginThrottle).where(LoginThrottle.last_failure_at < session_limit))
+    members.purge(session=session, older_than=session_limit)
     report = PurgeReport(counts=counts, dry_run=False)
     if report.total:
         session.flush()  # the redacted events first: the purge's own event is not redacted

@@ -82,6 +82,12 @@ def _bump(session: Session, key: str, window: timedelta, now: datetime) -> int:
     return int(session.execute(statement).scalar_one())
 
 
+def count(*, session: Session, key: str, window_minutes: int,
+          now: datetime | None = None) -> int:
+    """Count one more request under a key (atomically); return the count in the window."""
+    return _bump(session, key[:200], timedelta(minutes=window_minutes), now or utcnow())
+
+
 def reserve(*, session: Session, login: str, ip: str, limits: LoginLimits,
             now: datetime | None = None) -> None:
     """Count an attempt before checking its secret; raise TooManyAttempts over a limit.

@@ -144,6 +144,9 @@ class Organisation(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     invite_code: Mapped[str | None] = mapped_column(String(64), unique=True)
     invite_code_created_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Mail domains of its staff (« habitat-med.fr »): their addresses may sign in to the help
+    # centre.
+    email_domains: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -431,6 +434,7 @@ from knowledge.store import (  # noqa: E402, F401
     api_models,
     catalog_models,
     login_security,
+    member_models,
     vocabulary,
 )
 from knowledge.store.desk_tables import ProcessHeartbeat, ReplyTemplate  # noqa: E402, F401

@@ -53,6 +53,11 @@ ALLOWED: dict[str, str] = {
     "knowledge.people.advisers.authenticate": "login attempts are their own log",
     "knowledge.people.advisers.open_session": "technical login session",
     "knowledge.people.advisers.revoke_session": "technical login session (logout)",
+    "knowledge.people.members.request_link": "a one-time link (the sign-in it gives is audited)",
+    "knowledge.people.members.resolve": "technical member session (last seen, end)",
+    "knowledge.people.members.sign_out": "technical member session (logout)",
+    "knowledge.people.members.purge": "retention of ended links and sessions",
+    "knowledge.catalog.reading.most_asked": "reads only (usage counts, then entries)",
     "knowledge.people.advisers.revoke_user_sessions": "inside audited account changes",
     "knowledge.people.advisers.purge_stale": "housekeeping of expired sessions and attempts",
     # Not a database write: the attribute assignments are spreadsheet cells of the export.

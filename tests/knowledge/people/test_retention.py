@@ -108,7 +108,7 @@ def _fixture(session: Session) -> dict[str, int]:
 
 
 EXPECTED = {"tickets": 1, "outbox": 1, "inbox": 1, "audit": 1, "sessions": 2,
-            "login_attempts": 1, "login_throttles": 1}
+            "login_attempts": 1, "login_throttles": 1, "member_access": 0}
 
 
 def test_dry_run_counts_each_category_and_changes_nothing(session: Session) -> None:

@@ -1,0 +1,290 @@
+"""The help centre's pages: sign-in by link, search, themes, entries and feedback."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from admin.config import AdminConfig, MailSettings
+from admin.help import mailer
+from admin.help.security import (
+    OptionalMember,
+    Reader,
+    SignedIn,
+    clear_member_cookie,
+    member_token,
+    pre_sign_in_token,
+    set_member_cookie,
+    set_pre_sign_in_cookie,
+)
+from admin.pages import light_markup, local_time
+from admin.security import ConfigDep, DbSession, KnowledgeDep, client_ip, end_read
+from knowledge.catalog import reading
+from knowledge.desk.tables import readable_tables
+from knowledge.errors import InvalidInput
+from knowledge.people import members
+from knowledge.people.throttle import TooManyAttempts
+from knowledge.retrieval import passages
+from knowledge.runtime import Knowledge, SearchHit
+from knowledge.text import clean
+from knowledge.timeutil import utcnow
+
+logger = logging.getLogger(__name__)
+router = APIRouter(prefix="/aide")
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+MAX_QUERY_CHARS = 500
+RESULTS = 10
+SUGGESTIONS = 5
+RELATED = 4
+# As you type, the text is unfinished and misspelt: titles are offered a little below the
+# bot's threshold (the search itself keeps the bot's threshold).
+SUGGEST_MARGIN = 0.05
+FEEDBACK_SALT = "svp-aide-avis"
+# « Mis à jour depuis » filter of the search: label and days.
+SINCE = {"": ("toutes les dates", None), "3m": ("moins de 3 mois", 92),
+         "1a": ("moins d'un an", 366), "2a": ("moins de 2 ans", 731)}
+NOTICES = {
+    "signed_out": "Vous êtes déconnecté du centre d'aide.",
+    "feedback": "Merci : votre avis est transmis aux conseillers du SVP.",
+}
+
+
+def make_help_templates() -> Jinja2Templates:
+    """The help centre's own Jinja2 environment (autoescaping on)."""
+    templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    templates.env.filters["local_time"] = local_time
+    templates.env.filters["light_markup"] = light_markup
+    # A page shows no table: the flattened ones read as one line per row, as in Telegram.
+    templates.env.filters["answer_html"] = lambda value: light_markup(readable_tables(value or ""))
+    templates.env.filters["local_date"] = lambda value: local_time(value)[:10] if value else ""
+    return templates
+
+
+def page(request: Request, name: str, context: dict[str, Any] | None = None,
+         status_code: int = 200) -> HTMLResponse:
+    """Render a help-centre page with the member, their token and any notice."""
+    member = getattr(request.state, "member", None)
+    full = {"member": member, "csrf_token": member.csrf_token if member else "",
+            "notice": NOTICES.get(request.query_params.get("info") or ""),
+            "query": "", **(context or {})}
+    templates: Jinja2Templates = request.app.state.help_templates
+    return templates.TemplateResponse(request, name, full, status_code=status_code)
+
+
+def _query(text: str | None) -> str:
+    return clean(text or "")[:MAX_QUERY_CHARS]
+
+
+def _search(knowledge: Knowledge, text: str, k: int, *, passages_wanted: bool = True,
+            margin: float = 0.0) -> list[SearchHit]:
+    # The bot's engine and threshold: what a member finds is what the bot would suggest.
+    return knowledge.similar(text, k=k, passages=passages_wanted,
+                             min_score=knowledge.abstain_threshold - margin).hits
+
+
+# --- sign-in ---------------------------------------------------------------------------------
+
+
+def safe_next(value: str | None) -> str:
+    """Where to go after signing in: a help-centre path only (never another site)."""
+    target = (value or "").strip()
+    if (not target.startswith("/aide") or target.startswith("//") or "\\" in target
+            or any(ord(char) < 32 for char in target) or len(target) > 500):
+        return "/aide"
+    return target
+
+
+def _sign_in_page(request: Request, config: AdminConfig, *, email: str = "",
+                  error: str | None = None, status_code: int = 200,
+                  next_path: str | None = None) -> HTMLResponse:
+    token = pre_sign_in_token(request, config)
+    response = page(request, "help_sign_in.html", {
+        "pre_csrf": token, "email": email, "error": error,
+        "mail_ready": config.help.mail is not None,
+        "next": safe_next(next_path or request.query_params.get("next"))},
+        status_code=status_code)
+    set_pre_sign_in_cookie(response, token, config)
+    return response
+
+
+@router.get("/connexion", response_class=HTMLResponse)
+def sign_in_form(request: Request, config: ConfigDep, member: OptionalMember) -> Response:
+    """Ask for a sign-in link by email."""
+    if member is not None:
+        return RedirectResponse("/aide", status_code=303)
+    return _sign_in_page(request, config)
+
+
+def _send_link(settings: MailSettings, email: str, url: str) -> None:
+    try:
+        mailer.send(settings, to=email, subject="Votre lien de connexion au centre d'aide du SVP",
+                    body=mailer.sign_in_text(url=url, minutes=members.LINK_MINUTES))
+    except Exception:  # the visitor saw the same page either way; the operator sees this
+        logger.exception("sign-in link could not be sent")
+
+
+@router.post("/connexion", response_class=HTMLResponse)
+def request_link(request: Request, db: DbSession, config: ConfigDep, member: OptionalMember,
+                 background: BackgroundTasks,
+                 email: Annotated[str, Form(max_length=400)] = "",
+                 next_path: Annotated[str, Form(alias="next", max_length=600)] = "") -> Response:
+    """Send a one-time link to a member's address; the page says the same for any address."""
+    if config.help.mail is None:
+        return _sign_in_page(request, config, email=email, status_code=503,
+                             error="L'envoi de liens de connexion n'est pas configuré sur ce "
+                                   "serveur : contactez le SVP.")
+    try:
+        issued = members.request_link(session=db, email=email, ip=client_ip(request))
+    except TooManyAttempts as error:
+        db.rollback()
+        return _sign_in_page(request, config, email=email, error=str(error), status_code=429,
+                             next_path=next_path)
+    except InvalidInput as error:
+        db.rollback()
+        return _sign_in_page(request, config, email=email, error=str(error), status_code=422,
+                             next_path=next_path)
+    if issued is not None:
+        # The configured address, never the request's Host: a forged one would send the
+        # member's link to another site.
+        url = f"{config.base_url.rstrip('/')}/aide/lien/{quote(issued.token, safe='')}"
+        target = safe_next(next_path)
+        if target != "/aide":
+            url += f"?suite={quote(target, safe='/')}"
+        # After the commit (the route returns first): the link exists when the mail arrives.
+        background.add_task(_send_link, config.help.mail, issued.email, url)
+    return page(request, "help_link_sent.html", {"email": members.normalise_email(email),
+                                                 "minutes": members.LINK_MINUTES})
+
+
+@router.get("/lien/{token}", response_class=HTMLResponse)
+def link_page(request: Request, token: str, config: ConfigDep) -> Response:
+    """A link opened from the mail: one button signs in (a mail scanner's visit uses nothing)."""
+    pre = pre_sign_in_token(request, config)
+    response = page(request, "help_link.html", {
+        "token": token[:200], "pre_csrf": pre,
+        "next": safe_next(request.query_params.get("suite"))})
+    set_pre_sign_in_cookie(response, pre, config)
+    return response
+
+
+@router.post("/lien", response_class=HTMLResponse)
+def redeem_link(request: Request, db: DbSession, config: ConfigDep, member: OptionalMember,
+                token: Annotated[str, Form(max_length=400)] = "",
+                next_path: Annotated[str, Form(alias="next", max_length=600)] = "") -> Response:
+    """Open the member's session with the link, once."""
+    try:
+        session_token, _row = members.redeem(session=db, token=token, ip=client_ip(request))
+    except InvalidInput as error:
+        db.rollback()
+        return _sign_in_page(request, config, error=str(error), status_code=410)
+    response = RedirectResponse(safe_next(next_path), status_code=303)
+    set_member_cookie(response, session_token, config)
+    return response
+
+
+@router.post("/deconnexion")
+def sign_out(request: Request, db: DbSession, config: ConfigDep, member: SignedIn) -> Response:
+    """End the member's session."""
+    members.sign_out(session=db, token=member_token(request, config))
+    response = RedirectResponse("/aide/connexion?info=signed_out", status_code=303)
+    clear_member_cookie(response, config)
+    return response
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+@router.get("", response_class=HTMLResponse)
+def home(request: Request, db: DbSession, member: Reader) -> HTMLResponse:
+    """Search box, themes with their counts, newest and most asked entries."""
+    return page(request, "help_home.html", {
+        "themes": reading.theme_counts(session=db),
+        "newest": reading.newest(session=db),
+        "most_asked": reading.most_asked(session=db),
+    })
+
+
+@router.get("/recherche", response_class=HTMLResponse)
+def search_page(request: Request, db: DbSession, knowledge: KnowledgeDep, member: Reader,
+                q: Annotated[str, Query(max_length=2000)] = "",
+                theme: Annotated[str, Query(max_length=200)] = "",
+                since: Annotated[str, Query(alias="depuis", max_length=4)] = "") -> HTMLResponse:
+    """The entries that answer a query, each with the passage that does."""
+    query = _query(q)
+    themes_listed = reading.theme_counts(session=db)
+    end_read(db)
+    hits = _search(knowledge, query, RESULTS) if query else []
+    # Nothing at the bot's threshold: the nearest ones, a little below, said to be less sure.
+    near = (_search(knowledge, query, SUGGESTIONS, margin=SUGGEST_MARGIN)
+            if query and not hits else [])
+    if theme:
+        hits = [hit for hit in hits if (hit.theme or "") == theme]
+    days = SINCE.get(since, SINCE[""])[1]
+    if days is not None and hits:
+        changed = reading.updated_at(session=db, entry_ids=[hit.entry_id for hit in hits])
+        cutoff = utcnow() - timedelta(days=days)
+        hits = [hit for hit in hits if changed.get(hit.entry_id, cutoff) >= cutoff]
+    return page(request, "help_search.html", {
+        "query": query, "hits": hits, "near": near, "themes": themes_listed, "theme": theme,
+        "since": since if since in SINCE else "", "since_options": SINCE,
+        "shown": {hit.entry_id: passages.suggestion_text(hit.answer, hit.passage)
+                  for hit in [*hits, *near]},
+    })
+
+
+@router.get("/suggestions")
+def suggestions(request: Request, knowledge: KnowledgeDep, member: Reader,
+                q: Annotated[str, Query(max_length=2000)] = "") -> JSONResponse:
+    """As-you-type suggestions: the titles of the entries the search would show first."""
+    query = _query(q)
+    if len(query) < 3:
+        return JSONResponse({"query": query, "suggestions": []})
+    hits = _search(knowledge, query, SUGGESTIONS, passages_wanted=False,
+                   margin=SUGGEST_MARGIN)
+    return JSONResponse({"query": query, "suggestions": [
+        {"id": hit.entry_id, "question": hit.question, "theme": hit.theme,
+         "url": f"/aide/fiches/{hit.entry_id}"} for hit in hits]})
+
+
+@router.get("/themes/{name}", response_class=HTMLResponse)
+def theme_page(request: Request, name: str, db: DbSession, member: Reader) -> HTMLResponse:
+    """The active entries of one theme."""
+    entries = reading.in_theme(session=db, theme=name[:200])
+    return page(request, "help_theme.html", {"theme": name[:200], "entries": entries},
+                status_code=200 if entries else 404)
+
+
+@router.get("/fiches/{entry_id}", response_class=HTMLResponse)
+def entry_page(request: Request, entry_id: int, db: DbSession, knowledge: KnowledgeDep,
+               member: Reader) -> HTMLResponse:
+    """One active entry: answer, last check, references, source, related entries, feedback."""
+    entry = reading.active_entry(session=db, entry_id=entry_id)
+    question = entry.question
+    opinion = (reading.feedback_of(session=db, entry_id=entry.id,
+                                   key=reading.member_key(member.email, salt=FEEDBACK_SALT))
+               if member is not None else None)
+    context = {"entry": entry, "opinion": opinion,
+               "checked_at": entry.reviewed_at or entry.updated_at}
+    end_read(db)
+    related = [hit for hit in _search(knowledge, question, RELATED + 1, passages_wanted=False)
+               if hit.entry_id != entry_id][:RELATED]
+    return page(request, "help_entry.html", {**context, "related": related})
+
+
+@router.post("/fiches/{entry_id}/avis")
+def entry_feedback(entry_id: int, db: DbSession, member: SignedIn,
+                   value: Annotated[str, Form(max_length=4)] = "") -> Response:
+    """Record the member's « utile / pas utile » on an entry."""
+    reading.give_feedback(session=db, entry_id=entry_id,
+                          key=reading.member_key(member.email, salt=FEEDBACK_SALT),
+                          organisation_id=member.organisation_id,
+                          value={"1": 1, "-1": -1}.get(value, 0),
+                          actor=f"member:{member.email}")
+    return RedirectResponse(f"/aide/fiches/{entry_id}?info=feedback#avis", status_code=303)
