@@ -220,10 +220,11 @@ def search_page(request: Request, db: DbSession, knowledge: KnowledgeDep, member
     query = _query(q)
     themes_listed = reading.theme_counts(session=db)
     end_read(db)
-    hits = _search(knowledge, query, RESULTS) if query else []
-    # Nothing at the bot's threshold: the nearest ones, a little below, said to be less sure.
-    near = (_search(knowledge, query, SUGGESTIONS, margin=SUGGEST_MARGIN)
-            if query and not hits else [])
+    # One search, a little below the bot's threshold: what clears the threshold is the
+    # answer (the bot's hits exactly); with nothing there, the nearest ones, said less sure.
+    ranked = _search(knowledge, query, RESULTS, margin=SUGGEST_MARGIN) if query else []
+    hits = [hit for hit in ranked if hit.score >= knowledge.abstain_threshold]
+    near = [] if hits else ranked[:SUGGESTIONS]
     if theme:
         hits = [hit for hit in hits if (hit.theme or "") == theme]
     days = SINCE.get(since, SINCE[""])[1]
