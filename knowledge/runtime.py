@@ -54,8 +54,11 @@ class Knowledge:
         index_dir: Path,
         abstain_threshold: float | None = None,
         save_index: bool = True,
+        ranking: search.Ranking | None = None,
     ) -> None:
         self.engine = engine
+        # How entries are ranked (settings SVP_SEARCH_*); the benchmarks swap it between runs.
+        self.ranking = ranking if ranking is not None else search.Ranking()
         self.sessions: sessionmaker[Session] = make_session_factory(engine)
         self.index_dir = index_dir
         self.abstain_threshold_setting = abstain_threshold
@@ -90,10 +93,11 @@ class Knowledge:
 
     @classmethod
     def from_url(cls, database_url: str, *, embedder_factory: Callable[[], Embedder],
-                 index_dir: Path, abstain_threshold: float | None = None) -> Knowledge:
+                 index_dir: Path, abstain_threshold: float | None = None,
+                 ranking: search.Ranking | None = None) -> Knowledge:
         """Build the knowledge base of a database URL."""
         return cls(engine=make_engine(database_url), embedder_factory=embedder_factory,
-                   index_dir=index_dir, abstain_threshold=abstain_threshold)
+                   index_dir=index_dir, abstain_threshold=abstain_threshold, ranking=ranking)
 
     @property
     def embedder(self) -> Embedder:
@@ -142,13 +146,15 @@ class Knowledge:
         if not query or k <= 0:
             return SearchResult(query=text, abstained=True)
         self.sync_index()
+        ranking = self.ranking
         expansion = self.expand(query)
-        vector = self.embedder.embed_queries([search.dense_query(expansion)])
-        hits = self._ranked_hits(expansion, vector, k)
+        vector = self.embedder.embed_queries([search.dense_query(expansion, ranking)])
+        hits = self._ranked_hits(expansion, vector, k, ranking)
         result = search.decide(query=text, hits=hits, k=k, threshold=threshold)
         if passages and result.hits:
             # The query vector already made serves again: passages never change the ranking.
-            result = replace(result, hits=self._with_passages(result.hits, expansion, vector))
+            result = replace(result, hits=self._with_passages(result.hits, expansion, vector,
+                                                              ranking))
         self._latency.observe(time.perf_counter() - started)
         self._searches.labels("abstained" if result.abstained else "suggested").inc()
         return result
@@ -189,28 +195,67 @@ class Knowledge:
                 best[entry_id] = float(score)
         return list(best.items())[:pool]
 
-    def _ranked_hits(self, expansion: Expansion, vector: np.ndarray,
-                     k: int) -> list[SearchHit]:
+    def _candidates(self, vector: np.ndarray, pool: int,
+                    ranking: search.Ranking) -> list[tuple[int, float]]:
+        # The pool of dense neighbours, each entry scored from its vectors as the ranking says
+        # (see search.Ranking): passage and question combined, learnt phrasings by their best.
+        store = self._index()
+        off = ranking.question_vectors == "off"
+        # Twice the pool (three times without question vectors, half the index) is fetched so
+        # that `pool` distinct entries usually remain.
+        scores, ids = store.search(vector, pool * (3 if off else 2))
+        valid = ids[0] >= 0
+        if off:
+            valid &= (ids[0] >> embeddings.ENTRY_ID_BITS) != embeddings.QUESTION_SLOT
+        best: dict[int, float] = {}
+        for entry_id, score in zip(embeddings.entry_ids_of(ids[0][valid]).tolist(),
+                                   scores[0][valid].tolist(), strict=True):
+            if entry_id not in best:
+                best[entry_id] = float(score)
+        pool_ids = list(best)[:pool]
+        if ranking.question_vectors != "weighted":
+            return [(entry_id, best[entry_id]) for entry_id in pool_ids]
+        found = dict(zip(ids[0][valid].tolist(), scores[0][valid].tolist(), strict=True))
+        query = vector[0]
+        weighted = []
+        for entry_id in pool_ids:
+            passage = _cosine(store, found, entry_id, query)
+            question = _cosine(store, found, embeddings.question_vector_id(entry_id), query)
+            dense = ranking.dense_score(passage if passage is not None else -1.0, question)
+            # A learnt phrasing still counts by itself: it is the asker's own wording.
+            phrasing = max((score for vector_id, score in found.items()
+                            if vector_id & embeddings.ENTRY_ID_MASK == entry_id
+                            and vector_id > embeddings.ENTRY_ID_MASK
+                            and vector_id >> embeddings.ENTRY_ID_BITS
+                            != embeddings.QUESTION_SLOT), default=None)
+            weighted.append((entry_id, dense if phrasing is None else max(dense, phrasing)))
+        return sorted(weighted, key=lambda pair: -pair[1])
+
+    def _ranked_hits(self, expansion: Expansion, vector: np.ndarray, k: int,
+                     ranking: search.Ranking) -> list[SearchHit]:
         # Dense neighbours first, then re-ranked by the cosine fused with the lexical signal.
-        dense = self._dense(vector, max(search.RERANK_POOL, k + search.CANDIDATE_MARGIN))
+        dense = self._candidates(vector, max(ranking.rerank_pool, k + search.CANDIDATE_MARGIN),
+                                 ranking)
         if not dense:
             return []
+        concepts = search.lexical_concepts(expansion, ranking)
         # A plain connection: an ORM session costs more than these two reads on each search.
         with self._read_engine.connect() as session:
             terms = embeddings.stored_terms(session=session,
                                             entry_ids=[entry_id for entry_id, _ in dense])
-            lexical = search.concept_scores(search.lexical_concepts(expansion),
+            lexical = search.concept_scores(concepts,
                                             [terms.get(entry_id) for entry_id, _ in dense])
             by_question = [0.0] * len(dense)
-            if search.QUESTION_LEXICAL_WEIGHT:
+            if ranking.question_lexical_weight:
                 questions = dict(session.execute(
                     select(KnowledgeEntry.id, KnowledgeEntry.question)
                     .where(KnowledgeEntry.id.in_([entry_id for entry_id, _ in dense]))).all())
                 by_question = search.concept_scores(
-                    search.lexical_concepts(expansion),
-                    [self._analyzer.terms(questions.get(entry_id) or "")
-                     for entry_id, _ in dense])
-            fused = sorted(((entry_id, search.fuse(score, lex, question_lexical=qlex))
+                    concepts, [self._analyzer.terms(questions.get(entry_id) or "")
+                               for entry_id, _ in dense])
+            fused = sorted(((entry_id,
+                             search.fuse(score, lex, ranking.lexical_weight, qlex,
+                                         ranking.question_lexical_weight))
                             for (entry_id, score), lex, qlex
                             in zip(dense, lexical, by_question, strict=True)),
                            key=lambda pair: -pair[1])
@@ -218,7 +263,8 @@ class Knowledge:
             return search.active_hits(session=session, ranked=ranked)[:k]
 
     def _with_passages(self, hits: list[SearchHit], expansion: Expansion,
-                       vector: np.ndarray) -> list[SearchHit]:
+                       vector: np.ndarray,
+                       ranking: search.Ranking | None = None) -> list[SearchHit]:
         entries = [passages.EntryText(entry_id=hit.entry_id, question=hit.question,
                                       answer=hit.answer,
                                       digest=embeddings.text_hash(embeddings.passage_text(
@@ -227,7 +273,8 @@ class Knowledge:
         with self._read_engine.connect() as connection:
             best = passages.best_passages(session=connection, entries=entries,
                                           query_vector=vector[0],
-                                          concepts=search.lexical_concepts(expansion),
+                                          concepts=search.lexical_concepts(
+                                              expansion, ranking or self.ranking),
                                           model_id=self.embedder.model_id,
                                           analyzer=self._analyzer, cache=self._passage_terms)
         return [replace(hit, passage=best.get(hit.entry_id)) for hit in hits]
@@ -242,9 +289,10 @@ class Knowledge:
                        None)
         if hit is None:
             return None
+        ranking = self.ranking
         expansion = self.expand(query)
-        vector = self.embedder.embed_queries([search.dense_query(expansion)])
-        return self._with_passages([hit], expansion, vector)[0].passage
+        vector = self.embedder.embed_queries([search.dense_query(expansion, ranking)])
+        return self._with_passages([hit], expansion, vector, ranking)[0].passage
 
     def embed_missing_passages(self, *, batch: int = 32) -> int:
         """Cut and embed the passages still missing or stale, a unit of work per batch."""
@@ -544,3 +592,14 @@ def _read_engine_of(engine: Engine) -> Engine:
         cursor.close()
 
     return reader
+
+
+def _cosine(store: VectorStore, found: dict[int, float], vector_id: int,
+            query: np.ndarray) -> float | None:
+    """The cosine of a stored vector with the query (None when the index does not hold it)."""
+    if vector_id in found:
+        return found[vector_id]
+    try:
+        return float(store.vectors([vector_id])[0] @ query)
+    except KeyError:
+        return None

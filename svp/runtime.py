@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from index.embedders import Embedder
 from knowledge.people.retention import RetentionPolicy
+from knowledge.retrieval.search import Ranking
 from knowledge.runtime import Knowledge
 from svp.settings import Settings
 
@@ -25,6 +26,16 @@ def embedder_factory(settings: Settings) -> Callable[[], Embedder]:
     return load
 
 
+def ranking(settings: Settings) -> Ranking:
+    """How the search ranks entries, from the SVP_SEARCH_* settings (checked here)."""
+    return Ranking(question_vectors=settings.search_question_vectors,
+                   question_weight=settings.search_question_weight,
+                   glossary=settings.search_glossary,
+                   lexical_weight=settings.search_lexical_weight,
+                   question_lexical_weight=settings.search_question_lexical_weight,
+                   rerank_pool=settings.search_rerank_pool)
+
+
 def build_knowledge(settings: Settings) -> Knowledge:
     """Build the knowledge base of this process from the settings."""
     return Knowledge.from_url(
@@ -32,6 +43,7 @@ def build_knowledge(settings: Settings) -> Knowledge:
         embedder_factory=embedder_factory(settings),
         index_dir=settings.resolved_index_dir(),
         abstain_threshold=settings.abstain_threshold,
+        ranking=ranking(settings),
     )
 
 

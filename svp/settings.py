@@ -5,8 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from knowledge.errors import InvalidInput
+from knowledge.retrieval.search import Ranking
+
+SEARCH_DEFAULTS = Ranking()
 
 
 class Settings(BaseSettings):
@@ -48,6 +53,26 @@ class Settings(BaseSettings):
     abstain_threshold: float | None = Field(
         default=None, description="Score minimal d'une suggestion ; défaut mesuré par modèle."
     )
+    # Ranking signals (docs/retrieval.md, « Réglages du classement »); defaults are the measured
+    # best on the held-out sets, checked (values and ranges) by knowledge.retrieval.search.Ranking.
+    search_question_vectors: str = Field(
+        default=SEARCH_DEFAULTS.question_vectors,
+        description="Vecteur de la question de chaque fiche : max, weighted ou off.")
+    search_question_weight: float = Field(
+        default=SEARCH_DEFAULTS.question_weight,
+        description="Part du vecteur de question quand search_question_vectors vaut weighted.")
+    search_glossary: str = Field(
+        default=SEARCH_DEFAULTS.glossary,
+        description="Où agit le glossaire : on, lexical, dense ou off.")
+    search_lexical_weight: float = Field(
+        default=SEARCH_DEFAULTS.lexical_weight,
+        description="Poids du signal lexical dans le score (0 à 1).")
+    search_question_lexical_weight: float = Field(
+        default=SEARCH_DEFAULTS.question_lexical_weight,
+        description="Poids du signal lexical sur la seule question des fiches (0 à 1).")
+    search_rerank_pool: int = Field(
+        default=SEARCH_DEFAULTS.rerank_pool,
+        description="Nombre de candidats des vecteurs reclassés avec le signal lexical.")
 
     # --- telegram bot --------------------------------------------------------------------
     telegram_token: str | None = None
@@ -119,6 +144,35 @@ class Settings(BaseSettings):
         return self.backup_dir if self.backup_dir is not None else self.data_dir / "backups"
 
 
+class SettingsError(InvalidInput):
+    """A setting's value is not acceptable; the message is one French line naming it."""
+
+
+# French words for pydantic's error types, so that an operator reads one line in French.
+_EXPECTED = {
+    "float_parsing": "nombre attendu (point décimal : 0.1)",
+    "float_type": "nombre attendu",
+    "int_parsing": "nombre entier attendu",
+    "int_from_float": "nombre entier attendu",
+    "int_type": "nombre entier attendu",
+    "bool_parsing": "true ou false attendu",
+    "literal_error": "valeur non prévue",
+    "greater_than_equal": "valeur trop petite",
+    "less_than_equal": "valeur trop grande",
+    "finite_number": "nombre fini attendu",
+}
+
+
 def load_settings() -> Settings:
-    """Read the settings from the environment and `.env`."""
-    return Settings()
+    """Read the settings from the environment and `.env`; one French line if one is wrong."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = "SVP_" + "_".join(str(part) for part in first["loc"]).upper()
+        reason = _EXPECTED.get(first["type"], first["msg"])
+        if first["type"] in ("literal_error", "greater_than_equal", "less_than_equal"):
+            reason = f"{reason} ({first['msg']})"
+        more = f" (et {error.error_count() - 1} autre(s))" if error.error_count() > 1 else ""
+        raise SettingsError(f"réglage {name} invalide (« {first.get('input')} ») : {reason}"
+                            f"{more} ; corrigez l'environnement ou le fichier .env.") from None

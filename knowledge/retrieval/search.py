@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from knowledge.errors import InvalidInput
 from knowledge.retrieval.expansion import Concept, Expansion
 from knowledge.store.models import EntryStatus, KnowledgeEntry
 from knowledge.text import fold
@@ -257,16 +258,97 @@ def concept_scores(concepts: Sequence[Concept], documents: Sequence[str | None],
     return scores
 
 
-def lexical_concepts(expansion: Expansion) -> list[Concept]:
-    """The query's lexical concepts, with or without glossary equivalents (see GLOSSARY_*)."""
-    if GLOSSARY_LEXICAL:
+# How an entry's question vector combines with its passage vector (see `Ranking`).
+QUESTION_VECTOR_MODES = ("max", "weighted", "off")
+# Where the glossary acts: both signals, the lexical signal only, the embedded query only, none.
+GLOSSARY_MODES = ("on", "lexical", "dense", "off")
+MAX_RERANK_POOL = 1000
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """How the search ranks entries: which signals count, and how much (docs/retrieval.md).
+
+    - `question_vectors`: an entry's dense score from its passage vector `p` and its question
+      vector `q`: `max` (the better of the two), `weighted` (`question_weight × q + (1 −
+      question_weight) × p`) or `off` (the passage alone; question vectors are not read).
+      Learnt phrasings always count by their best vector.
+    - `glossary`: where the glossary's equivalents act (`on`: lexical signal and embedded
+      query, `lexical`, `dense`, `off`).
+    - `lexical_weight`, `question_lexical_weight`: shares of the lexical signals in the fused
+      score, the rest going to the dense score.
+    - `rerank_pool`: how many dense candidates are re-ranked with the lexical signal.
+    """
+
+    question_vectors: str = "max"
+    question_weight: float = 0.5
+    glossary: str = "on"
+    lexical_weight: float = LEXICAL_WEIGHT
+    question_lexical_weight: float = QUESTION_LEXICAL_WEIGHT
+    rerank_pool: int = RERANK_POOL
+
+    def __post_init__(self) -> None:
+        if self.question_vectors not in QUESTION_VECTOR_MODES:
+            raise InvalidInput(
+                f"réglage SVP_SEARCH_QUESTION_VECTORS invalide (« {self.question_vectors} ») : "
+                f"valeurs possibles {', '.join(QUESTION_VECTOR_MODES)}.")
+        if self.glossary not in GLOSSARY_MODES:
+            raise InvalidInput(
+                f"réglage SVP_SEARCH_GLOSSARY invalide (« {self.glossary} ») : valeurs "
+                f"possibles {', '.join(GLOSSARY_MODES)}.")
+        for name, value in (("QUESTION_WEIGHT", self.question_weight),
+                            ("LEXICAL_WEIGHT", self.lexical_weight),
+                            ("QUESTION_LEXICAL_WEIGHT", self.question_lexical_weight)):
+            if not 0.0 <= value <= 1.0 or math.isnan(value):
+                raise InvalidInput(f"réglage SVP_SEARCH_{name} invalide ({_french(value)}) : "
+                                   "nombre entre 0 et 1 attendu.")
+        if self.lexical_weight + self.question_lexical_weight >= 1.0:
+            raise InvalidInput(
+                "réglages SVP_SEARCH_LEXICAL_WEIGHT et SVP_SEARCH_QUESTION_LEXICAL_WEIGHT "
+                f"invalides ({_french(self.lexical_weight)} + "
+                f"{_french(self.question_lexical_weight)}) : leur somme doit rester sous 1, "
+                "le reste du score venant des vecteurs.")
+        if isinstance(self.rerank_pool, bool) or not 1 <= self.rerank_pool <= MAX_RERANK_POOL:
+            raise InvalidInput(
+                f"réglage SVP_SEARCH_RERANK_POOL invalide ({self.rerank_pool}) : nombre entier "
+                f"de candidats entre 1 et {MAX_RERANK_POOL} attendu.")
+
+    def describe(self) -> str:
+        """The settings in one French line (for evaluation reports)."""
+        questions = self.question_vectors
+        if questions == "weighted":
+            questions = f"pondérés (question {_french(self.question_weight)})"
+        extra = (f", lexical sur la question {_french(self.question_lexical_weight)}"
+                 if self.question_lexical_weight else "")
+        return (f"vecteurs de question {questions}, glossaire {self.glossary}, poids lexical "
+                f"{_french(self.lexical_weight)}{extra}, {self.rerank_pool} candidats "
+                "reclassés")
+
+    def dense_score(self, passage: float, question: float | None) -> float:
+        """An entry's dense score from the cosines of its passage and question vectors."""
+        if question is None or self.question_vectors == "off":
+            return passage
+        if self.question_vectors == "max":
+            return max(passage, question)
+        return self.question_weight * question + (1.0 - self.question_weight) * passage
+
+
+def _french(value: float) -> str:
+    return f"{value:g}".replace(".", ",")
+
+
+def lexical_concepts(expansion: Expansion, ranking: Ranking | None = None) -> list[Concept]:
+    """The query's lexical concepts, with or without glossary equivalents (see `Ranking`)."""
+    lexical = GLOSSARY_LEXICAL if ranking is None else ranking.glossary in ("on", "lexical")
+    if lexical:
         return expansion.concepts
     return [concept[:1] for concept in expansion.concepts]
 
 
-def dense_query(expansion: Expansion) -> str:
+def dense_query(expansion: Expansion, ranking: Ranking | None = None) -> str:
     """The text embedded for a query: as typed, plus what its glossary headwords stand for."""
-    if GLOSSARY_DENSE == "off":
+    if GLOSSARY_DENSE == "off" or (ranking is not None
+                                   and ranking.glossary not in ("on", "dense")):
         return expansion.query
     extra = [match.equivalents[0] for match in expansion.matches
              if match.headword and match.equivalents
@@ -276,9 +358,8 @@ def dense_query(expansion: Expansion) -> str:
 
 
 def fuse(dense: float, lexical: float, weight: float | None = None,
-         question_lexical: float = 0.0) -> float:
+         question_lexical: float = 0.0, question_weight: float | None = None) -> float:
     """Combine the cosine of the embeddings with the lexical scores (all higher is closer)."""
     share = LEXICAL_WEIGHT if weight is None else weight
-    extra = QUESTION_LEXICAL_WEIGHT
+    extra = QUESTION_LEXICAL_WEIGHT if question_weight is None else question_weight
     return (1.0 - share - extra) * dense + share * lexical + extra * question_lexical
-

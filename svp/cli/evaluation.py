@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -16,7 +17,8 @@ from knowledge.retrieval.evaluation import (
     find_misses,
     load_labelled_queries,
 )
-from svp.cli.base import app, open_knowledge
+from svp.cli.base import app, open_knowledge, settings
+from svp.runtime import ranking as configured_ranking
 
 _MAX_UNKNOWN_SHOWN = 10
 
@@ -32,11 +34,37 @@ def evaluate_command(
     show_misses: Annotated[bool, typer.Option(
         "--misses", help="Liste les requêtes dont le premier résultat est faux : rang et score "
         "de la fiche attendue, premier résultat.")] = False,
+    question_vectors: Annotated[str | None, typer.Option(
+        "--question-vectors", help="Remplace SVP_SEARCH_QUESTION_VECTORS : max, weighted, off.",
+        show_default=False)] = None,
+    question_weight: Annotated[float | None, typer.Option(
+        "--question-weight", help="Remplace SVP_SEARCH_QUESTION_WEIGHT (0 à 1).",
+        show_default=False)] = None,
+    glossary: Annotated[str | None, typer.Option(
+        "--glossary", help="Remplace SVP_SEARCH_GLOSSARY : on, lexical, dense, off.",
+        show_default=False)] = None,
+    lexical_weight: Annotated[float | None, typer.Option(
+        "--lexical-weight", help="Remplace SVP_SEARCH_LEXICAL_WEIGHT (0 à 1).",
+        show_default=False)] = None,
+    rerank_pool: Annotated[int | None, typer.Option(
+        "--rerank-pool", help="Remplace SVP_SEARCH_RERANK_POOL (candidats reclassés).",
+        show_default=False)] = None,
 ) -> None:
     """Évalue la recherche sur un jeu de requêtes étiquetées (rappel, MRR, abstention)."""
-    # The file is checked before the database and the model are opened: a typo fails fast.
+    # The file and the ranking are checked before the database and the model are opened: a
+    # typo fails fast.
     queries = load_labelled_queries(path=file)
-    with open_knowledge() as knowledge:
+    current = settings()
+    base = configured_ranking(current)
+    ranking = replace(
+        base,
+        question_vectors=base.question_vectors if question_vectors is None else question_vectors,
+        question_weight=base.question_weight if question_weight is None else question_weight,
+        glossary=base.glossary if glossary is None else glossary,
+        lexical_weight=base.lexical_weight if lexical_weight is None else lexical_weight,
+        rerank_pool=base.rerank_pool if rerank_pool is None else rerank_pool)
+    with open_knowledge(current) as knowledge:
+        knowledge.ranking = ranking
         report = evaluate(knowledge=knowledge, queries=queries, k=k)
         misses = find_misses(knowledge=knowledge, queries=queries) if show_misses else []
     if report.unknown_ids:
@@ -54,6 +82,7 @@ def evaluate_command(
         typer.echo(json.dumps(payload, ensure_ascii=False))
     else:
         typer.echo(_as_table(report))
+        typer.echo(f"Classement : {ranking.describe()}.")
         if show_misses:
             typer.echo(_misses_table(misses))
 

@@ -107,3 +107,45 @@ def test_eval_on_an_empty_base_says_to_import_first(svp_env: dict[str, str],
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert "svp kb import" in result.stderr
+
+
+def test_eval_runs_with_a_given_ranking_and_names_it(imported: dict[str, str],
+                                                     tmp_path: Path) -> None:
+    labelled = write_labelled(tmp_path / "set.jsonl", LABELLED)
+    result = run_svp("eval", str(labelled), "--question-vectors", "weighted",
+                     "--question-weight", "0.7", "--glossary", "off", env=imported, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert ("Classement : vecteurs de question pondérés (question 0,7), glossaire off, poids "
+            "lexical 0,1, 50 candidats reclassés.") in result.stdout
+    # The environment is the other way to choose, and options win over it.
+    env = {**imported, "SVP_SEARCH_QUESTION_VECTORS": "off", "SVP_SEARCH_RERANK_POOL": "20"}
+    result = run_svp("eval", str(labelled), "--rerank-pool", "30", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "vecteurs de question off" in result.stdout and "30 candidats" in result.stdout
+
+
+@pytest.mark.parametrize(("args", "env", "named"), [
+    (["--glossary", "bof"], {}, "SVP_SEARCH_GLOSSARY"),
+    (["--lexical-weight", "2"], {}, "SVP_SEARCH_LEXICAL_WEIGHT"),
+    ([], {"SVP_SEARCH_RERANK_POOL": "cinquante"}, "SVP_SEARCH_RERANK_POOL"),
+    ([], {"SVP_SEARCH_QUESTION_VECTORS": "moyenne"}, "SVP_SEARCH_QUESTION_VECTORS"),
+])
+def test_bad_ranking_setting_exits_non_zero_with_one_french_line(
+        svp_env: dict[str, str], tmp_path: Path, args: list[str], env: dict[str, str],
+        named: str) -> None:
+    labelled = write_labelled(tmp_path / "set.jsonl", LABELLED)
+    result = run_svp("eval", str(labelled), *args, env={**svp_env, **env}, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert named in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_bad_ranking_setting_stops_a_search_too(svp_env: dict[str, str],
+                                                tmp_path: Path) -> None:
+    env = {**svp_env, "SVP_SEARCH_LEXICAL_WEIGHT": "0,1"}
+    result = run_svp("search", "préavis", env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "SVP_SEARCH_LEXICAL_WEIGHT" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -264,13 +264,13 @@ def test_search_latency_is_exposed_as_a_metric(populated: Knowledge) -> None:
 
 
 def test_question_field_signal_keeps_the_right_entry_first_and_moves_scores(
-        populated: Knowledge, monkeypatch: pytest.MonkeyPatch) -> None:
+        populated: Knowledge) -> None:
     # Off by default (measured no gain on the SVP set); when on, it must keep the right entry
     # first and actually move the scores (the entries' questions are read and matched).
     query = "SLS surloyer calcul"
     before = {hit.external_id: hit.score
               for hit in populated.similar(query, k=5, min_score=-1.0).hits}
-    monkeypatch.setattr(search, "QUESTION_LEXICAL_WEIGHT", 0.05)
+    populated.ranking = search.Ranking(question_lexical_weight=0.05)
     after = populated.similar(query, k=5, min_score=-1.0).hits
     assert after[0].external_id == "E3"
     assert len(after) == len(before)
