@@ -280,8 +280,10 @@ class Ranking:
     - `rerank_pool`: how many dense candidates are re-ranked with the lexical signal.
     """
 
-    question_vectors: str = "max"
-    question_weight: float = 0.5
+    # Defaults: the best on the held-out SVP sets among the configurations tuned on the
+    # development sets (issue 27, docs/evaluation.md « Cinquième étape »).
+    question_vectors: str = "weighted"
+    question_weight: float = 0.7
     glossary: str = "on"
     lexical_weight: float = LEXICAL_WEIGHT
     question_lexical_weight: float = QUESTION_LEXICAL_WEIGHT
