@@ -111,6 +111,9 @@ ACTIONS: dict[str, Action] = {
                                    "n° {n}"),
     "entry.feedback": Action("Avis sur une fiche (centre d'aide)",
                              "a donné son avis sur la fiche n° {n}"),
+    "asker.web": Action("Demandeur du centre d'aide",
+                        "est devenu le demandeur n° {n} en posant sa première question dans "
+                        "le centre d'aide"),
     "member.sign_in": Action("Connexion au centre d'aide",
                              "s'est connecté au centre d'aide (organisme n° {n})"),
     "organisation.invite": Action("Code d'invitation créé",

@@ -34,6 +34,9 @@ class HelpConfig:
     anonymous_reading: bool = False
     # None: no sign-in link can be sent (the page says so).
     mail: MailSettings | None = None
+    # The bot's limits on questions, per asker: the same on the web.
+    questions_per_minute: int = 5
+    questions_per_day: int = 30
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,6 @@ from knowledge.store.models import (
     Ticket,
     TicketStatus,
 )
-from knowledge.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -226,17 +225,10 @@ class BotServices:
 
     def rate_limit_hit(self, asker_id: int, now: datetime | None = None) -> str | None:
         """Return "minute" or "day" when the asker reached a limit, else None."""
-        now = now or utcnow()
         with self.knowledge.session() as session:
-            last_minute = tickets.count_since(session=session, asker_id=asker_id,
-                                              since=now - timedelta(minutes=1))
-            if last_minute >= self.config.rate_limit_per_minute:
-                return "minute"
-            last_day = tickets.count_since(session=session, asker_id=asker_id,
-                                           since=now - timedelta(days=1))
-            if last_day >= self.config.rate_limit_per_day:
-                return "day"
-        return None
+            return tickets.limit_reached(session=session, asker_id=asker_id,
+                                         per_minute=self.config.rate_limit_per_minute,
+                                         per_day=self.config.rate_limit_per_day, now=now)
 
     def ask(self, asker_id: int, text: str, chat_id: int, message_id: int) -> Asked:
         """Store a question, its suggestions and its receipt in one unit of work.

@@ -128,6 +128,21 @@ class Settings(BaseSettings):
     api_rate_per_minute: int = Field(
         default=120, ge=1, le=100_000, description="Appels par minute et par jeton d'API."
     )
+    # Mail (issue 23: the help centre's sign-in links).
+    mail_smtp_host: str | None = Field(
+        default=None, description="Serveur SMTP (sans lui, le centre d'aide n'envoie aucun lien)."
+    )
+    mail_smtp_port: int = Field(default=587, ge=1, le=65_535, description="Port SMTP.")
+    mail_smtp_user: str | None = Field(default=None, description="Identifiant SMTP.")
+    mail_smtp_password: SecretStr | None = Field(default=None, description="Mot de passe SMTP.")
+    mail_smtp_security: Literal["none", "starttls", "tls"] = Field(
+        default="starttls", description="Chiffrement SMTP : none, starttls ou tls (port 465)."
+    )
+    mail_from: str = Field(default="SVP <svp@localhost>", description="Expéditeur des courriels.")
+    help_centre: bool = Field(default=True, description="Centre d'aide des adhérents sous /aide.")
+    help_anonymous_reading: bool = Field(
+        default=False, description="Lecture du centre d'aide sans connexion (FAQ publique)."
+    )
 
     def resolved_database_url(self) -> str:
         """Return the database URL, defaulting to the SQLite file under the data directory."""

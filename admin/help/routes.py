@@ -15,6 +15,8 @@ from fastapi.templating import Jinja2Templates
 from admin.config import AdminConfig, MailSettings
 from admin.help import mailer
 from admin.help.security import (
+    MemberSignInRequired,
+    MemberVisitor,
     OptionalMember,
     Reader,
     SignedIn,
@@ -26,13 +28,17 @@ from admin.help.security import (
 )
 from admin.pages import light_markup, local_time
 from admin.security import ConfigDep, DbSession, KnowledgeDep, client_ip, end_read
+from knowledge import privacy
 from knowledge.catalog import reading
+from knowledge.desk import review, tickets
 from knowledge.desk.tables import readable_tables
-from knowledge.errors import InvalidInput
+from knowledge.errors import InvalidInput, NotFound
 from knowledge.people import members
 from knowledge.people.throttle import TooManyAttempts
 from knowledge.retrieval import passages
 from knowledge.runtime import Knowledge, SearchHit
+from knowledge.store.member_models import MemberSession
+from knowledge.store.models import MessageAuthor, Ticket, TicketStatus
 from knowledge.text import clean
 from knowledge.timeutil import utcnow
 
@@ -53,6 +59,8 @@ SINCE = {"": ("toutes les dates", None), "3m": ("moins de 3 mois", 92),
 NOTICES = {
     "signed_out": "Vous êtes déconnecté du centre d'aide.",
     "feedback": "Merci : votre avis est transmis aux conseillers du SVP.",
+    "asked": "Votre question est envoyée au SVP : un conseiller vous répondra ici.",
+    "replied": "Votre message est ajouté à la question.",
 }
 
 
@@ -289,3 +297,134 @@ def entry_feedback(entry_id: int, db: DbSession, member: SignedIn,
                           value={"1": 1, "-1": -1}.get(value, 0),
                           actor=f"member:{member.email}")
     return RedirectResponse(f"/aide/fiches/{entry_id}?info=feedback#avis", status_code=303)
+
+
+# --- asking and following ------------------------------------------------------------------
+
+# What a member reads of a thread: their messages and the advisers' (never internal notes).
+THREAD_KINDS = {"question", "clarification", "answer", "rejection", "follow_up", "correction"}
+STATUS_WORDS = {
+    TicketStatus.NEW.value: "en attente d'un conseiller",
+    TicketStatus.IN_REVIEW.value: "en cours d'examen",
+    TicketStatus.WAITING_ASKER.value: "précision demandée : à vous de répondre",
+    TicketStatus.ANSWERED.value: "répondue",
+    TicketStatus.SELF_SERVED.value: "résolue par une réponse existante",
+    TicketStatus.REJECTED.value: "hors du champ du SVP",
+}
+LIMIT_WORDS = {"minute": "Vous avez posé beaucoup de questions en une minute : patientez un "
+                         "instant avant d'en envoyer une autre.",
+               "day": "Vous avez atteint le nombre de questions du jour : le SVP les reçoit "
+                      "à nouveau demain."}
+
+
+def _member_row(request: Request, db: DbSession, config: AdminConfig) -> MemberSession:
+    row = members.resolve(session=db, token=member_token(request, config))
+    if row is None:
+        raise MemberSignInRequired()
+    return row
+
+
+def _own_ticket(db: DbSession, member: MemberVisitor, ticket_id: int) -> Ticket:
+    ticket = db.get(Ticket, ticket_id)
+    # Another member's question, or no question at all: the same answer.
+    if ticket is None or member.asker_id is None or ticket.asker_id != member.asker_id:
+        raise NotFound("ticket", ticket_id)
+    return ticket
+
+
+def _ask_page(request: Request, knowledge: Knowledge, *, text: str, confirm_data: bool = False,
+              error: str | None = None, status_code: int = 200,
+              with_suggestions: bool = False) -> HTMLResponse:
+    hits = _search(knowledge, text, SUGGESTIONS) if with_suggestions and text else []
+    return page(request, "help_ask.html", {
+        "text": text, "hits": hits, "error": error, "asked_for_suggestions": with_suggestions,
+        "findings": privacy.scan(text) if text else [], "confirm_data": confirm_data,
+        "shown": {hit.entry_id: passages.suggestion_text(hit.answer, hit.passage)
+                  for hit in hits},
+        "max_chars": tickets.MAX_QUESTION_CHARS}, status_code=status_code)
+
+
+@router.get("/questions", response_class=HTMLResponse)
+def my_questions(request: Request, db: DbSession, member: SignedIn) -> HTMLResponse:
+    """The member's questions, newest first, with where each stands."""
+    asked = (tickets.list_for_asker(session=db, asker_id=member.asker_id, limit=200)
+             if member.asker_id is not None else [])
+    return page(request, "help_questions.html", {"tickets": asked, "status_words": STATUS_WORDS})
+
+
+@router.get("/questions/nouvelle", response_class=HTMLResponse)
+def ask_form(request: Request, knowledge: KnowledgeDep, member: SignedIn,
+             text: Annotated[str, Query(alias="texte", max_length=20_000)] = "") -> HTMLResponse:
+    """The question form, prefilled from a search that found nothing."""
+    return _ask_page(request, knowledge, text=clean(text)[:tickets.MAX_QUESTION_CHARS])
+
+
+@router.post("/questions")
+def ask(request: Request, db: DbSession, knowledge: KnowledgeDep, config: ConfigDep,
+        member: SignedIn, text: Annotated[str, Form(max_length=20_000)] = "",
+        confirm_data: Annotated[str, Form(max_length=2)] = "",
+        look: Annotated[str, Form(alias="voir", max_length=2)] = "") -> Response:
+    """Send a question to the SVP's queue, as a Telegram question goes (or look first)."""
+    question = clean(text)
+    confirmed = confirm_data == "1"
+    if look == "1":  # « Voir d'abord les réponses proches »: nothing is sent
+        end_read(db)
+        return _ask_page(request, knowledge, text=question[:tickets.MAX_QUESTION_CHARS],
+                         confirm_data=confirmed, with_suggestions=True)
+    try:
+        tickets.validate_question(question)
+    except InvalidInput as error:  # empty or too long: said before anything is counted
+        return _ask_page(request, knowledge, text=question[:tickets.MAX_QUESTION_CHARS],
+                         confirm_data=confirmed, error=str(error), status_code=422)
+    if privacy.scan(question) and not confirmed:
+        return _ask_page(request, knowledge, text=question, status_code=422,
+                         error="Votre question semble contenir des données personnelles : "
+                               "retirez-les, ou cochez la case pour l'envoyer telle quelle.")
+    row = _member_row(request, db, config)
+    try:
+        asker_id = members.ensure_asker(session=db, member_session=row)
+        limit = tickets.limit_reached(session=db, asker_id=asker_id,
+                                      per_minute=config.help.questions_per_minute,
+                                      per_day=config.help.questions_per_day)
+        if limit is not None:
+            db.rollback()
+            return _ask_page(request, knowledge, text=question, confirm_data=confirmed,
+                             error=LIMIT_WORDS[limit], status_code=429)
+        ticket = tickets.submit(session=db, asker_id=asker_id, text=question,
+                                admin_base_url=config.base_url, channel=review.WEB_CHANNEL)
+    except InvalidInput as error:
+        db.rollback()
+        return _ask_page(request, knowledge, text=question, confirm_data=confirmed,
+                         error=str(error), status_code=422)
+    ticket_id = ticket.id
+    db.commit()  # stored before the search: a failed search never loses the question
+    hits = _search(knowledge, question, SUGGESTIONS, passages_wanted=False)
+    tickets.record_suggestions(session=db, ticket_id=ticket_id,
+                               entry_ids=[hit.entry_id for hit in hits],
+                               top_score=hits[0].score if hits else None)
+    return RedirectResponse(f"/aide/questions/{ticket_id}?info=asked", status_code=303)
+
+
+@router.get("/questions/{ticket_id}", response_class=HTMLResponse)
+def question_page(request: Request, ticket_id: int, db: DbSession, member: SignedIn
+                  ) -> HTMLResponse:
+    """One of the member's questions: the thread as they may read it, and a reply box."""
+    ticket = _own_ticket(db, member, ticket_id)
+    thread = [message for message in ticket.messages if message.kind in THREAD_KINDS
+              and message.author in (MessageAuthor.ASKER.value, MessageAuthor.ADVISER.value)]
+    suggested = reading.active_entries(session=db, entry_ids=ticket.suggested_entry_ids or [])
+    return page(request, "help_ticket.html", {
+        "ticket": ticket, "thread": thread, "status_words": STATUS_WORDS,
+        "suggested": suggested, "can_reply": tickets.is_open(ticket)})
+
+
+@router.post("/questions/{ticket_id}/reponse")
+def reply(request: Request, ticket_id: int, db: DbSession, member: SignedIn,
+          text: Annotated[str, Form(max_length=20_000)] = "") -> Response:
+    """The member's reply to an open question (a precision asked, or one they add)."""
+    ticket = _own_ticket(db, member, ticket_id)
+    if not tickets.is_open(ticket) or member.asker_id is None:
+        raise InvalidInput("Cette question est close : posez une nouvelle question.")
+    tickets.add_asker_message(session=db, ticket_id=ticket.id, asker_id=member.asker_id,
+                              text=text)
+    return RedirectResponse(f"/aide/questions/{ticket_id}?info=replied#fil", status_code=303)

@@ -82,6 +82,15 @@ def most_asked(*, session: Session, limit: int = 6) -> list[KnowledgeEntry]:
     return [found[entry_id] for entry_id in busiest if entry_id in found][:limit]
 
 
+def active_entries(*, session: Session, entry_ids: list[int]) -> list[KnowledgeEntry]:
+    """These entries, in this order, leaving out any no longer active."""
+    if not entry_ids:
+        return []
+    found = {entry.id: entry for entry in session.scalars(select(KnowledgeEntry).where(
+        KnowledgeEntry.id.in_(entry_ids), KnowledgeEntry.status == EntryStatus.ACTIVE.value))}
+    return [found[entry_id] for entry_id in entry_ids if entry_id in found]
+
+
 def updated_at(*, session: Session, entry_ids: list[int]) -> dict[int, datetime]:
     """When each of these entries last changed."""
     if not entry_ids:

@@ -332,6 +332,14 @@ def _touch(ticket: Ticket, status: TicketStatus | None = None) -> None:
     ticket.updated_at = utcnow()
 
 
+WEB_CHANNEL = "web"
+
+
+def on_the_web(ticket: Ticket) -> bool:
+    """Whether a ticket was asked in the help centre (its asker follows it there)."""
+    return ticket.channel == WEB_CHANNEL
+
+
 def _chat_of(ticket: Ticket) -> tuple[Asker | None, int | None]:
     asker = ticket.asker
     if asker is None:
@@ -368,14 +376,16 @@ def request_clarification(*, session: Session, ticket_id: int, adviser: User,
     check_can_act(ticket, adviser, (TicketStatus.NEW, TicketStatus.IN_REVIEW))
     text = message_text(message, "La demande de précision")
     asker, chat_id = _chat_of(ticket)
-    if chat_id is None:
+    # A question asked in the help centre is followed there: its thread is the message.
+    if chat_id is None and not on_the_web(ticket):
         raise Conflict("Le demandeur n'est plus joignable sur Telegram.")
     session.add(TicketMessage(ticket_id=ticket.id, author=MessageAuthor.ADVISER.value,
                               kind="clarification", user_id=adviser.id, text=text,
                               created_at=utcnow()))
-    outbox.enqueue(session=session, kind=OutboxKind.CLARIFICATION, chat_id=chat_id, text=text,
-                   created_by=_actor(adviser), asker_id=asker.id if asker else None,
-                   ticket_id=ticket.id)
+    if chat_id is not None:
+        outbox.enqueue(session=session, kind=OutboxKind.CLARIFICATION, chat_id=chat_id,
+                       text=text, created_by=_actor(adviser),
+                       asker_id=asker.id if asker else None, ticket_id=ticket.id)
     if ticket.assigned_to_id is None:
         ticket.assigned_to_id = adviser.id
     _touch(ticket, TicketStatus.WAITING_ASKER)
@@ -476,7 +486,7 @@ def approve(*, session: Session, ticket_id: int, adviser: User, approval: Approv
                                  text=sent, created_by=actor, formatted=True,
                                  asker_id=asker.id if asker else None, ticket_id=ticket.id)
         outbox_id = message.id
-    else:
+    elif not on_the_web(ticket):  # on the web, the answer is read in « Mes questions »
         session.add(TicketMessage(ticket_id=ticket.id, author=MessageAuthor.SYSTEM.value,
                                   kind="note", text="Réponse non envoyée : demandeur injoignable.",
                                   created_at=now))

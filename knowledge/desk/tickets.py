@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -84,7 +84,8 @@ def find_by_telegram_message(*, session: Session, chat_id: int,
 
 
 def submit(*, session: Session, asker_id: int, text: str, telegram_message_id: int | None = None,
-           admin_base_url: str | None = None, telegram_chat_id: int | None = None) -> Ticket:
+           admin_base_url: str | None = None, telegram_chat_id: int | None = None,
+           channel: str = "telegram") -> Ticket:
     """Store a new question and its first message; tell every linked adviser about it.
 
     With a chat id, the tickets table's unique (chat, message) key stores a Telegram message
@@ -94,7 +95,7 @@ def submit(*, session: Session, asker_id: int, text: str, telegram_message_id: i
     asker = _approved_asker(session=session, asker_id=asker_id)
     now = utcnow()
     ticket = Ticket(text=question, status=TicketStatus.NEW.value, asker_id=asker.id,
-                    organisation_id=asker.organisation_id, channel="telegram",
+                    organisation_id=asker.organisation_id, channel=channel,
                     telegram_chat_id=telegram_chat_id,
                     telegram_message_id=telegram_message_id, suggested_entry_ids=[],
                     created_at=now, updated_at=now)
@@ -267,6 +268,18 @@ def list_for_asker(*, session: Session, asker_id: int, limit: int = 20) -> list[
     return list(session.scalars(
         select(Ticket).where(Ticket.asker_id == asker_id)
         .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)))
+
+
+def limit_reached(*, session: Session, asker_id: int, per_minute: int, per_day: int,
+                  now: datetime | None = None) -> str | None:
+    """Return "minute" or "day" when the asker reached a limit of questions, else None."""
+    now = now or utcnow()
+    if count_since(session=session, asker_id=asker_id,
+                   since=now - timedelta(minutes=1)) >= per_minute:
+        return "minute"
+    if count_since(session=session, asker_id=asker_id, since=now - timedelta(days=1)) >= per_day:
+        return "day"
+    return None
 
 
 def count_since(*, session: Session, asker_id: int, since: datetime) -> int:

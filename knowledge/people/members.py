@@ -218,3 +218,34 @@ def purge(*, session: Session, older_than: datetime) -> int:
     sessions = session.execute(delete(MemberSession).where(MemberSession.expires_at < older_than))
     return int(getattr(links, "rowcount", 0) or 0) + int(getattr(sessions, "rowcount", 0) or 0)
 
+
+
+def ensure_asker(*, session: Session, member_session: MemberSession) -> int:
+    """The asker a member asks as: theirs, or one made for their address on their first question.
+
+    A member known only by a declared domain becomes an approved asker of their organisation,
+    without Telegram: their questions and answers are followed in the help centre.
+    """
+    if member_session.asker_id is not None:
+        return member_session.asker_id
+    member = identify(session=session, email=member_session.email)
+    if member is None:
+        raise InvalidInput("Votre adresse n'est plus celle d'un organisme adhérent.")
+    asker_id = member.asker_id
+    if asker_id is None:
+        now = utcnow()
+        asker = Asker(email=member.email, organisation_id=member.organisation_id,
+                      status=AskerStatus.APPROVED.value, consent_at=now, created_at=now,
+                      decided_at=now, decided_by="centre d'aide")
+        session.add(asker)
+        session.flush()
+        asker_id = asker.id
+        audit.record(session=session, actor=f"member:{member.email}", action="asker.web",
+                     object_type="asker", object_id=asker_id,
+                     details={"organisation_id": member.organisation_id})
+    # Every open session of that address now asks as this asker.
+    session.execute(update(MemberSession).where(MemberSession.email == member.email,
+                                                MemberSession.asker_id.is_(None))
+                    .values(asker_id=asker_id))
+    member_session.asker_id = asker_id
+    return asker_id

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from admin.config import AdminConfig
+from admin.config import AdminConfig, HelpConfig, MailSettings
 from knowledge.people import advisers
 from knowledge.people.sealed_secrets import SecretSealer
 from knowledge.runtime import Knowledge
@@ -54,7 +54,23 @@ def admin_config(current: Settings, *, sealer: SecretSealer) -> AdminConfig:
         backup_dir=current.resolved_backup_dir(),
         retention=retention_policy(current),
         secret_sealer=sealer,
+        help=HelpConfig(enabled=current.help_centre,
+                        anonymous_reading=current.help_anonymous_reading,
+                        mail=mail_settings(current),
+                        questions_per_minute=current.rate_limit_per_minute,
+                        questions_per_day=current.rate_limit_per_day),
     )
+
+
+def mail_settings(current: Settings) -> MailSettings | None:
+    """The SMTP server of the settings, or None when none is configured."""
+    if not current.mail_smtp_host:
+        return None
+    password = current.mail_smtp_password
+    return MailSettings(host=current.mail_smtp_host, port=current.mail_smtp_port,
+                        user=current.mail_smtp_user,
+                        password=password.get_secret_value() if password else None,
+                        security=current.mail_smtp_security, sender=current.mail_from)
 
 
 def _bot_parts(current: Settings, knowledge: Knowledge) -> tuple[list[BaseRoute], Any]:

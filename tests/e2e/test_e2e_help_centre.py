@@ -1,6 +1,7 @@
 """Issue 23 in a real browser (Debian's Chromium) at 1366×768 and 390×844, on `svp serve --demo`
 with a real SMTP server: a member signs in with the link read from the mail, searches with
-suggestions as she types, opens an entry, gives her opinion, prints it; axe-core finds no
+suggestions as she types, opens an entry, gives her opinion, prints it, asks a question the
+base does not cover, reads the adviser's answer under « Mes questions »; axe-core finds no
 serious or critical violation on any help-centre page."""
 
 from __future__ import annotations
@@ -145,8 +146,45 @@ def test_a_member_signs_in_by_mail_searches_reads_and_gives_her_opinion(
             expect(page.locator("ul.entries li").first).to_be_visible()
             _no_serious_violation(page, axe, f"{name} /aide/themes")
 
-            page.goto(f"{server.url}/aide/recherche?q=recette+de+la+bouillabaisse")
+            question = ("Nos gardiens peuvent-ils refuser d'entretenir les composteurs "
+                        f"collectifs installés en pied d'immeuble ? ({name})")
+            page.goto(f"{server.url}/aide/recherche")
+            page.get_by_role("combobox", name="Votre question").fill(question)
+            page.get_by_role("button", name="Rechercher").click()
             expect(page.locator("#no-answer")).to_be_visible()
+            page.locator("#ask-svp").click()
+            expect(page.get_by_label("Votre question")).to_have_value(question)
+            _no_serious_violation(page, axe, f"{name} /aide/questions/nouvelle")
+            page.get_by_role("button", name="Envoyer ma question au SVP").click()
+            expect(page.get_by_role("status")).to_contain_text("Votre question est envoyée")
+            ticket_path = page.url.split("?")[0].replace(server.url, "")
+            ticket_id = ticket_path.rsplit("/", 1)[1]
+            _no_serious_violation(page, axe, f"{name} /aide/questions/n")
+
+            # An adviser answers it in the admin, in another browser.
+            adviser = browser.new_context(viewport=DESKTOP)
+            desk = adviser.new_page()
+            desk.set_default_timeout(60_000)
+            desk.on("dialog", lambda dialog: dialog.accept())
+            desk.goto(f"{server.url}/login")
+            desk.get_by_label("Identifiant").fill(server.login)
+            desk.get_by_label("Mot de passe").fill(server.password)
+            desk.get_by_role("button", name="Se connecter").click()
+            desk.goto(f"{server.url}/tickets/{ticket_id}")
+            desk.get_by_label("Réponse envoyée au demandeur").fill(
+                "Non : l'entretien des composteurs peut figurer dans leurs missions.")
+            desk.get_by_label(re.compile(r"^Envoyer sans publier")).check()
+            desk.get_by_role("button", name="Valider et envoyer").click()
+            expect(desk.get_by_text("La réponse a été validée")).to_be_visible()
+            adviser.close()
+
+            page.goto(f"{server.url}/aide/questions")
+            expect(page.locator(f"a[href='{ticket_path}']")).to_be_visible()
+            expect(page.locator("ul.questions")).to_contain_text("répondue")
+            page.goto(f"{server.url}{ticket_path}")
+            expect(page.locator("#fil")).to_contain_text("entretien des composteurs")
+            page.screenshot(path=str(SHOTS / f"question-{name}.png"), full_page=True)
+            _no_serious_violation(page, axe, f"{name} /aide/questions")
 
             # A member opens no advisers' page: the admin asks for its own login.
             page.goto(f"{server.url}/queue")
