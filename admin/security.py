@@ -163,17 +163,19 @@ def check_login_csrf(request: Request, config: ConfigDep, sent_csrf: SentCsrf) -
 LoginCsrfChecked = Annotated[None, Depends(check_login_csrf)]
 
 
-def login_csrf_value(request: Request, config: AdminConfig) -> str:
+def login_csrf_value(request: Request, config: AdminConfig,
+                     base: str = LOGIN_CSRF_COOKIE) -> str:
     """Return the pre-login anti-forgery token of this browser, or a fresh one."""
-    token = request.cookies.get(cookie_name(LOGIN_CSRF_COOKIE, config))
+    token = request.cookies.get(cookie_name(base, config))
     if not token or len(token) > 100:
         token = secrets.token_urlsafe(32)
     return token
 
 
-def set_login_csrf_cookie(response: Response, token: str, config: AdminConfig) -> None:
+def set_login_csrf_cookie(response: Response, token: str, config: AdminConfig,
+                          base: str = LOGIN_CSRF_COOKIE) -> None:
     """Store the pre-login anti-forgery token in its cookie (double submit)."""
-    response.set_cookie(cookie_name(LOGIN_CSRF_COOKIE, config), token, httponly=True,
+    response.set_cookie(cookie_name(base, config), token, httponly=True,
                         samesite="lax", secure=config.secure_cookies, path="/")
 
 

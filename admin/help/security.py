@@ -6,7 +6,6 @@ this one: a member session opens no admin route by construction.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -19,6 +18,8 @@ from admin.security import (
     KnowledgeDep,
     SentCsrf,
     cookie_name,
+    login_csrf_value,
+    set_login_csrf_cookie,
     tokens_match,
 )
 from knowledge.people import members
@@ -95,16 +96,12 @@ SignedIn = Annotated[MemberVisitor, Depends(signed_in)]
 
 def pre_sign_in_token(request: Request, config: AdminConfig) -> str:
     """The anti-forgery token of a browser not signed in yet (double submit), or a new one."""
-    token = request.cookies.get(cookie_name(PRE_SIGN_IN_COOKIE, config))
-    if not token or len(token) > 100:
-        token = secrets.token_urlsafe(32)
-    return token
+    return login_csrf_value(request, config, PRE_SIGN_IN_COOKIE)
 
 
 def set_pre_sign_in_cookie(response: Response, token: str, config: AdminConfig) -> None:
     """Keep the pre-sign-in token in its cookie."""
-    response.set_cookie(cookie_name(PRE_SIGN_IN_COOKIE, config), token, httponly=True,
-                        samesite="lax", secure=config.secure_cookies, path="/")
+    set_login_csrf_cookie(response, token, config, PRE_SIGN_IN_COOKIE)
 
 
 def set_member_cookie(response: Response, token: str, config: AdminConfig) -> None:

@@ -12,11 +12,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from admin_helpers import SEALER, client_for, make_asker, make_entry, make_user
+from admin_helpers import SEALER, client_for, make_entry, make_user
+from help_helpers import sign_in_member
 
 from admin.config import AdminConfig, HelpConfig
 from knowledge.desk import notes, review
-from knowledge.people import members, organisations
 from knowledge.runtime import Knowledge
 from knowledge.store.models import Asker, Outbox, Ticket, TicketMessage, User
 
@@ -31,20 +31,8 @@ def _config(per_minute: int = 5) -> AdminConfig:
 
 
 def _member(knowledge: Knowledge, client: TestClient, email: str) -> str:
-    """Sign a member in through the services; return the CSRF token of their pages."""
-    with knowledge.session() as session:
-        known = organisations.find_by_name(session=session, name="Habitat Test") is not None
-    if not known:
-        make_asker(knowledge)
-    with knowledge.session() as session:
-        organisation = organisations.get_by_name(session=session, name="Habitat Test")
-        if not organisation.email_domains:
-            members.set_domains(session=session, organisation_id=organisation.id,
-                                domains=["habitat-test.fr"], actor="test")
-        issued = members.request_link(session=session, email=email, ip="10.0.0.1")
-        assert issued is not None
-        token, _row = members.redeem(session=session, token=issued.token, ip="10.0.0.1")
-    client.cookies.set("svp_aide", token)
+    """Sign a member in; return the CSRF token of their pages."""
+    sign_in_member(knowledge, client, email)
     found = CSRF.search(client.get("/aide/questions/nouvelle").text)
     assert found
     return found.group(1)

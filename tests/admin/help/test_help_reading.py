@@ -8,14 +8,12 @@ import re
 import sys
 from pathlib import Path
 
-from fastapi.testclient import TestClient
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from admin_helpers import SEALER, client_for, make_asker, make_entry
+from admin_helpers import SEALER, client_for, make_entry
+from help_helpers import sign_in_member
 
 from admin.config import AdminConfig, HelpConfig
 from knowledge.catalog import entries, usage
-from knowledge.people import members, organisations
 from knowledge.runtime import Knowledge
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -32,21 +30,6 @@ def _config(*, anonymous_reading: bool = False) -> AdminConfig:
     return AdminConfig(secret_sealer=SEALER, help=HelpConfig(anonymous_reading=anonymous_reading))
 
 
-def _signed_in(knowledge: Knowledge, client: TestClient,
-               email: str = "claire@habitat-test.fr") -> str:
-    """Sign a member in through the services (the link flow has its own tests)."""
-    make_asker(knowledge)
-    with knowledge.session() as session:
-        organisation = organisations.get_by_name(session=session, name="Habitat Test")
-        members.set_domains(session=session, organisation_id=organisation.id,
-                            domains=["habitat-test.fr"], actor="test")
-        issued = members.request_link(session=session, email=email, ip="10.0.0.1")
-        assert issued is not None
-        token, _row = members.redeem(session=session, token=issued.token, ip="10.0.0.1")
-    client.cookies.set("svp_aide", token)
-    return token
-
-
 def test_search_shows_the_passage_that_answers_and_retired_entries_never(
         admin_knowledge: Knowledge) -> None:
     sls = make_entry(admin_knowledge, "Le bailleur peut-il réclamer plus selon les revenus ?",
@@ -56,7 +39,7 @@ def test_search_shows_the_passage_that_answers_and_retired_entries_never(
     with admin_knowledge.session() as session:
         entries.retire(session=session, entry_id=retired, actor="test")
     with client_for(admin_knowledge, _config()) as client:
-        _signed_in(admin_knowledge, client)
+        sign_in_member(admin_knowledge, client)
         page = client.get("/aide/recherche", params={"q": "le SLS est-il dû en QPV ?"})
         assert page.status_code == 200
         assert f'href="/aide/fiches/{sls}"' in page.text
@@ -90,7 +73,7 @@ def test_entry_page_has_its_check_date_references_source_related_and_permalink(
                       "Un mois après la remise des clés si l'état des lieux est conforme.",
                       theme="Bail")
     with client_for(admin_knowledge, _config()) as client:
-        _signed_in(admin_knowledge, client)
+        sign_in_member(admin_knowledge, client)
         page = client.get(f"/aide/fiches/{entry_id}")
         assert page.status_code == 200
         assert "vérifiée le" in page.text and "Art. 22 loi 89-462" in page.text
@@ -105,7 +88,7 @@ def test_feedback_counts_with_the_askers_one_opinion_per_member(
     entry_id = make_entry(admin_knowledge, "Peut-on refuser un échange de logements ?",
                           "Oui, si les conditions ne sont pas remplies.")
     with client_for(admin_knowledge, _config()) as client:
-        _signed_in(admin_knowledge, client)
+        sign_in_member(admin_knowledge, client)
         token = CSRF.search(client.get(f"/aide/fiches/{entry_id}").text)
         assert token
         for value in ("1", "1", "-1"):

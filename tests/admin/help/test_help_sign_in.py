@@ -70,6 +70,14 @@ def _sign_in(client: TestClient, path: str) -> int:
     return response.status_code
 
 
+def _signed_in_by_mail(client: TestClient, box: Mailbox, email: str) -> None:
+    """Ask for a link, read it from the mail server, sign in with it."""
+    sent = len(box.messages)
+    assert _ask_link(client, email) == 200
+    match = LINK.search(body_of(box.wait_for(sent + 1)[-1]))
+    assert match and _sign_in(client, match.group(1)) == 303
+
+
 def test_a_member_signs_in_with_the_link_once(admin_knowledge: Knowledge,
                                               mail: tuple[int, Mailbox]) -> None:
     port, box = mail
@@ -106,10 +114,7 @@ def test_an_approved_asker_s_address_signs_in_too(admin_knowledge: Knowledge,
         assert asker is not None
         asker.email = "j.dupont@gmail.example"
     with client_for(admin_knowledge, _config(port)) as client:
-        assert _ask_link(client, "j.dupont@gmail.example") == 200
-        [message] = box.wait_for(1)
-        match = LINK.search(body_of(message))
-        assert match and _sign_in(client, match.group(1)) == 303
+        _signed_in_by_mail(client, box, "j.dupont@gmail.example")
     with admin_knowledge.session() as session:
         row = session.scalars(select(MemberSession)).one()
         assert row.asker_id == asker_id
@@ -166,9 +171,7 @@ def test_a_member_session_opens_no_admin_or_api_route(admin_knowledge: Knowledge
     port, box = mail
     _member_domain(admin_knowledge)
     with client_for(admin_knowledge, _config(port)) as client:
-        _ask_link(client, "claire@habitat-test.fr")
-        match = LINK.search(body_of(box.wait_for(1)[0]))
-        assert match and _sign_in(client, match.group(1)) == 303
+        _signed_in_by_mail(client, box, "claire@habitat-test.fr")
         assert client.get("/aide").status_code == 200
         for path in ("/queue", "/kb", "/stats", "/account", "/users", "/audit",
                      "/organisations", "/tickets/1"):
@@ -199,9 +202,7 @@ def test_a_member_whose_organisation_leaves_is_signed_out(admin_knowledge: Knowl
     port, box = mail
     _member_domain(admin_knowledge)
     with client_for(admin_knowledge, _config(port)) as client:
-        _ask_link(client, "claire@habitat-test.fr")
-        match = LINK.search(body_of(box.wait_for(1)[0]))
-        assert match and _sign_in(client, match.group(1)) == 303
+        _signed_in_by_mail(client, box, "claire@habitat-test.fr")
         with admin_knowledge.session() as session:
             organisation = organisations.get_by_name(session=session, name="Habitat Test")
             organisation.active = False
