@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import String, Text, delete, or_, select, update
+from sqlalchemy import String, Text, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from knowledge import audit
@@ -32,6 +32,7 @@ from knowledge.store.api_models import ApiToken
 from knowledge.store.catalog_models import EntryCorrection, ImportUpload
 from knowledge.store.db import Base
 from knowledge.store.login_security import LoginThrottle, RecoveryCode
+from knowledge.store.member_models import MemberLink, MemberSession
 from knowledge.store.models import (
     AskerStatus,
     AuditEvent,
@@ -289,6 +290,16 @@ def erase_asker(*, session: Session, asker_id: int, actor: str,
     if asker.telegram_user_id is not None:  # a registration step or draft kept by the bot
         counts["conversation"] = conversations.forget_user(
             session=session, telegram_user_id=asker.telegram_user_id)
+    # Help-centre links and sessions hold the address: gone with it; its actor name too.
+    member_actor = f"member:{asker.email.lower()}" if asker.email else None
+    access = [MemberLink.asker_id == asker.id]
+    sessions_of = [MemberSession.asker_id == asker.id]
+    if asker.email:
+        access.append(func.lower(MemberLink.email) == asker.email.lower())
+        sessions_of.append(func.lower(MemberSession.email) == asker.email.lower())
+    counts["member_access"] = (_deleted(session, delete(MemberLink).where(or_(*access)))
+                               + _deleted(session, delete(MemberSession).where(
+                                   or_(*sessions_of))))
     asker.full_name = asker.email = asker.telegram_username = None
     asker.telegram_user_id = asker.chat_id = None
     asker.digest_subscribed = False
@@ -296,11 +307,11 @@ def erase_asker(*, session: Session, asker_id: int, actor: str,
     asker.decided_at = utcnow()
     asker.decided_by = actor
     new_actor = f"asker:{asker.id}"
-    if old_actor is not None:
-        counts["actors"] = _rename_actor(session, old_actor, new_actor)
+    renamed = {name: new_actor for name in (old_actor, member_actor) if name is not None}
+    if renamed:
+        counts["actors"] = sum(_rename_actor(session, name, new_actor) for name in renamed)
     session.flush()
-    counts["audit"] = _redact_audit(session, scrubber,
-                                    {old_actor: new_actor} if old_actor else {})
+    counts["audit"] = _redact_audit(session, scrubber, renamed)
     audit.record(session=session, actor=actor, action="asker.erase", object_type="asker",
                  object_id=asker.id, details={"counts": counts})
     logger.info("asker %s erased by %s: %s", asker.id, actor, counts)

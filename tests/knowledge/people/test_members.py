@@ -125,3 +125,30 @@ def test_two_clicks_at_once_open_one_session(engine: Engine) -> None:
     assert sorted(outcomes) == ["opened", "refused"]
     with factory() as session:
         assert len(session.scalars(select(MemberSession)).all()) == 1
+
+
+def test_erasing_an_asker_removes_their_help_centre_links_sessions_and_name(
+        session: Session) -> None:
+    from knowledge import audit
+    from knowledge.people import data_requests
+    from knowledge.store.member_models import MemberLink
+    from knowledge.store.models import AuditEvent
+
+    organisation_id = _organisation(session)
+    asker = Asker(full_name="Claire", email="Claire@Habitat-Test.fr",
+                  organisation_id=organisation_id, status=AskerStatus.APPROVED.value,
+                  created_at=utcnow())
+    session.add(asker)
+    session.flush()
+    issued = members.request_link(session=session, email="claire@habitat-test.fr", ip="1.2.3.4")
+    assert issued is not None
+    members.redeem(session=session, token=issued.token, ip="1.2.3.4")
+    members.request_link(session=session, email="claire@habitat-test.fr", ip="1.2.3.4")
+    audit.record(session=session, actor="member:claire@habitat-test.fr", action="entry.feedback",
+                 object_type="entry", object_id=1, details={"value": 1})
+    erased = data_requests.erase_asker(session=session, asker_id=asker.id, actor="test")
+    assert erased.counts["member_access"] == 3  # two links, one session
+    assert session.scalars(select(MemberLink)).all() == []
+    assert session.scalars(select(MemberSession)).all() == []
+    actors = set(session.scalars(select(AuditEvent.actor)))
+    assert "member:claire@habitat-test.fr" not in actors and f"asker:{asker.id}" in actors
