@@ -53,6 +53,8 @@ RELATED = 4
 # bot's threshold (the search itself keeps the bot's threshold).
 SUGGEST_MARGIN = 0.05
 FEEDBACK_SALT = "svp-aide-avis"
+DEAD_LINK = ("Ce lien de connexion n'est plus valable : il a déjà servi ou a expiré (il vaut "
+             "15 minutes). Demandez-en un nouveau.")
 # « Mis à jour depuis » filter of the search: label and days.
 SINCE = {"": ("toutes les dates", None), "3m": ("moins de 3 mois", 92),
          "1a": ("moins d'un an", 366), "2a": ("moins de 2 ans", 731)}
@@ -172,8 +174,11 @@ def request_link(request: Request, db: DbSession, config: ConfigDep, member: Opt
 
 
 @router.get("/lien/{token}", response_class=HTMLResponse)
-def link_page(request: Request, token: str, config: ConfigDep) -> Response:
+def link_page(request: Request, token: str, db: DbSession, config: ConfigDep) -> Response:
     """A link opened from the mail: one button signs in (a mail scanner's visit uses nothing)."""
+    if not members.link_is_live(session=db, token=token):
+        return _sign_in_page(request, config, status_code=410, error=DEAD_LINK,
+                             next_path=request.query_params.get("suite"))
     pre = pre_sign_in_token(request, config)
     response = page(request, "help_link.html", {
         "token": token[:200], "pre_csrf": pre,

@@ -153,6 +153,16 @@ def request_link(*, session: Session, email: str, ip: str,
     return IssuedLink(email=address, token=token, expires_at=expires_at)
 
 
+def link_is_live(*, session: Session, token: str, now: datetime | None = None) -> bool:
+    """Whether a link's token can still sign in (read only: opening the link uses nothing)."""
+    if not token or len(token) > 200:
+        return False
+    link = session.scalars(select(MemberLink).where(
+        MemberLink.token_hash == _digest(token))).first()
+    return (link is not None and link.used_at is None
+            and link.expires_at > (now or utcnow()))
+
+
 def redeem(*, session: Session, token: str, ip: str,
            now: datetime | None = None) -> tuple[str, MemberSession]:
     """Open a session with a link's token, once: return the session's own token and row."""

@@ -17,7 +17,10 @@ from admin.config import AdminConfig
 from knowledge.runtime import Knowledge
 
 # The API's schema is documentation: it names operations, never data.
-PUBLIC = {"/login", "/healthz", "/telegram/webhook", "/api/v1/openapi.json", "/favicon.ico"}
+PUBLIC = {"/login", "/healthz", "/telegram/webhook", "/api/v1/openapi.json", "/favicon.ico",
+          "/aide/connexion"}
+# The help centre sends visitors to its own sign-in; a link page names a dead link (410).
+HELP_SIGN_IN = "/aide/connexion"
 ADMIN_ONLY = re.compile(r"^/(users|api-tokens)")
 
 
@@ -60,10 +63,11 @@ def test_every_route_refuses_anonymous_visitors_except_public_ones(
     with TestClient(app, follow_redirects=False) as client:
         for method, path in requests:
             response = client.request(method, path)
-            refused = response.status_code in (401, 403) or (
+            sign_in = HELP_SIGN_IN if path.startswith("/aide") else "/login"
+            refused = response.status_code in (401, 403, 410) or (
                 response.status_code == 303
-                and response.headers["location"].startswith("/login"))
-            if (method, path) == ("POST", "/login"):
+                and response.headers["location"].startswith(sign_in))
+            if (method, path) in (("POST", "/login"), ("POST", "/aide/connexion")):
                 assert "jeton de sécurité" in response.text  # open, but CSRF-checked
             elif path in PUBLIC or path.startswith("/static/"):
                 assert response.status_code == 200, (method, path, response.status_code)
