@@ -43,6 +43,11 @@ async def start(application: AnyApplication, *, webhook_url: str | None,
 
 async def stop(application: AnyApplication) -> None:
     """Stop polling and processing, the job queue and handlers, then release resources."""
+    jobs = application.job_queue
+    if jobs is not None and jobs.scheduler.running:
+        # No job may start while the rest stops: one started then would be cancelled with the
+        # loop, and APScheduler logs that as an error with its traceback.
+        jobs.scheduler.pause()
     await intake_of(application).stop()
     if application.running:
         await application.stop()
