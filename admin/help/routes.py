@@ -248,8 +248,7 @@ def search_page(request: Request, db: DbSession, knowledge: KnowledgeDep, member
     return page(request, "help_search.html", {
         "query": query, "hits": hits, "near": near, "themes": themes_listed, "theme": theme,
         "since": since if since in SINCE else "", "since_options": SINCE,
-        "shown": {hit.entry_id: passages.suggestion_text(hit.answer, hit.passage)
-                  for hit in [*hits, *near]},
+        "shown": passages.shown_texts([*hits, *near]),
     })
 
 
@@ -322,8 +321,9 @@ LIMIT_WORDS = {"minute": "Vous avez posé beaucoup de questions en une minute : 
                       "à nouveau demain."}
 
 
-def _member_row(request: Request, db: DbSession, config: AdminConfig) -> MemberSession:
-    row = members.resolve(session=db, token=member_token(request, config))
+def _member_row(db: DbSession, member: MemberVisitor) -> MemberSession:
+    # The session the request's dependency resolved: read again in this unit of work only.
+    row = db.get(MemberSession, member.session_id)
     if row is None:
         raise MemberSignInRequired()
     return row
@@ -344,8 +344,7 @@ def _ask_page(request: Request, knowledge: Knowledge, *, text: str, confirm_data
     return page(request, "help_ask.html", {
         "text": text, "hits": hits, "error": error, "asked_for_suggestions": with_suggestions,
         "findings": privacy.scan(text) if text else [], "confirm_data": confirm_data,
-        "shown": {hit.entry_id: passages.suggestion_text(hit.answer, hit.passage)
-                  for hit in hits},
+        "shown": passages.shown_texts(hits),
         "max_chars": tickets.MAX_QUESTION_CHARS}, status_code=status_code)
 
 
@@ -385,7 +384,7 @@ def ask(request: Request, db: DbSession, knowledge: KnowledgeDep, config: Config
         return _ask_page(request, knowledge, text=question, status_code=422,
                          error="Votre question semble contenir des données personnelles : "
                                "retirez-les, ou cochez la case pour l'envoyer telle quelle.")
-    row = _member_row(request, db, config)
+    row = _member_row(db, member)
     try:
         asker_id = members.ensure_asker(session=db, member_session=row)
         limit = tickets.limit_reached(session=db, asker_id=asker_id,

@@ -44,6 +44,7 @@ class MemberVisitor:
     organisation_name: str
     asker_id: int | None
     csrf_token: str
+    session_id: str  # the row of `member_sessions` (the hash of the cookie's token)
 
 
 def member_token(request: Request, config: AdminConfig) -> str | None:
@@ -63,7 +64,8 @@ def current_member(request: Request, knowledge: KnowledgeDep, config: ConfigDep,
                             if row.organisation_id is not None else None)
             visitor = MemberVisitor(email=row.email, organisation_id=row.organisation_id,
                                     organisation_name=organisation.name if organisation else "",
-                                    asker_id=row.asker_id, csrf_token=row.csrf_token)
+                                    asker_id=row.asker_id, csrf_token=row.csrf_token,
+                                    session_id=row.id)
     if request.method in _UNSAFE_METHODS:
         expected = (visitor.csrf_token if visitor is not None
                     else request.cookies.get(cookie_name(PRE_SIGN_IN_COOKIE, config)))

@@ -146,8 +146,7 @@ def _ticket_page(request: Request, db: DbSession, knowledge: Knowledge, config: 
                       for hit in hits},
         "strength_labels": evidence.LABELS,
         "marked": {hit.entry_id: _marked(hit) for hit in hits},
-        "shown": {hit.entry_id: passages.suggestion_text(hit.answer, hit.passage)
-                  for hit in hits},
+        "shown": passages.shown_texts(hits),
         "citations": available,
         "cited_ids": [citation.entry_id for citation in chosen],
         "draft": draft.as_form(),

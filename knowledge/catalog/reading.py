@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from knowledge import audit
@@ -18,7 +18,6 @@ from knowledge.catalog import themes, usage
 from knowledge.errors import InvalidInput, NotFound
 from knowledge.store.member_models import EntryFeedback
 from knowledge.store.models import EntryStatus, KnowledgeEntry
-from knowledge.text import fold
 from knowledge.timeutil import utcnow
 
 
@@ -32,17 +31,8 @@ class ThemeCount:
 
 def theme_counts(*, session: Session) -> list[ThemeCount]:
     """The listed themes with their number of active entries (empty themes left out)."""
-    rows = session.execute(select(KnowledgeEntry.theme, func.count())
-                           .where(KnowledgeEntry.status == EntryStatus.ACTIVE.value,
-                                  KnowledgeEntry.theme.is_not(None))
-                           .group_by(KnowledgeEntry.theme))
-    by_folded: dict[str, int] = {}
-    for theme, count in rows:
-        key = fold(theme or "")
-        by_folded[key] = by_folded.get(key, 0) + int(count)
-    listed = [ThemeCount(name=theme.name, count=by_folded.get(theme.folded, 0))
-              for theme in themes.list_themes(session=session)]
-    return [item for item in listed if item.count]
+    counts = themes.entry_counts(session=session, active_only=True)
+    return [ThemeCount(name=name, count=count) for name, count in counts.items() if count]
 
 
 def active_entry(*, session: Session, entry_id: int) -> KnowledgeEntry:
@@ -76,10 +66,7 @@ def most_asked(*, session: Session, limit: int = 6) -> list[KnowledgeEntry]:
     busiest = sorted(counts, key=lambda entry_id: (-(counts[entry_id].suggested
                                                      + counts[entry_id].solved_alone),
                                                    entry_id))
-    found = {entry.id: entry for entry in session.scalars(
-        select(KnowledgeEntry).where(KnowledgeEntry.id.in_(busiest[:limit * 3]),
-                                     KnowledgeEntry.status == EntryStatus.ACTIVE.value))}
-    return [found[entry_id] for entry_id in busiest if entry_id in found][:limit]
+    return active_entries(session=session, entry_ids=busiest[:limit * 3])[:limit]
 
 
 def active_entries(*, session: Session, entry_ids: list[int]) -> list[KnowledgeEntry]:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from knowledge import audit
 from knowledge.errors import Conflict, InvalidInput, NotFound
 from knowledge.store.catalog_models import Theme
-from knowledge.store.models import KnowledgeEntry, Ticket
+from knowledge.store.models import EntryStatus, KnowledgeEntry, Ticket
 from knowledge.text import clean, fold
 from knowledge.timeutil import utcnow
 
@@ -222,11 +222,13 @@ def _move(*, session: Session, from_name: str, to_name: str) -> int:
     return int(moved)
 
 
-def entry_counts(*, session: Session) -> dict[str, int]:
-    """Number of entries per theme of the list (spellings folded together)."""
-    rows = session.execute(select(KnowledgeEntry.theme, func.count())
-                           .where(KnowledgeEntry.theme.is_not(None))
-                           .group_by(KnowledgeEntry.theme))
+def entry_counts(*, session: Session, active_only: bool = False) -> dict[str, int]:
+    """Number of entries (active ones only, if asked) per theme of the list (spellings folded
+    together)."""
+    query = select(KnowledgeEntry.theme, func.count()).where(KnowledgeEntry.theme.is_not(None))
+    if active_only:
+        query = query.where(KnowledgeEntry.status == EntryStatus.ACTIVE.value)
+    rows = session.execute(query.group_by(KnowledgeEntry.theme))
     counts: dict[str, int] = {}
     for theme, count in rows:
         key = fold(theme or "")

@@ -9,7 +9,6 @@ pages: headers, then each row's labels and amounts, one per line). Both become l
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 # A flattened cell is a short line; a value cell is an amount, a rate, a number or a dash.
 CELL_MAX_CHARS = 70
@@ -24,13 +23,6 @@ _PIPE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$")
 TITLE_MIN_CHARS = 40
 # At least this many rows of values before cells are read as a table.
 MIN_ROWS = 2
-
-
-@dataclass(frozen=True)
-class _Line:
-    text: str
-    start: int
-    end: int
 
 
 def _is_value(text: str) -> bool:
@@ -154,37 +146,28 @@ def _pipe_table(lines: list[str]) -> list[str]:
     return out
 
 
-def _lines(text: str) -> list[_Line]:
-    found = []
-    position = 0
-    for raw in text.split("\n"):
-        found.append(_Line(raw, position, position + len(raw)))
-        position += len(raw) + 1
-    return found
-
-
 def readable_tables(text: str) -> str:
     """Rewrite the tables of a text as one line per row with its headers; the rest untouched."""
-    lines = _lines(text)
+    lines = text.split("\n")
     out: list[str] = []
     index = 0
     while index < len(lines):
         line = lines[index]
-        if _PIPE_ROW.match(line.text):
+        if _PIPE_ROW.match(line):
             end = index
-            while end < len(lines) and (_PIPE_ROW.match(lines[end].text)
-                                        or _PIPE_RULE.match(lines[end].text)):
+            while end < len(lines) and (_PIPE_ROW.match(lines[end])
+                                        or _PIPE_RULE.match(lines[end])):
                 end += 1
-            block = [item.text for item in lines[index:end]]
+            block = lines[index:end]
             out.extend(_pipe_table(block) if end - index >= 2 else block)
             index = end
             continue
-        if _is_cell(line.text):
+        if _is_cell(line):
             # A run of short lines, blank lines between them allowed.
             end, cells, at = index, [], []
-            while end < len(lines) and (not lines[end].text.strip() or _is_cell(lines[end].text)):
-                if lines[end].text.strip():
-                    cells.append(lines[end].text.strip())
+            while end < len(lines) and (not lines[end].strip() or _is_cell(lines[end])):
+                if lines[end].strip():
+                    cells.append(lines[end].strip())
                     at.append(end)
                 end += 1
             last_cell = at[-1]
@@ -192,17 +175,17 @@ def readable_tables(text: str) -> str:
             if table is not None:
                 before, rows, trailing = table
                 # The lines around the table stay as they were, blank lines included.
-                out.extend(item.text for item in lines[index:at[before]])
+                out.extend(lines[index:at[before]])
                 if out and out[-1].strip():
                     out.append("")
                 out.extend(rows)
                 index = at[len(at) - trailing] if trailing else last_cell + 1
-                if index < len(lines) and lines[index].text.strip():
+                if index < len(lines) and lines[index].strip():
                     out.append("")
                 continue
-            out.extend(item.text for item in lines[index:last_cell + 1])
+            out.extend(lines[index:last_cell + 1])
             index = last_cell + 1
             continue
-        out.append(line.text)
+        out.append(line)
         index += 1
     return "\n".join(out)

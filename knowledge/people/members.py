@@ -37,10 +37,11 @@ MAX_EMAIL_CHARS = 254
 PER_ADDRESS = 3
 PER_IP = 20
 THROTTLE_MINUTES = 15
-_EMAIL = re.compile(r"^[^@\s]{1,64}@(?P<domain>[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-                    r"(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+)$")
-_DOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}"
-                     r"[a-z0-9])?)+$")
+# A mail domain: two labels or more, each of letters, digits and inner hyphens.
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_DOMAIN_PATTERN = rf"{_LABEL}(?:\.{_LABEL})+"
+_EMAIL = re.compile(rf"^[^@\s]{{1,64}}@(?P<domain>{_DOMAIN_PATTERN})$")
+_DOMAIN = re.compile(rf"^{_DOMAIN_PATTERN}$")
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,14 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from knowledge.retrieval.expansion import Concept
-from knowledge.retrieval.search import FrenchAnalyzer, Passage, TermCounts, concept_scores, fuse
+from knowledge.retrieval.search import (
+    FrenchAnalyzer,
+    Passage,
+    SearchHit,
+    TermCounts,
+    concept_scores,
+    fuse,
+)
 from knowledge.store.db import Base, UtcDateTime
 from knowledge.timeutil import utcnow
 
@@ -316,6 +323,11 @@ def suggestion_text(answer: str, passage: Passage | None) -> str:
     if passage is None:
         return opening(answer, OPENING_LIMIT)
     return shown_excerpt(passage, answer, SHOWN_LIMIT)
+
+
+def shown_texts(hits: Sequence[SearchHit]) -> dict[int, str]:
+    """What each suggestion shows of its answer, by entry id (see `suggestion_text`)."""
+    return {hit.entry_id: suggestion_text(hit.answer, hit.passage) for hit in hits}
 
 
 def shown_excerpt(passage: Passage, answer: str, limit: int) -> str:
