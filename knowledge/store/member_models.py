@@ -6,9 +6,9 @@ nothing.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from knowledge.store.db import Base, UtcDateTime
@@ -67,3 +67,21 @@ class EntryFeedback(Base):
         ForeignKey("organisations.id", ondelete="SET NULL"))
     value: Mapped[int] = mapped_column(Integer)  # 1 useful, -1 not useful
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class HelpCount(Base):
+    """How often the help centre served something, per day, organisation and kind.
+
+    Counters only, no person and no cookie: `organisation_key` is the organisation's id, 0 for
+    anonymous readers (not a foreign key, so that 0 fits and the past stays counted).
+    """
+
+    __tablename__ = "help_counts"
+    __table_args__ = (UniqueConstraint("day", "organisation_key", "kind",
+                                       name="uq_help_counts_day_organisation_kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    organisation_key: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(32))
+    count: Mapped[int] = mapped_column(Integer, default=0)

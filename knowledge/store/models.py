@@ -295,6 +295,9 @@ class Asker(Base):
     # Opt-in (`/abonnement` in the bot) to the monthly digest "Les réponses du SVP".
     digest_subscribed: Mapped[bool] = mapped_column(Boolean, default=False,
                                                     server_default=false())
+    # How the answers to the questions asked in the help centre reach this asker: None or
+    # "email" by email, "telegram" in Telegram (chosen in « Mes questions », needs a chat).
+    web_notify: Mapped[str | None] = mapped_column(String(16))
 
     organisation: Mapped[Organisation | None] = relationship()
 
@@ -373,15 +376,31 @@ class TicketMessage(Base):
     ticket: Mapped[Ticket] = relationship(back_populates="messages")
 
 
+class OutboxChannel(enum.StrEnum):
+    """How an outbox row reaches its reader; each channel's delivery job drains its own rows."""
+
+    TELEGRAM = "telegram"
+    EMAIL = "email"
+
+
 class Outbox(Base):
-    """A message to send through Telegram; the bot's delivery job drains this table."""
+    """A message to send, through Telegram or by email; each channel's job drains its rows."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),
+                      Index("ix_outbox_channel_status_next", "channel", "status",
+                            "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
-    chat_id: Mapped[int] = mapped_column(BigInteger)
+    channel: Mapped[str] = mapped_column(String(16), default=OutboxChannel.TELEGRAM.value,
+                                         server_default=OutboxChannel.TELEGRAM.value)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)  # Telegram rows
+    # Email rows: the address, the subject, and the Message-ID fixed when queued, so that a
+    # message sent again after a crash carries the same one (the reader's client keeps one).
+    email_to: Mapped[str | None] = mapped_column(String(254))
+    subject: Mapped[str | None] = mapped_column(String(300))
+    mail_message_id: Mapped[str | None] = mapped_column(String(255))
     asker_id: Mapped[int | None] = mapped_column(ForeignKey("askers.id", ondelete="SET NULL"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     ticket_id: Mapped[int | None] = mapped_column(
