@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,19 +11,9 @@ from knowledge.people.retention import RetentionPolicy
 from knowledge.people.sealed_secrets import SecretSealer
 from knowledge.people.throttle import LoginLimits
 
-
-@dataclass(frozen=True)
-class MailSettings:
-    """How the web app reaches its SMTP server (the help centre's sign-in links)."""
-
-    host: str
-    port: int = 25
-    user: str | None = None
-    password: str | None = None
-    # "none", "starttls" (upgrade on the submission port) or "tls" (implicit, port 465).
-    security: str = "starttls"
-    sender: str = "SVP <svp@localhost>"
-    timeout_seconds: float = 10.0
+# Sends one automatic plain-text email at once (to, subject, body); raises OSError or
+# smtplib.SMTPException when the server refuses. Built by the composition root from `mail/`.
+SendMail = Callable[[str, str, str], None]
 
 
 @dataclass(frozen=True)
@@ -33,7 +24,7 @@ class HelpConfig:
     # Read-only pages (search, themes, entries) open to anyone, for a public FAQ.
     anonymous_reading: bool = False
     # None: no sign-in link can be sent (the page says so).
-    mail: MailSettings | None = None
+    send_mail: SendMail | None = None
     # The bot's limits on questions, per asker: the same on the web.
     questions_per_minute: int = 5
     questions_per_day: int = 30

@@ -128,9 +128,9 @@ class Settings(BaseSettings):
     api_rate_per_minute: int = Field(
         default=120, ge=1, le=100_000, description="Appels par minute et par jeton d'API."
     )
-    # Mail (issue 23: the help centre's sign-in links).
+    # Mail: the help centre's sign-in links, and the email rows of the outbox (`svp mail`).
     mail_smtp_host: str | None = Field(
-        default=None, description="Serveur SMTP (sans lui, le centre d'aide n'envoie aucun lien)."
+        default=None, description="Serveur SMTP (sans lui, aucun courriel ne part)."
     )
     mail_smtp_port: int = Field(default=587, ge=1, le=65_535, description="Port SMTP.")
     mail_smtp_user: str | None = Field(default=None, description="Identifiant SMTP.")
@@ -139,6 +139,9 @@ class Settings(BaseSettings):
         default="starttls", description="Chiffrement SMTP : none, starttls ou tls (port 465)."
     )
     mail_from: str = Field(default="SVP <svp@localhost>", description="Expéditeur des courriels.")
+    mail_interval_seconds: float = Field(
+        default=5.0, gt=0, le=3_600, description="Intervalle d'envoi des courriels en attente."
+    )
     help_centre: bool = Field(default=True, description="Centre d'aide des adhérents sous /aide.")
     help_anonymous_reading: bool = Field(
         default=False, description="Lecture du centre d'aide sans connexion (FAQ publique)."

@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-OURS = {"index", "knowledge", "bot", "admin", "svp"}
+OURS = {"index", "knowledge", "bot", "mail", "admin", "svp"}
 ALLOWED = {
     "index": set(),
     "knowledge": {"index"},
     "bot": {"knowledge", "index"},
+    "mail": {"knowledge", "index"},
     "admin": {"knowledge", "index"},
-    "svp": {"index", "knowledge", "bot", "admin"},
+    "svp": {"index", "knowledge", "bot", "mail", "admin"},
 }
 
 

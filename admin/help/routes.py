@@ -12,7 +12,7 @@ from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from admin.config import AdminConfig, MailSettings
+from admin.config import AdminConfig, SendMail
 from admin.help import mailer
 from admin.help.security import (
     MemberSignInRequired,
@@ -30,7 +30,7 @@ from admin.pages import light_markup, local_time
 from admin.security import ConfigDep, DbSession, KnowledgeDep, client_ip, end_read
 from knowledge import privacy
 from knowledge.catalog import reading
-from knowledge.desk import review, tickets
+from knowledge.desk import reaching, review, tickets
 from knowledge.desk.tables import readable_tables
 from knowledge.errors import InvalidInput, NotFound
 from knowledge.people import members
@@ -38,7 +38,7 @@ from knowledge.people.throttle import TooManyAttempts
 from knowledge.retrieval import passages
 from knowledge.runtime import Knowledge, SearchHit
 from knowledge.store.member_models import MemberSession
-from knowledge.store.models import MessageAuthor, Ticket, TicketStatus
+from knowledge.store.models import Asker, MessageAuthor, Ticket, TicketStatus
 from knowledge.text import clean
 from knowledge.timeutil import utcnow
 
@@ -61,8 +61,11 @@ SINCE = {"": ("toutes les dates", None), "3m": ("moins de 3 mois", 92),
 NOTICES = {
     "signed_out": "Vous êtes déconnecté du centre d'aide.",
     "feedback": "Merci : votre avis est transmis aux conseillers du SVP.",
-    "asked": "Votre question est envoyée au SVP : un conseiller vous répondra ici.",
+    "asked": "Votre question est envoyée au SVP : la réponse d'un conseiller s'affichera ici, "
+             "et vous en serez prévenu.",
     "replied": "Votre message est ajouté à la question.",
+    "reopened": "Votre question de suivi est envoyée : la question est rouverte auprès du SVP.",
+    "notify": "C'est noté : vous serez prévenu des réponses comme vous l'avez choisi.",
 }
 
 
@@ -117,7 +120,7 @@ def _sign_in_page(request: Request, config: AdminConfig, *, email: str = "",
     token = pre_sign_in_token(request, config)
     response = page(request, "help_sign_in.html", {
         "pre_csrf": token, "email": email, "error": error,
-        "mail_ready": config.help.mail is not None,
+        "mail_ready": config.help.send_mail is not None,
         "next": safe_next(next_path or request.query_params.get("next"))},
         status_code=status_code)
     set_pre_sign_in_cookie(response, token, config)
@@ -132,10 +135,10 @@ def sign_in_form(request: Request, config: ConfigDep, member: OptionalMember) ->
     return _sign_in_page(request, config)
 
 
-def _send_link(settings: MailSettings, email: str, url: str) -> None:
+def _send_link(send_mail: SendMail, email: str, url: str) -> None:
     try:
-        mailer.send(settings, to=email, subject="Votre lien de connexion au centre d'aide du SVP",
-                    body=mailer.sign_in_text(url=url, minutes=members.LINK_MINUTES))
+        send_mail(email, "Votre lien de connexion au centre d'aide du SVP",
+                  mailer.sign_in_text(url=url, minutes=members.LINK_MINUTES))
     except Exception:  # the visitor saw the same page either way; the operator sees this
         logger.exception("sign-in link could not be sent")
 
@@ -146,7 +149,7 @@ def request_link(request: Request, db: DbSession, config: ConfigDep, member: Opt
                  email: Annotated[str, Form(max_length=400)] = "",
                  next_path: Annotated[str, Form(alias="next", max_length=600)] = "") -> Response:
     """Send a one-time link to a member's address; the page says the same for any address."""
-    if config.help.mail is None:
+    if config.help.send_mail is None:
         return _sign_in_page(request, config, email=email, status_code=503,
                              error="L'envoi de liens de connexion n'est pas configuré sur ce "
                                    "serveur : contactez le SVP.")
@@ -168,7 +171,7 @@ def request_link(request: Request, db: DbSession, config: ConfigDep, member: Opt
         if target != "/aide":
             url += f"?suite={quote(target, safe='/')}"
         # After the commit (the route returns first): the link exists when the mail arrives.
-        background.add_task(_send_link, config.help.mail, issued.email, url)
+        background.add_task(_send_link, config.help.send_mail, issued.email, url)
     return page(request, "help_link_sent.html", {"email": members.normalise_email(email),
                                                  "minutes": members.LINK_MINUTES})
 
@@ -306,7 +309,8 @@ def entry_feedback(entry_id: int, db: DbSession, member: SignedIn,
 # --- asking and following ------------------------------------------------------------------
 
 # What a member reads of a thread: their messages and the advisers' (never internal notes).
-THREAD_KINDS = {"question", "clarification", "answer", "rejection", "follow_up", "correction"}
+THREAD_KINDS = {"question", "clarification", "answer", "rejection", "follow_up", "correction",
+                tickets.REOPENED}
 STATUS_WORDS = {
     TicketStatus.NEW.value: "en attente d'un conseiller",
     TicketStatus.IN_REVIEW.value: "en cours d'examen",
@@ -350,10 +354,26 @@ def _ask_page(request: Request, knowledge: Knowledge, *, text: str, confirm_data
 
 @router.get("/questions", response_class=HTMLResponse)
 def my_questions(request: Request, db: DbSession, member: SignedIn) -> HTMLResponse:
-    """The member's questions, newest first, with where each stands."""
+    """The member's questions, newest first, with where each stands and how answers reach them."""
     asked = (tickets.list_for_asker(session=db, asker_id=member.asker_id, limit=200)
              if member.asker_id is not None else [])
-    return page(request, "help_questions.html", {"tickets": asked, "status_words": STATUS_WORDS})
+    asker = db.get(Asker, member.asker_id) if member.asker_id is not None else None
+    return page(request, "help_questions.html", {
+        "tickets": asked, "status_words": STATUS_WORDS, "asker": asker,
+        # A choice only for whom both ways exist: an address and a Telegram chat.
+        "can_choose": asker is not None and bool(asker.email)
+        and reaching.chat_of(asker) is not None,
+        "notify": reaching.web_notify(asker).value if asker is not None else "email"})
+
+
+@router.post("/preferences")
+def set_notify(db: DbSession, member: SignedIn,
+               notify: Annotated[str, Form(max_length=16)] = "") -> Response:
+    """How the answers to the member's web questions reach them: email or Telegram."""
+    if member.asker_id is None:
+        raise InvalidInput("Posez d'abord une question : ce choix concerne ses réponses.")
+    reaching.set_web_notify(session=db, asker_id=member.asker_id, choice=notify)
+    return RedirectResponse("/aide/questions?info=notify", status_code=303)
 
 
 @router.get("/questions/nouvelle", response_class=HTMLResponse)
@@ -419,15 +439,23 @@ def question_page(request: Request, ticket_id: int, db: DbSession, member: Signe
     suggested = reading.active_entries(session=db, entry_ids=ticket.suggested_entry_ids or [])
     return page(request, "help_ticket.html", {
         "ticket": ticket, "thread": thread, "status_words": STATUS_WORDS,
-        "suggested": suggested, "can_reply": tickets.is_open(ticket)})
+        "suggested": suggested, "can_reply": tickets.is_open(ticket),
+        "can_reopen": tickets.may_reopen(ticket), "reopen_days": tickets.REOPEN_DAYS})
 
 
 @router.post("/questions/{ticket_id}/reponse")
 def reply(request: Request, ticket_id: int, db: DbSession, member: SignedIn,
           text: Annotated[str, Form(max_length=20_000)] = "") -> Response:
-    """The member's reply to an open question (a precision asked, or one they add)."""
+    """The member's reply: a precision on an open question, a follow-up on a recent answer."""
     ticket = _own_ticket(db, member, ticket_id)
-    if not tickets.is_open(ticket) or member.asker_id is None:
+    if member.asker_id is None:
+        raise InvalidInput("Cette question est close : posez une nouvelle question.")
+    if tickets.may_reopen(ticket):
+        tickets.reopen_with_follow_up(session=db, ticket_id=ticket.id, asker_id=member.asker_id,
+                                      text=text)
+        return RedirectResponse(f"/aide/questions/{ticket_id}?info=reopened#fil",
+                                status_code=303)
+    if not tickets.is_open(ticket):
         raise InvalidInput("Cette question est close : posez une nouvelle question.")
     tickets.add_asker_message(session=db, ticket_id=ticket.id, asker_id=member.asker_id,
                               text=text)

@@ -131,6 +131,7 @@ def _ticket_page(request: Request, db: DbSession, knowledge: Knowledge, config: 
         # Advisers must see when an answer could not be delivered (e.g. the bot was blocked).
         "deliveries": deliveries,
         "bot": heartbeat.state(session=db),
+        "mailer": heartbeat.state(session=db, name=heartbeat.MAIL_DELIVERY),
         "asker": ticket.asker,
         "organisation": ticket.organisation,
         "assigned_to": ticket.assigned_to,

@@ -86,6 +86,31 @@ def to_page_html(text: str) -> str:
     return "".join(out)
 
 
+def to_plain_text(text: str) -> str:
+    """The light markup read as plain text (an email's text part): links as « label (url) »."""
+    def plain(match: re.Match[str]) -> str:
+        if match.group("url"):
+            return f"{match.group('label')} ({match.group('url')})"
+        inner = match.group("bold") or match.group("star") or match.group("under") or ""
+        return _INLINE.sub(plain, inner)
+
+    lines = []
+    for line in text.split("\n"):
+        bullet = _BULLET.match(line)
+        if bullet:
+            line = f"{bullet.group(1)}• {line[bullet.end():]}"
+        lines.append(_INLINE.sub(plain, line))
+    return "\n".join(lines)
+
+
+def to_mail_html(text: str, *, formatted: bool = True) -> str:
+    """A message as the HTML of an email: paragraphs and line breaks, markup or all escaped."""
+    render = to_telegram_html if formatted else _escape
+    paragraphs = [block for block in re.split(r"\n\s*\n", text.strip()) if block.strip()]
+    return "\n".join(f"<p>{render(block).replace(chr(10), '<br>' + chr(10))}</p>"
+                     for block in paragraphs)
+
+
 def escaped_length(text: str) -> int:
     """Length of a plain text once escaped for Telegram HTML."""
     return len(_escape(text))

@@ -11,6 +11,7 @@ from knowledge.store.desk_tables import ProcessHeartbeat
 from knowledge.timeutil import utcnow
 
 BOT_DELIVERY = "bot-delivery"
+MAIL_DELIVERY = "mail-delivery"  # the mail worker (`svp mail`, or inside `svp serve`)
 # The delivery job runs every few seconds; rewriting the row each time would only add writes.
 WRITE_EVERY = timedelta(seconds=10)
 STALE_AFTER = timedelta(seconds=90)

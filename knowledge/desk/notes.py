@@ -7,14 +7,13 @@ import logging
 from sqlalchemy.orm import Session
 
 from knowledge import audit
-from knowledge.desk import outbox
+from knowledge.desk import reaching
 from knowledge.desk.formatting import compose
 from knowledge.desk.review import (
     MAX_ANSWER_CHARS,
     check_can_act,
     get_ticket,
     message_text,
-    on_the_web,
 )
 from knowledge.desk.tickets import CLOSED_STATUSES, OPEN_STATUSES
 from knowledge.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -73,21 +72,17 @@ def send_follow_up(*, session: Session, ticket_id: int, adviser: User, text: str
         raise Conflict(f"La question n° {ticket.id} n'a pas encore reçu de réponse : "
                        "répondez-lui d'abord.")
     body = message_text(text, "Le complément", MAX_ANSWER_CHARS)
-    asker = ticket.asker
-    chat_id = (asker.chat_id or asker.telegram_user_id) if asker is not None else None
     # A question of the help centre is followed there: the thread carries the message.
-    if asker is None or (chat_id is None and not on_the_web(ticket)):
+    if reaching.route(ticket) is None:
         raise Conflict("Le demandeur n'est plus joignable sur Telegram.")
     kind = CORRECTION if correction else FOLLOW_UP
     message = TicketMessage(ticket_id=ticket.id, author=MessageAuthor.ADVISER.value, kind=kind,
                             user_id=adviser.id, text=body, created_at=utcnow())
     session.add(message)
-    if chat_id is not None:
-        outbox.enqueue(session=session,
-                       kind=OutboxKind.CORRECTION if correction else OutboxKind.FOLLOW_UP,
-                       chat_id=chat_id, text=compose(answer=body, signature=signature),
-                       formatted=True, created_by=f"user:{adviser.login}", asker_id=asker.id,
-                       ticket_id=ticket.id)
+    reaching.send_to_asker(session=session, ticket=ticket,
+                           kind=OutboxKind.CORRECTION if correction else OutboxKind.FOLLOW_UP,
+                           text=compose(answer=body, signature=signature), formatted=True,
+                           created_by=f"user:{adviser.login}")
     audit.record(session=session, actor=f"user:{adviser.login}", action=f"ticket.{kind}",
                  object_type="ticket", object_id=ticket.id)
     session.flush()

@@ -1,4 +1,8 @@
-"""Outbox of Telegram messages: written by whoever decides to send, drained by the bot."""
+"""The outbox: written by whoever decides to send, drained by each channel's delivery job.
+
+Telegram rows go out through the bot, email rows through the mail worker (`mail/`); each job
+claims only its own channel's rows, under the same lease, retry and failure rules.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from knowledge.errors import NotFound
-from knowledge.store.models import Outbox, OutboxKind, OutboxStatus
+from knowledge.store.models import Outbox, OutboxChannel, OutboxKind, OutboxStatus
 from knowledge.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
@@ -30,14 +34,19 @@ class OutboxItem:
     attempts: int
     sent_message_ids: tuple[int, ...]
     formatted: bool = False  # light markup to render (knowledge.desk.formatting)
+    channel: str = OutboxChannel.TELEGRAM.value
+    email_to: str | None = None
+    subject: str | None = None
+    mail_message_id: str | None = None
 
     @classmethod
     def of(cls, row: Outbox) -> OutboxItem:
         """Copy what the sender needs out of a row."""
-        return cls(id=row.id, kind=row.kind, chat_id=row.chat_id, ticket_id=row.ticket_id,
+        return cls(id=row.id, kind=row.kind, chat_id=row.chat_id or 0, ticket_id=row.ticket_id,
                    text=row.text, buttons=list(row.buttons or []), attempts=row.attempts,
                    sent_message_ids=tuple(row.telegram_message_ids or ()),
-                   formatted=bool(row.formatted))
+                   formatted=bool(row.formatted), channel=row.channel, email_to=row.email_to,
+                   subject=row.subject, mail_message_id=row.mail_message_id)
 
 
 def enqueue(
@@ -85,7 +94,38 @@ def enqueue(
     return message
 
 
-# --- delivery (the bot's job) ----------------------------------------------------------------
+def enqueue_email(
+    *,
+    session: Session,
+    kind: OutboxKind,
+    to: str,
+    subject: str,
+    text: str,
+    created_by: str,
+    asker_id: int | None = None,
+    user_id: int | None = None,
+    ticket_id: int | None = None,
+    formatted: bool = False,
+) -> Outbox:
+    """Add an email to send by the mail worker after the unit of work commits.
+
+    The mail worker draws its Message-ID when it first claims the row and keeps it, so that a
+    message sent again after a crash is the same message to the reader's client.
+    """
+    now = utcnow()
+    message = Outbox(
+        kind=kind.value, channel=OutboxChannel.EMAIL.value, chat_id=None, email_to=to,
+        subject=subject[:300],
+        asker_id=asker_id, user_id=user_id, ticket_id=ticket_id, text=text,
+        formatted=formatted, buttons=[], status=OutboxStatus.PENDING.value, attempts=0,
+        next_attempt_at=now, created_by=created_by, created_at=now)
+    session.add(message)
+    session.flush()
+    logger.info("outbox %s (%s) queued by email by %s", message.id, kind.value, created_by)
+    return message
+
+
+# --- delivery (each channel's job) ----------------------------------------------------------------
 #
 # Guarantee: a row is claimed (attempts + 1, next_attempt_at pushed by a lease) and committed
 # BEFORE anything is sent; each Telegram message id is committed as soon as Telegram accepted
@@ -100,12 +140,14 @@ _BACKOFF_MAX_SECONDS = 3_600.0
 
 
 def claim_due(*, session: Session, now: datetime | None = None, limit: int = 20,
-              lease: timedelta = CLAIM_LEASE) -> list[Outbox]:
-    """Take the pending messages that are due, leasing them so no other process sends them."""
+              lease: timedelta = CLAIM_LEASE,
+              channel: OutboxChannel = OutboxChannel.TELEGRAM) -> list[Outbox]:
+    """Take a channel's pending messages that are due, leased so no other process sends them."""
     now = now or utcnow()
     query = (
         select(Outbox)
-        .where(Outbox.status == OutboxStatus.PENDING.value, Outbox.next_attempt_at <= now)
+        .where(Outbox.channel == channel.value, Outbox.status == OutboxStatus.PENDING.value,
+               Outbox.next_attempt_at <= now)
         .order_by(Outbox.next_attempt_at, Outbox.id)
         .limit(limit)
     )
@@ -143,7 +185,8 @@ def mark_sent(*, session: Session, outbox_id: int, now: datetime | None = None) 
     row.status = OutboxStatus.SENT.value
     row.sent_at = now or utcnow()
     row.last_error = None
-    logger.info("outbox %s sent to chat %s (%s part(s))", row.id, row.chat_id,
+    logger.info("outbox %s sent to %s %s (%s part(s))", row.id, row.channel,
+                row.chat_id if row.email_to is None else "by email",
                 len(row.telegram_message_ids or []))
     return row
 

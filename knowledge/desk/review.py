@@ -15,14 +15,13 @@ from sqlalchemy.orm import Session, selectinload
 from knowledge import audit
 from knowledge.catalog import entries, personal_data, reviews
 from knowledge.catalog import themes as theme_list
-from knowledge.desk import courtesy, outbox
+from knowledge.desk import courtesy, reaching
 from knowledge.desk.formatting import compose
 from knowledge.desk.tickets import OPEN_STATUSES, OPEN_VALUES, is_open
 from knowledge.errors import Conflict, Forbidden, InvalidInput, NotFound
 from knowledge.retrieval import phrasings
 from knowledge.store.models import (
     TICKET_STATUS_LABELS,
-    Asker,
     MessageAuthor,
     Organisation,
     OutboxKind,
@@ -332,19 +331,8 @@ def _touch(ticket: Ticket, status: TicketStatus | None = None) -> None:
     ticket.updated_at = utcnow()
 
 
-WEB_CHANNEL = "web"
-
-
-def on_the_web(ticket: Ticket) -> bool:
-    """Whether a ticket was asked in the help centre (its asker follows it there)."""
-    return ticket.channel == WEB_CHANNEL
-
-
-def _chat_of(ticket: Ticket) -> tuple[Asker | None, int | None]:
-    asker = ticket.asker
-    if asker is None:
-        return None, None
-    return asker, asker.chat_id or asker.telegram_user_id
+WEB_CHANNEL = reaching.WEB_CHANNEL
+on_the_web = reaching.on_the_web
 
 
 def message_text(text: str, what: str, limit: int = MAX_MESSAGE_CHARS) -> str:
@@ -375,17 +363,14 @@ def request_clarification(*, session: Session, ticket_id: int, adviser: User,
     ticket = _ticket_to_change(session, ticket_id)
     check_can_act(ticket, adviser, (TicketStatus.NEW, TicketStatus.IN_REVIEW))
     text = message_text(message, "La demande de précision")
-    asker, chat_id = _chat_of(ticket)
     # A question asked in the help centre is followed there: its thread is the message.
-    if chat_id is None and not on_the_web(ticket):
+    if reaching.route(ticket) is None:
         raise Conflict("Le demandeur n'est plus joignable sur Telegram.")
     session.add(TicketMessage(ticket_id=ticket.id, author=MessageAuthor.ADVISER.value,
                               kind="clarification", user_id=adviser.id, text=text,
                               created_at=utcnow()))
-    if chat_id is not None:
-        outbox.enqueue(session=session, kind=OutboxKind.CLARIFICATION, chat_id=chat_id,
-                       text=text, created_by=_actor(adviser),
-                       asker_id=asker.id if asker else None, ticket_id=ticket.id)
+    reaching.send_to_asker(session=session, ticket=ticket, kind=OutboxKind.CLARIFICATION,
+                           text=text, created_by=_actor(adviser))
     if ticket.assigned_to_id is None:
         ticket.assigned_to_id = adviser.id
     _touch(ticket, TicketStatus.WAITING_ASKER)
@@ -479,14 +464,12 @@ def approve(*, session: Session, ticket_id: int, adviser: User, approval: Approv
                    signature=approval.signature)
     session.add(TicketMessage(ticket_id=ticket.id, author=MessageAuthor.ADVISER.value,
                               kind="answer", user_id=adviser.id, text=sent, created_at=now))
-    asker, chat_id = _chat_of(ticket)
     outbox_id = None
-    if chat_id is not None:
-        message = outbox.enqueue(session=session, kind=OutboxKind.ANSWER, chat_id=chat_id,
-                                 text=sent, created_by=actor, formatted=True,
-                                 asker_id=asker.id if asker else None, ticket_id=ticket.id)
-        outbox_id = message.id
-    elif not on_the_web(ticket):  # on the web, the answer is read in « Mes questions »
+    if reaching.route(ticket) is not None:  # on the web, also read in « Mes questions »
+        message = reaching.send_to_asker(session=session, ticket=ticket, kind=OutboxKind.ANSWER,
+                                         text=sent, created_by=actor, formatted=True)
+        outbox_id = message.id if message is not None else None
+    else:
         session.add(TicketMessage(ticket_id=ticket.id, author=MessageAuthor.SYSTEM.value,
                                   kind="note", text="Réponse non envoyée : demandeur injoignable.",
                                   created_at=now))
@@ -522,11 +505,8 @@ def reject(*, session: Session, ticket_id: int, adviser: User, message: str) -> 
     session.add(TicketMessage(ticket_id=ticket.id, author=MessageAuthor.ADVISER.value,
                               kind="rejection", user_id=adviser.id, text=text,
                               created_at=utcnow()))
-    asker, chat_id = _chat_of(ticket)
-    if chat_id is not None:
-        outbox.enqueue(session=session, kind=OutboxKind.REJECTION, chat_id=chat_id, text=text,
-                       created_by=actor, asker_id=asker.id if asker else None,
-                       ticket_id=ticket.id)
+    reaching.send_to_asker(session=session, ticket=ticket, kind=OutboxKind.REJECTION, text=text,
+                           created_by=actor)
     if ticket.assigned_to_id is None:
         ticket.assigned_to_id = adviser.id
     ticket.answered_at = utcnow()

@@ -176,6 +176,49 @@ def add_asker_message(*, session: Session, ticket_id: int, asker_id: int, text: 
     return ticket
 
 
+REOPEN_DAYS = 30  # how long after an answer a reply in its thread reopens the question
+REOPENED = "reopened"
+
+
+def may_reopen(ticket: Ticket, now: datetime | None = None) -> bool:
+    """Whether the asker's reply to an answered question reopens it (recent answers only)."""
+    return (ticket.status == TicketStatus.ANSWERED.value and ticket.answered_at is not None
+            and (now or utcnow()) - ticket.answered_at <= timedelta(days=REOPEN_DAYS))
+
+
+def reopen_with_follow_up(*, session: Session, ticket_id: int, asker_id: int, text: str,
+                          now: datetime | None = None) -> Ticket:
+    """The asker's follow-up question on an answered ticket: same ticket, back in the queue.
+
+    It returns to the adviser who answered (told through Telegram when they have a chat), or
+    to the queue when that adviser is gone.
+    """
+    message = validate_question(text)
+    ticket = _own(session=session, ticket_id=ticket_id, asker_id=asker_id)
+    now = now or utcnow()
+    if not may_reopen(ticket, now):
+        raise Conflict(f"La question n° {ticket.id} est close : posez une nouvelle question.")
+    session.add(TicketMessage(ticket_id=ticket.id, author=MessageAuthor.ASKER.value,
+                              kind=REOPENED, text=message, created_at=now))
+    adviser = ticket.assigned_to
+    if adviser is not None and adviser.active:
+        ticket.status = TicketStatus.IN_REVIEW.value
+    else:
+        ticket.status = TicketStatus.NEW.value
+        ticket.assigned_to_id = None
+    ticket.updated_at = now
+    audit.record(session=session, actor=f"asker:{asker_id}", action="ticket.reopen",
+                 object_type="ticket", object_id=ticket.id)
+    if adviser is not None and adviser.active and adviser.telegram_chat_id is not None:
+        enqueue(session=session, kind=OutboxKind.NOTIFICATION, chat_id=adviser.telegram_chat_id,
+                text=f"Nouvelle question du demandeur après votre réponse (n° {ticket.id}) :"
+                     f"\n\n{_excerpt(message)}", created_by="bot", user_id=adviser.id,
+                ticket_id=ticket.id)
+    session.flush()
+    logger.info("ticket %s reopened by its asker", ticket.id)
+    return ticket
+
+
 def mark_self_served(*, session: Session, ticket_id: int, asker_id: int,
                      entry_id: int | None = None) -> Ticket:
     """Close a ticket the asker says an existing answer (the named entry, if any) resolved."""

@@ -284,6 +284,7 @@ def erase_asker(*, session: Session, asker_id: int, actor: str,
                 row.status = OutboxStatus.FAILED.value
                 row.last_error = _GONE
             row.text, row.buttons, row.chat_id, row.telegram_message_ids = "", [], 0, []
+            row.email_to = row.subject = None
         else:  # a notification to an adviser about their question: their name goes
             row.text = scrubber.text(row.text)
     counts["inbox"] = _delete_inbox(session, chats, scrubber)
@@ -340,6 +341,7 @@ def erase_adviser(*, session: Session, user_id: int, actor_user_id: int | None,
             row.status = OutboxStatus.FAILED.value
             row.last_error = _GONE
         row.text, row.buttons, row.chat_id, row.telegram_message_ids = "", [], 0, []
+        row.email_to = row.subject = None
     counts["outbox"] = len(outbox_rows)
     # Answers already sent keep their text; their signature names the adviser: scrub it.
     for row in session.scalars(select(Outbox).where(Outbox.created_by == f"user:{new_login}")):

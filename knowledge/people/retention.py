@@ -186,7 +186,7 @@ def purge(*, session: Session, policy: RetentionPolicy, actor: str, dry_run: boo
     _anonymise_tickets(session, list(session.scalars(
         select(Ticket).where(*_closed_before(ticket_limit)).order_by(Ticket.id))))
     session.execute(update(Outbox).where(*_outbox_done_before(outbox_limit))
-                    .values(text="", buttons=[]))
+                    .values(text="", buttons=[], email_to=None, subject=None))
     session.execute(delete(InboxUpdate).where(*inbox_done))
     for event in audit_events:
         event.details = {REDACTED: True}

@@ -21,12 +21,13 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "adviser": ("telegram",), "api": ("api",), "asker": ("telegram",), "backup": ("backup",),
     "bot": ("telegram",), "db": ("db",), "digest": ("reports",), "eval": ("evaluation",),
     "glossary": ("vocabulary",), "index": ("retrieval",), "init": ("db",),
-    "kb": ("kb", "kb_upkeep", "vocabulary"), "org": ("telegram",), "privacy": ("privacy",),
+    "kb": ("kb", "kb_upkeep", "vocabulary"), "mail": ("mail",), "org": ("telegram",),
+    "privacy": ("privacy",),
     "search": ("retrieval",), "secrets": ("secrets",), "serve": ("web",), "stats": ("reports",),
     "user": ("web",),
 }
-ALL_MODULES = ("api", "backup", "db", "evaluation", "kb", "kb_upkeep", "privacy", "reports",
-               "retrieval", "secrets", "telegram", "vocabulary", "web")
+ALL_MODULES = ("api", "backup", "db", "evaluation", "kb", "kb_upkeep", "mail", "privacy",
+               "reports", "retrieval", "secrets", "telegram", "vocabulary", "web")
 
 
 def load_commands(argv: list[str] | None = None) -> typer.Typer:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from admin.config import AdminConfig, HelpConfig, MailSettings
+from admin.config import AdminConfig, HelpConfig
 from knowledge.people import advisers
 from knowledge.people.sealed_secrets import SecretSealer
 from knowledge.runtime import Knowledge
@@ -20,6 +20,7 @@ from knowledge.store import migrate
 from knowledge.store.db import is_sqlite
 from svp import redaction
 from svp.cli.base import OperatorError, app, open_knowledge, sealing_keys, settings
+from svp.mailwiring import mail_sender, mail_settings, mail_worker
 from svp.runtime import retention_policy
 from svp.settings import Settings
 from svp.webapp import WEBHOOK_PATH
@@ -56,21 +57,10 @@ def admin_config(current: Settings, *, sealer: SecretSealer) -> AdminConfig:
         secret_sealer=sealer,
         help=HelpConfig(enabled=current.help_centre,
                         anonymous_reading=current.help_anonymous_reading,
-                        mail=mail_settings(current),
+                        send_mail=mail_sender(mail_settings(current)),
                         questions_per_minute=current.rate_limit_per_minute,
                         questions_per_day=current.rate_limit_per_day),
     )
-
-
-def mail_settings(current: Settings) -> MailSettings | None:
-    """The SMTP server of the settings, or None when none is configured."""
-    if not current.mail_smtp_host:
-        return None
-    password = current.mail_smtp_password
-    return MailSettings(host=current.mail_smtp_host, port=current.mail_smtp_port,
-                        user=current.mail_smtp_user,
-                        password=password.get_secret_value() if password else None,
-                        security=current.mail_smtp_security, sender=current.mail_from)
 
 
 def _bot_parts(current: Settings, knowledge: Knowledge) -> tuple[list[BaseRoute], Any]:
@@ -157,8 +147,17 @@ def _serve_one_process(current: Settings, knowledge: Knowledge, sealer: SecretSe
         typer.echo("Bot Telegram : désactivé (SVP_TELEGRAM_TOKEN non défini).")
     web = create_app(knowledge=knowledge, config=admin_config(current, sealer=sealer),
                      extra_routes=routes, lifespan=lifespan)
+    worker = mail_worker(knowledge, current)
+    typer.echo("Envoi des courriels : " + ("activé." if worker is not None else
+                                           "désactivé (SVP_MAIL_SMTP_HOST non défini)."))
     typer.echo(f"Administration web : http://{host}:{port}/ (Ctrl+C pour arrêter)")
-    uvicorn.run(web, **_uvicorn_options(current, host=host, port=port))
+    if worker is not None:
+        worker.start()
+    try:
+        uvicorn.run(web, **_uvicorn_options(current, host=host, port=port))
+    finally:
+        if worker is not None:
+            worker.stop()
 
 
 def _serve_workers(current: Settings, *, host: str, port: int, workers: int,
@@ -179,6 +178,13 @@ def _serve_workers(current: Settings, *, host: str, port: int, workers: int,
         typer.echo("Bot Telegram : désactivé (SVP_TELEGRAM_TOKEN non défini).")
     if current.telegram_token and current.telegram_webhook_url:
         typer.echo(f"Webhook Telegram : servi par les processus web sur {WEBHOOK_PATH}.")
+    mailer = None
+    if current.mail_smtp_host:
+        mailer = ChildProcess([sys.executable, "-m", "svp", "mail"], name="mail")
+        mailer.start()
+        typer.echo("Envoi des courriels : activé, dans un processus à part (un seul).")
+    else:
+        typer.echo("Envoi des courriels : désactivé (SVP_MAIL_SMTP_HOST non défini).")
     typer.echo(f"Administration web : http://{host}:{port}/, {workers} processus "
                "(Ctrl+C pour arrêter)")
     try:
@@ -187,6 +193,8 @@ def _serve_workers(current: Settings, *, host: str, port: int, workers: int,
     finally:
         if bot is not None:
             bot.stop()
+        if mailer is not None:
+            mailer.stop()
 
 
 def _uvicorn_options(current: Settings, *, host: str, port: int) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import pytest
 
 from knowledge.people.sealed_secrets import SecretSealer
 from svp.cli.web import admin_config
+from svp.mailwiring import mail_settings
 from svp.settings import SettingsError, load_settings
 
 SEALER = SecretSealer(["k" * 43])
@@ -19,9 +20,11 @@ def test_the_mail_server_and_help_centre_come_from_the_settings(
                         "SVP_MAIL_FROM": "SVP <svp@arhlm.example>",
                         "SVP_HELP_ANONYMOUS_READING": "true"}.items():
         monkeypatch.setenv(name, value)
-    config = admin_config(load_settings(), sealer=SEALER)
+    current = load_settings()
+    config = admin_config(current, sealer=SEALER)
     assert config.help.enabled and config.help.anonymous_reading
-    mail = config.help.mail
+    assert config.help.send_mail is not None
+    mail = mail_settings(current)
     assert mail is not None
     assert (mail.host, mail.port, mail.security, mail.user, mail.password, mail.sender) == (
         "smtp.arhlm.example", 465, "tls", "svp", "secret", "SVP <svp@arhlm.example>")
@@ -31,7 +34,7 @@ def test_without_a_mail_server_no_link_can_be_sent(monkeypatch: pytest.MonkeyPat
     monkeypatch.delenv("SVP_MAIL_SMTP_HOST", raising=False)
     monkeypatch.setenv("SVP_HELP_CENTRE", "false")
     config = admin_config(load_settings(), sealer=SEALER)
-    assert config.help.mail is None and not config.help.enabled
+    assert config.help.send_mail is None and not config.help.enabled
 
 
 @pytest.mark.parametrize(("name", "value"), [("SVP_MAIL_SMTP_SECURITY", "ssl3"),

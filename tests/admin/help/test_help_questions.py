@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -16,7 +17,7 @@ from admin_helpers import SEALER, client_for, make_entry, make_user
 from help_helpers import sign_in_member
 
 from admin.config import AdminConfig, HelpConfig
-from knowledge.desk import notes, review
+from knowledge.desk import notes, review, tickets
 from knowledge.runtime import Knowledge
 from knowledge.store.models import Asker, Outbox, Ticket, TicketMessage, User
 
@@ -98,13 +99,34 @@ def test_a_member_asks_on_the_web_and_reads_the_precision_and_the_answer_there(
         assert "Réponse non envoyée" not in answered.text
         listed = client.get("/aide/questions")
         assert f'href="/aide/questions/{ticket_id}"' in listed.text and "répondue" in listed.text
-        # Closed: a reply is refused, a new question is offered instead.
+        # A reply to the answer is a follow-up on the same ticket: it goes back to the adviser.
+        assert client.post(f"/aide/questions/{ticket_id}/reponse",
+                           data={"text": "Et pour un départ du locataire ?",
+                                 "csrf_token": token}).status_code == 303
+        with admin_knowledge.session() as session:
+            ticket = session.get(Ticket, ticket_id)
+            assert ticket is not None and ticket.status == "in_review"
+            assert ticket.assigned_to_id == adviser.id
+            assert ticket.messages[-1].kind == "reopened"
+            review.approve(session=session, ticket_id=ticket_id, adviser=adviser,
+                           approval=review.Approval(answer="Le solde est dû au départ."))
+            # Long after the answer, a reply is refused: a new question is offered instead.
+            ticket = session.get(Ticket, ticket_id)
+            assert ticket is not None and ticket.answered_at is not None
+            ticket.answered_at -= timedelta(days=tickets.REOPEN_DAYS + 1)
+        assert "Poser une autre question" in client.get(f"/aide/questions/{ticket_id}").text
         assert client.post(f"/aide/questions/{ticket_id}/reponse",
                            data={"text": "Merci", "csrf_token": token}).status_code == 422
     with admin_knowledge.session() as session:
-        # Nothing waits for a Telegram chat that does not exist.
-        assert session.scalar(select(func.count()).select_from(Outbox).where(
-            Outbox.ticket_id == ticket_id)) == 0
+        # No Telegram chat: each message of the adviser is announced by email, to her address.
+        rows = session.scalars(select(Outbox).where(Outbox.ticket_id == ticket_id)
+                               .order_by(Outbox.id)).all()
+        assert [(row.channel, row.kind, row.email_to) for row in rows] == [
+            ("email", "clarification", "claire@habitat-test.fr"),
+            ("email", "answer", "claire@habitat-test.fr"),
+            ("email", "answer", "claire@habitat-test.fr")]
+        assert rows[1].subject == f"[SVP n° {ticket_id}] Réponse à votre question"
+        assert all(row.chat_id is None for row in rows)
         system = session.scalars(select(TicketMessage.text).where(
             TicketMessage.ticket_id == ticket_id, TicketMessage.author == "system")).all()
         assert system == []

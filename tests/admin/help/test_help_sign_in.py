@@ -18,12 +18,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from admin_helpers import SEALER, client_for, log_in, make_asker, make_user
 from mail_server import Mailbox, body_of, smtp_server
 
-from admin.config import AdminConfig, HelpConfig, MailSettings
+from admin.config import AdminConfig, HelpConfig
 from knowledge.people import members, organisations
 from knowledge.runtime import Knowledge
 from knowledge.store.member_models import MemberLink, MemberSession
 from knowledge.store.models import Asker
 from knowledge.timeutil import utcnow
+from mail.smtp import SmtpSettings
+from svp.mailwiring import mail_sender
 
 LINK = re.compile(r"http://testserver(/aide/lien/[A-Za-z0-9_%-]+)")
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -37,9 +39,9 @@ def mail() -> Iterator[tuple[int, Mailbox]]:
 
 def _config(port: int) -> AdminConfig:
     return AdminConfig(secret_sealer=SEALER, base_url="http://testserver",
-                       help=HelpConfig(mail=MailSettings(host="127.0.0.1", port=port,
-                                                         security="none",
-                                                         sender="SVP <svp@svp.example>")))
+                       help=HelpConfig(send_mail=mail_sender(SmtpSettings(
+                           host="127.0.0.1", port=port, security="none",
+                           sender="SVP <svp@svp.example>"))))
 
 
 def _member_domain(knowledge: Knowledge, domain: str = "habitat-test.fr") -> None:

@@ -1,0 +1,55 @@
+"""An outbox row as an email: text and HTML alternatives, threaded per ticket."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import formatdate
+
+from knowledge.desk.formatting import to_mail_html, to_plain_text
+from knowledge.desk.outbox import OutboxItem
+from knowledge.desk.tables import readable_tables
+
+_STYLE = ("font-family: Arial, Helvetica, sans-serif; font-size: 15px; line-height: 1.5; "
+          "color: #1e1e1e; max-width: 40em")
+
+
+def ticket_thread_id(ticket_id: int, domain: str) -> str:
+    """The Message-ID every email about a ticket refers to, so clients show one thread."""
+    return f"<svp-question-{ticket_id}@{domain}>"
+
+
+def question_url(help_url: str, ticket_id: int) -> str:
+    """The help centre's page of a question (the reader signs in if needed)."""
+    return f"{help_url.rstrip('/')}/aide/questions/{ticket_id}"
+
+
+def build(item: OutboxItem, *, sender: str, domain: str, help_url: str | None) -> EmailMessage:
+    """The email of a claimed email row; its Message-ID is the one the row keeps."""
+    if not item.email_to or not item.mail_message_id:
+        raise ValueError(f"outbox {item.id} is not a claimed email row")
+    body = readable_tables(item.text)  # mail clients show tables no better than Telegram
+    text = to_plain_text(body) if item.formatted else body
+    html = to_mail_html(body, formatted=item.formatted)
+    link = (question_url(help_url, item.ticket_id)
+            if help_url and item.ticket_id is not None else None)
+    if link:
+        text += f"\n\n--\nLire votre question et y répondre dans le centre d'aide :\n{link}\n"
+        html += (f'\n<hr>\n<p><a href="{link}">Lire votre question et y répondre dans le centre '
+                 "d'aide</a></p>")
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = item.email_to
+    message["Subject"] = item.subject or "Votre question au SVP"
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = item.mail_message_id
+    if item.ticket_id is not None:
+        root = ticket_thread_id(item.ticket_id, domain)
+        message["In-Reply-To"] = root
+        message["References"] = root
+    # Vacation replies to these messages would only be noise in the SVP's mailbox.
+    message["X-Auto-Response-Suppress"] = "OOF, AutoReply"
+    message.set_content(text)
+    message.add_alternative(
+        f'<!DOCTYPE html>\n<html lang="fr"><body><div style="{_STYLE}">\n{html}\n'
+        "</div></body></html>\n", subtype="html")
+    return message

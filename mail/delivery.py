@@ -1,0 +1,157 @@
+"""The mail worker: sends the outbox's email rows through SMTP, with the outbox's guarantees.
+
+A row is claimed (lease, attempts + 1, Message-ID drawn once) and committed before anything is
+sent, marked sent right after the server accepted it. A crash between the two sends it again
+once the lease has expired, with the same Message-ID: at most one duplicate, never a loss.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import make_msgid
+
+from knowledge.desk import heartbeat, outbox
+from knowledge.desk.outbox import OutboxItem
+from knowledge.runtime import Knowledge
+from knowledge.store.models import OutboxChannel
+from mail import compose
+from mail.smtp import SmtpSettings, connect
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MailDelivery:
+    """What the worker needs: the SMTP server, the help centre's address, its pace."""
+
+    smtp: SmtpSettings
+    help_url: str | None = None
+    interval_seconds: float = 5.0
+    batch: int = 20
+
+
+@dataclass(frozen=True)
+class DrainReport:
+    """What one pass did."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+def _claim(knowledge: Knowledge, *, domain: str, now: datetime | None,
+           limit: int) -> list[OutboxItem]:
+    with knowledge.session() as session:
+        heartbeat.beat(session=session, name=heartbeat.MAIL_DELIVERY, now=now)
+        rows = outbox.claim_due(session=session, now=now, limit=limit,
+                                channel=OutboxChannel.EMAIL)
+        for row in rows:
+            if not row.mail_message_id:
+                row.mail_message_id = make_msgid(domain=domain)
+        return [OutboxItem.of(row) for row in rows]
+
+
+def _settle(knowledge: Knowledge, item: OutboxItem, *, error: str | None = None,
+            permanent: bool = False, now: datetime | None = None) -> None:
+    with knowledge.session() as session:
+        if error is None:
+            outbox.mark_sent(session=session, outbox_id=item.id, now=now)
+        elif permanent:
+            outbox.mark_failed(session=session, outbox_id=item.id, reason=error)
+        else:
+            outbox.schedule_retry(session=session, outbox_id=item.id, error=error, now=now)
+
+
+def _refusal(error: smtplib.SMTPException) -> tuple[str, bool]:
+    """A French reason for the advisers, and whether retrying cannot help (a 5xx answer)."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        code, answer = next(iter(error.recipients.values()))
+        return f"adresse refusée par le serveur de courriel ({code} {answer!r})", code >= 500
+    if isinstance(error, smtplib.SMTPResponseException):
+        return (f"message refusé par le serveur de courriel ({error.smtp_code} "
+                f"{error.smtp_error!r})", error.smtp_code >= 500)
+    return f"serveur de courriel : {type(error).__name__} {error}", False
+
+
+def drain(knowledge: Knowledge, delivery: MailDelivery, *,
+          now: datetime | None = None) -> DrainReport:
+    """Send the due email rows over one SMTP connection; return what happened to them."""
+    smtp = delivery.smtp
+    items = _claim(knowledge, domain=smtp.sender_domain, now=now, limit=delivery.batch)
+    if not items:
+        return DrainReport()
+    sent = retried = failed = 0
+    pending = list(items)
+    try:
+        with connect(smtp) as client:
+            while pending:
+                item = pending[0]
+                try:
+                    message = compose.build(item, sender=smtp.sender, domain=smtp.sender_domain,
+                                            help_url=delivery.help_url)
+                    client.send_message(message)
+                except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError,
+                        smtplib.SMTPSenderRefused) as error:
+                    reason, permanent = _refusal(error)
+                    _settle(knowledge, item, error=reason, permanent=permanent, now=now)
+                    failed += permanent
+                    retried += not permanent
+                except (ValueError, UnicodeError) as error:  # the row itself cannot be a mail
+                    _settle(knowledge, item, error=f"message impossible à composer : {error}",
+                            permanent=True, now=now)
+                    failed += 1
+                else:
+                    _settle(knowledge, item, now=now)
+                    sent += 1
+                pending.pop(0)
+    except (OSError, smtplib.SMTPException) as error:
+        # The connection failed or broke: the rest of the batch waits, nothing was lost.
+        reason = f"serveur de courriel injoignable : {type(error).__name__} {error}"
+        logger.warning("mail delivery interrupted, %s message(s) wait: %s", len(pending), error)
+        for item in pending:
+            _settle(knowledge, item, error=reason, now=now)
+            retried += 1
+    report = DrainReport(sent=sent, retried=retried, failed=failed)
+    logger.info("mail delivery: %s sent, %s to retry, %s failed", sent, retried, failed)
+    return report
+
+
+class MailWorker:
+    """Drains the email outbox every few seconds in a thread, until stopped."""
+
+    def __init__(self, knowledge: Knowledge, delivery: MailDelivery) -> None:
+        self._knowledge = knowledge
+        self._delivery = delivery
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run(self) -> None:
+        """Drain until stopped (the caller's thread); an error is logged, the loop goes on."""
+        while not self._stop.is_set():
+            try:
+                report = drain(self._knowledge, self._delivery)
+            except Exception:  # a database hiccup must not stop the channel for good
+                logger.exception("mail delivery pass failed")
+                report = DrainReport()
+            if report.sent + report.retried + report.failed < self._delivery.batch:
+                self._stop.wait(self._delivery.interval_seconds)
+
+    def start(self) -> None:
+        """Run in a background thread."""
+        self._thread = threading.Thread(target=self.run, name="svp-mail", daemon=True)
+        self._thread.start()
+
+    def request_stop(self) -> None:
+        """Ask the loop to stop after the pass in progress (safe from a signal handler)."""
+        self._stop.set()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Ask the loop to stop, and wait for the pass in progress to end."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=timeout)
+

@@ -1,0 +1,43 @@
+"""Wiring of the email channel: SMTP settings, the sign-in sender, the outbox's mail worker."""
+
+from __future__ import annotations
+
+from admin.config import SendMail
+from knowledge.runtime import Knowledge
+from mail.delivery import MailDelivery, MailWorker
+from mail.smtp import SmtpSettings, send_plain
+from svp.settings import Settings
+
+
+def mail_settings(current: Settings) -> SmtpSettings | None:
+    """The SMTP server of the settings, or None when none is configured."""
+    if not current.mail_smtp_host:
+        return None
+    password = current.mail_smtp_password
+    return SmtpSettings(host=current.mail_smtp_host, port=current.mail_smtp_port,
+                        user=current.mail_smtp_user,
+                        password=password.get_secret_value() if password else None,
+                        security=current.mail_smtp_security, sender=current.mail_from)
+
+
+def mail_sender(smtp: SmtpSettings | None) -> SendMail | None:
+    """Send one automatic message at once through the configured server (None: none is)."""
+    if smtp is None:
+        return None
+    return lambda to, subject, body: send_plain(smtp, to=to, subject=subject, body=body)
+
+
+def mail_delivery(current: Settings) -> MailDelivery | None:
+    """What the mail worker needs, or None without an SMTP server."""
+    smtp = mail_settings(current)
+    if smtp is None:
+        return None
+    help_url = current.admin_base_url if current.help_centre else None
+    return MailDelivery(smtp=smtp, help_url=help_url,
+                        interval_seconds=current.mail_interval_seconds)
+
+
+def mail_worker(knowledge: Knowledge, current: Settings) -> MailWorker | None:
+    """The worker sending the outbox's email rows, or None without an SMTP server."""
+    delivery = mail_delivery(current)
+    return MailWorker(knowledge, delivery) if delivery is not None else None
