@@ -43,16 +43,17 @@ class DrainReport:
     failed: int = 0
 
 
-def _claim(knowledge: Knowledge, *, domain: str, now: datetime | None,
-           limit: int) -> list[OutboxItem]:
+def _next(knowledge: Knowledge, *, domain: str, now: datetime | None) -> OutboxItem | None:
+    """Claim the next due email row (committed before anything is sent), or None."""
     with knowledge.session() as session:
         heartbeat.beat(session=session, name=heartbeat.MAIL_DELIVERY, now=now)
-        rows = outbox.claim_due(session=session, now=now, limit=limit,
-                                channel=OutboxChannel.EMAIL)
-        for row in rows:
-            if not row.mail_message_id:
-                row.mail_message_id = make_msgid(domain=domain)
-        return [OutboxItem.of(row) for row in rows]
+        rows = outbox.claim_due(session=session, now=now, limit=1, channel=OutboxChannel.EMAIL)
+        if not rows:
+            return None
+        row = rows[0]
+        if not row.mail_message_id:
+            row.mail_message_id = make_msgid(domain=domain)
+        return OutboxItem.of(row)
 
 
 def _settle(knowledge: Knowledge, item: OutboxItem, *, error: str | None = None,
@@ -79,17 +80,19 @@ def _refusal(error: smtplib.SMTPException) -> tuple[str, bool]:
 
 def drain(knowledge: Knowledge, delivery: MailDelivery, *,
           now: datetime | None = None) -> DrainReport:
-    """Send the due email rows over one SMTP connection; return what happened to them."""
+    """Send up to a batch of due email rows over one SMTP connection; say what became of them.
+
+    Rows are claimed one at a time: after a crash, only the message in flight waits for its
+    lease to expire; the others are still due and go with the next pass.
+    """
     smtp = delivery.smtp
-    items = _claim(knowledge, domain=smtp.sender_domain, now=now, limit=delivery.batch)
-    if not items:
+    item = _next(knowledge, domain=smtp.sender_domain, now=now)
+    if item is None:
         return DrainReport()
     sent = retried = failed = 0
-    pending = list(items)
     try:
         with connect(smtp) as client:
-            while pending:
-                item = pending[0]
+            while item is not None:
                 try:
                     message = compose.build(item, sender=smtp.sender, domain=smtp.sender_domain,
                                             help_url=delivery.help_url)
@@ -107,14 +110,16 @@ def drain(knowledge: Knowledge, delivery: MailDelivery, *,
                 else:
                     _settle(knowledge, item, now=now)
                     sent += 1
-                pending.pop(0)
+                item = None
+                if sent + retried + failed < delivery.batch:
+                    item = _next(knowledge, domain=smtp.sender_domain, now=now)
     except (OSError, smtplib.SMTPException) as error:
-        # The connection failed or broke: the rest of the batch waits, nothing was lost.
-        reason = f"serveur de courriel injoignable : {type(error).__name__} {error}"
-        logger.warning("mail delivery interrupted, %s message(s) wait: %s", len(pending), error)
-        for item in pending:
-            _settle(knowledge, item, error=reason, now=now)
+        # The connection failed or broke: the message in hand waits; nothing was lost.
+        if item is not None:
+            _settle(knowledge, item, now=now,
+                    error=f"serveur de courriel injoignable : {type(error).__name__} {error}")
             retried += 1
+        logger.warning("mail delivery interrupted: %s", error)
     report = DrainReport(sent=sent, retried=retried, failed=failed)
     logger.info("mail delivery: %s sent, %s to retry, %s failed", sent, retried, failed)
     return report

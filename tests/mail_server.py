@@ -22,15 +22,33 @@ class Mailbox:
     messages: list[EmailMessage] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     received: threading.Condition = field(init=False)
+    # Misbehaviours asked by a test: addresses refused for good (550), and a temporary
+    # refusal (451) of every n-th message offered (0: never).
+    refused_addresses: set[str] = field(default_factory=set)
+    defer_every: int = 0
+    offered: int = 0
+    deferred: int = 0
 
     def __post_init__(self) -> None:
         self.received = threading.Condition(self.lock)
 
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                          rcpt_options: list[str]) -> str:
+        """aiosmtpd's hook: refuse the addresses the test named."""
+        if address in self.refused_addresses:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        """aiosmtpd's hook: keep the message."""
+        """aiosmtpd's hook: keep the message (or defer it, when the test asked)."""
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         with self.received:
+            self.offered += 1
+            if self.defer_every and self.offered % self.defer_every == 0:
+                self.deferred += 1
+                return "451 4.3.0 Try again later"
             self.messages.append(message)
             self.received.notify_all()
         return "250 Message accepted for delivery"
@@ -55,9 +73,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def smtp_server() -> Iterator[tuple[int, Mailbox]]:
+def smtp_server(box: Mailbox | None = None) -> Iterator[tuple[int, Mailbox]]:
     """Run an SMTP server on a free port until the block ends: (port, mailbox)."""
-    box = Mailbox()
+    box = box if box is not None else Mailbox()
     port = free_port()
     controller = Controller(box, hostname="127.0.0.1", port=port)
     controller.start()

@@ -1,7 +1,8 @@
 """Issue 23 in a real browser (Debian's Chromium) at 1366×768 and 390×844, on `svp serve --demo`
 with a real SMTP server: a member signs in with the link read from the mail, searches with
 suggestions as she types, opens an entry, gives her opinion, prints it, asks a question the
-base does not cover, reads the adviser's answer under « Mes questions »; axe-core finds no
+base does not cover, reads the adviser's answer under « Mes questions » and in the email that
+announced it, asks a question on that answer (the same ticket reopens); axe-core finds no
 serious or critical violation on any help-centre page."""
 
 from __future__ import annotations
@@ -79,6 +80,17 @@ def _sign_in(page: Any, server: DemoServer, box: Mailbox, email: str) -> None:
     page.get_by_role("button", name="Me connecter").click()
     expect(page.get_by_role("heading", name="Les réponses du SVP")).to_be_visible()
     expect(page.locator("header.site")).to_contain_text(email)
+
+
+def _wait_for_mail(box: Mailbox, to: str, subject: str, seconds: float = 60) -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = [m for m in box.to(to) if m["Subject"] == subject]
+        if found:
+            return found[-1]
+        time.sleep(0.2)
+    raise AssertionError(f"no mail « {subject} » to {to}: "
+                         f"{[m['Subject'] for m in box.to(to)]}")
 
 
 def test_a_member_signs_in_by_mail_searches_reads_and_gives_her_opinion(
@@ -181,10 +193,25 @@ def test_a_member_signs_in_by_mail_searches_reads_and_gives_her_opinion(
             page.goto(f"{server.url}/aide/questions")
             expect(page.locator(f"a[href='{ticket_path}']")).to_be_visible()
             expect(page.locator("ul.questions")).to_contain_text("répondue")
+            page.screenshot(path=str(SHOTS / f"questions-{name}.png"), full_page=True)
             page.goto(f"{server.url}{ticket_path}")
             expect(page.locator("#fil")).to_contain_text("entretien des composteurs")
             page.screenshot(path=str(SHOTS / f"question-{name}.png"), full_page=True)
             _no_serious_violation(page, axe, f"{name} /aide/questions")
+            # The answer also reached her by email (the mail worker of `svp serve`), threaded.
+            subject = f"[SVP n° {ticket_id}] Réponse à votre question"
+            answer_mail = _wait_for_mail(box, email, subject)
+            assert "entretien des composteurs" in body_of(answer_mail)
+            assert f"{ticket_path}\r\n" in body_of(answer_mail)  # SVP_ADMIN_BASE_URL + path
+            assert answer_mail["References"].startswith(f"<svp-question-{ticket_id}@")
+
+            # A question on that answer reopens the same ticket.
+            page.get_by_label("Une question sur cette réponse ?").fill(
+                "Et si le composteur est sur la voie publique ?")
+            page.get_by_role("button", name="Envoyer au SVP").click()
+            expect(page.get_by_role("status")).to_contain_text("la question est rouverte")
+            expect(page.locator("#ticket-status")).to_contain_text("en cours d'examen")
+            expect(page.locator("#fil")).to_contain_text("question de suivi")
 
             # A member opens no advisers' page: the admin asks for its own login.
             page.goto(f"{server.url}/queue")
