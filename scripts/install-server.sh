@@ -27,7 +27,7 @@ svc_user="${SVP_USER:-svp}"
 db_name="${SVP_DB_NAME:-svp}"
 db_user="${SVP_DB_USER:-svp}"
 upstream="127.0.0.1:8000"
-units=(svp-web.service svp-bot.service svp-backup.service svp-backup.timer
+units=(svp-web.service svp-bot.service svp-mail.service svp-backup.service svp-backup.timer
        svp-retention.service svp-retention.timer)
 
 say() { printf '%s\n' "$*"; }
@@ -318,13 +318,14 @@ say "Site nginx installé : $site (configuration vérifiée)."
 
 if $systemd_running; then
     systemctl daemon-reload
-    systemctl enable --quiet nginx svp-web.service svp-bot.service svp-backup.timer \
-        svp-retention.timer
+    systemctl enable --quiet nginx svp-web.service svp-bot.service svp-mail.service \
+        svp-backup.timer svp-retention.timer
     systemctl start --quiet nginx svp-backup.timer svp-retention.timer
     # A restart, not a start: an upgrade must run the new code.
-    systemctl restart svp-web.service svp-bot.service
+    systemctl restart svp-web.service svp-bot.service svp-mail.service
     systemctl reload nginx
-    say "Services démarrés : svp-web, svp-bot (si SVP_TELEGRAM_TOKEN est réglé), minuteries."
+    say "Services démarrés : svp-web, svp-bot (si SVP_TELEGRAM_TOKEN est réglé), svp-mail (si" \
+        "SVP_MAIL_SMTP_HOST est réglé), minuteries."
 else
     say "systemd ne tourne pas ici : services ni activés ni démarrés, nginx non rechargé."
 fi
@@ -340,4 +341,7 @@ Il vous reste à faire :
        sudo $svp_command user add VOTRE_IDENTIFIANT --role admin --name "Prénom Nom"
 Bot Telegram : renseignez SVP_TELEGRAM_TOKEN (et SVP_TELEGRAM_WEBHOOK_URL) dans $env_file,
 puis « systemctl restart svp-web svp-bot ».
+Courriels (liens de connexion et réponses du centre d'aide) : renseignez SVP_MAIL_SMTP_HOST,
+SVP_MAIL_SMTP_PORT, SVP_MAIL_SMTP_SECURITY, SVP_MAIL_FROM (et l'identifiant) dans $env_file,
+puis « systemctl restart svp-web svp-mail ».
 EOF

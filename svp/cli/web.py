@@ -99,6 +99,9 @@ def serve(
     no_bot: Annotated[bool, typer.Option(
         "--no-bot", help="Sans le bot : il tourne à part (« svp bot », service svp-bot).")]
     = False,
+    no_mail: Annotated[bool, typer.Option(
+        "--no-mail", help="Sans l'envoi des courriels : il tourne à part (« svp mail », "
+                          "service svp-mail).")] = False,
     demo: Annotated[bool, typer.Option(
         "--demo", help="Sur une base vide, crée des données de démonstration.")] = False,
 ) -> None:
@@ -125,13 +128,15 @@ def serve(
         if demo:
             _create_demo(knowledge)
         if not separate:
-            _serve_one_process(current, knowledge, sealer, host=host, port=port)
+            _serve_one_process(current, knowledge, sealer, host=host, port=port,
+                               with_mail=not no_mail)
             return
-    _serve_workers(current, host=host, port=port, workers=workers, with_bot=bot_here)
+    _serve_workers(current, host=host, port=port, workers=workers, with_bot=bot_here,
+                   with_mail=not no_mail)
 
 
 def _serve_one_process(current: Settings, knowledge: Knowledge, sealer: SecretSealer, *,
-                       host: str, port: int) -> None:
+                       host: str, port: int, with_mail: bool) -> None:
     """One web process, running the bot too when a token is set (the demo and small sites)."""
     import uvicorn
 
@@ -147,9 +152,8 @@ def _serve_one_process(current: Settings, knowledge: Knowledge, sealer: SecretSe
         typer.echo("Bot Telegram : désactivé (SVP_TELEGRAM_TOKEN non défini).")
     web = create_app(knowledge=knowledge, config=admin_config(current, sealer=sealer),
                      extra_routes=routes, lifespan=lifespan)
-    worker = mail_worker(knowledge, current)
-    typer.echo("Envoi des courriels : " + ("activé." if worker is not None else
-                                           "désactivé (SVP_MAIL_SMTP_HOST non défini)."))
+    worker = mail_worker(knowledge, current) if with_mail else None
+    typer.echo("Envoi des courriels : " + _mail_state(current, worker is not None))
     typer.echo(f"Administration web : http://{host}:{port}/ (Ctrl+C pour arrêter)")
     if worker is not None:
         worker.start()
@@ -160,8 +164,16 @@ def _serve_one_process(current: Settings, knowledge: Knowledge, sealer: SecretSe
             worker.stop()
 
 
+def _mail_state(current: Settings, here: bool) -> str:
+    if here:
+        return "activé."
+    if current.mail_smtp_host:
+        return "pas dans ces processus (--no-mail) ; lancez « svp mail »."
+    return "désactivé (SVP_MAIL_SMTP_HOST non défini)."
+
+
 def _serve_workers(current: Settings, *, host: str, port: int, workers: int,
-                   with_bot: bool) -> None:
+                   with_bot: bool, with_mail: bool) -> None:
     """N web worker processes (uvicorn restarts one that dies) and, if asked, one bot child."""
     import uvicorn
 
@@ -179,12 +191,12 @@ def _serve_workers(current: Settings, *, host: str, port: int, workers: int,
     if current.telegram_token and current.telegram_webhook_url:
         typer.echo(f"Webhook Telegram : servi par les processus web sur {WEBHOOK_PATH}.")
     mailer = None
-    if current.mail_smtp_host:
+    if with_mail and current.mail_smtp_host:
         mailer = ChildProcess([sys.executable, "-m", "svp", "mail"], name="mail")
         mailer.start()
         typer.echo("Envoi des courriels : activé, dans un processus à part (un seul).")
     else:
-        typer.echo("Envoi des courriels : désactivé (SVP_MAIL_SMTP_HOST non défini).")
+        typer.echo("Envoi des courriels : " + _mail_state(current, False))
     typer.echo(f"Administration web : http://{host}:{port}/, {workers} processus "
                "(Ctrl+C pour arrêter)")
     try:

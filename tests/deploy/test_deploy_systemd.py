@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from deploy_helpers import UNITS_DIR, assert_verified, rendered_units, verify_units
 
-SERVICES = ["svp-web.service", "svp-bot.service", "svp-backup.service",
+SERVICES = ["svp-web.service", "svp-bot.service", "svp-mail.service", "svp-backup.service",
             "svp-retention.service"]
 TIMERS = {"svp-backup.timer": "svp-backup.service",
           "svp-retention.timer": "svp-retention.service"}
@@ -56,8 +56,9 @@ def test_each_service_runs_as_svp_with_the_env_file_and_a_read_only_system(name:
 def test_web_runs_the_configured_workers_without_the_bot_behind_postgresql() -> None:
     web = _unit("svp-web.service")
     assert web["Service"]["ExecStart"] == ("/opt/svp/venv/bin/svp serve --host 127.0.0.1 "
-                                           "--port 8000 --workers ${SVP_WEB_WORKERS} --no-bot")
-    for name in ("svp-web.service", "svp-bot.service"):
+                                           "--port 8000 --workers ${SVP_WEB_WORKERS} --no-bot "
+                                           "--no-mail")
+    for name in ("svp-web.service", "svp-bot.service", "svp-mail.service"):
         unit = _unit(name)["Unit"]
         assert "network-online.target" in unit["After"] and "postgresql.service" in unit["After"]
         assert "network-online.target" in unit["Wants"] and "postgresql.service" in unit["Wants"]
@@ -67,6 +68,12 @@ def test_bot_starts_only_when_the_env_file_has_a_telegram_token() -> None:
     service = _unit("svp-bot.service")["Service"]
     assert service["ExecStart"] == "/opt/svp/venv/bin/svp bot"
     assert "SVP_TELEGRAM_TOKEN" in service["ExecCondition"]
+
+
+def test_the_mail_worker_starts_only_when_the_env_file_names_an_smtp_server() -> None:
+    service = _unit("svp-mail.service")["Service"]
+    assert service["ExecStart"] == "/opt/svp/venv/bin/svp mail"
+    assert "SVP_MAIL_SMTP_HOST" in service["ExecCondition"]
 
 
 @pytest.mark.parametrize(("timer", "service"), sorted(TIMERS.items()))
