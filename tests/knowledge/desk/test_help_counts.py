@@ -153,3 +153,12 @@ def test_a_quiet_period_has_no_rows_and_a_deleted_organisation_keeps_its_figures
     counted = help_counts.report(session=session, period=NOVEMBER)
     assert [row.label for row in counted.rows] == ["Organisme supprimé (n° 4242)"]
 
+
+
+def test_the_statistics_report_carries_the_help_centre_table(session: Session) -> None:
+    org = _organisation(session, "Var Logis")
+    help_counts.record(session=session, organisation_id=org, kind=HelpEvent.VISIT, day=DAY)
+    session.commit()
+    stats = statistics.report(session=session, period=NOVEMBER, target_days=5)
+    assert [table.key for table in stats.tables()][-1] == "aide"
+    assert stats.to_dict()["help_centre"]["total"]["visits"] == 1
