@@ -330,3 +330,4 @@ class Stats(BaseModel):
     by_theme: list[dict[str, Any]]
     by_organisation: list[dict[str, Any]]
     by_departement: list[dict[str, Any]]
+    help_centre: dict[str, Any]  # the help centre's counters per organisation, and their total

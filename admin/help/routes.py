@@ -11,6 +11,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
 
 from admin.config import AdminConfig, SendMail
 from admin.help import mailer
@@ -30,7 +31,8 @@ from admin.pages import light_markup, local_time
 from admin.security import ConfigDep, DbSession, KnowledgeDep, client_ip, end_read
 from knowledge import privacy
 from knowledge.catalog import reading
-from knowledge.desk import reaching, review, tickets
+from knowledge.desk import help_counts, reaching, review, tickets
+from knowledge.desk.help_counts import HelpEvent
 from knowledge.desk.tables import readable_tables
 from knowledge.errors import InvalidInput, NotFound
 from knowledge.people import members
@@ -100,6 +102,17 @@ def _search(knowledge: Knowledge, text: str, k: int, *, passages_wanted: bool = 
     # The bot's engine and threshold: what a member finds is what the bot would suggest.
     return knowledge.similar(text, k=k, passages=passages_wanted,
                              min_score=knowledge.abstain_threshold - margin).hits
+
+
+def _count(db: Session, member: MemberVisitor | None, kind: HelpEvent) -> None:
+    """Count one help-centre event for the reader's organisation (0: not signed in)."""
+    try:
+        # Its own savepoint: a failed counter undoes nothing else the request did.
+        with db.begin_nested():
+            help_counts.record(session=db, kind=kind,
+                               organisation_id=member.organisation_id if member else None)
+    except Exception:  # a counter is never worth a page: the page is served, the log says why
+        logger.exception("help centre: %s not counted", kind)
 
 
 # --- sign-in ---------------------------------------------------------------------------------
@@ -220,6 +233,7 @@ def sign_out(request: Request, db: DbSession, config: ConfigDep, member: SignedI
 @router.get("", response_class=HTMLResponse)
 def home(request: Request, db: DbSession, member: Reader) -> HTMLResponse:
     """Search box, themes with their counts, newest and most asked entries."""
+    _count(db, member, HelpEvent.VISIT)
     return page(request, "help_home.html", {
         "themes": reading.theme_counts(session=db),
         "newest": reading.newest(session=db),
@@ -248,6 +262,10 @@ def search_page(request: Request, db: DbSession, knowledge: KnowledgeDep, member
         changed = reading.updated_at(session=db, entry_ids=[hit.entry_id for hit in hits])
         cutoff = utcnow() - timedelta(days=days)
         hits = [hit for hit in hits if changed.get(hit.entry_id, cutoff) >= cutoff]
+    # After the search (on SQLite a write holds the lock): a search is judged by what it shows.
+    _count(db, member, HelpEvent.VISIT)
+    if query:
+        _count(db, member, HelpEvent.SEARCH_HIT if hits else HelpEvent.SEARCH_MISS)
     return page(request, "help_search.html", {
         "query": query, "hits": hits, "near": near, "themes": themes_listed, "theme": theme,
         "since": since if since in SINCE else "", "since_options": SINCE,
@@ -273,6 +291,8 @@ def suggestions(request: Request, knowledge: KnowledgeDep, member: Reader,
 def theme_page(request: Request, name: str, db: DbSession, member: Reader) -> HTMLResponse:
     """The active entries of one theme."""
     entries = reading.in_theme(session=db, theme=name[:200])
+    if entries:  # an unknown theme is no page read
+        _count(db, member, HelpEvent.VISIT)
     return page(request, "help_theme.html", {"theme": name[:200], "entries": entries},
                 status_code=200 if entries else 404)
 
@@ -291,6 +311,7 @@ def entry_page(request: Request, entry_id: int, db: DbSession, knowledge: Knowle
     end_read(db)
     related = [hit for hit in _search(knowledge, question, RELATED + 1, passages_wanted=False)
                if hit.entry_id != entry_id][:RELATED]
+    _count(db, member, HelpEvent.VISIT)  # after the search: no lock held while it runs
     return page(request, "help_entry.html", {**context, "related": related})
 
 
@@ -298,11 +319,15 @@ def entry_page(request: Request, entry_id: int, db: DbSession, knowledge: Knowle
 def entry_feedback(entry_id: int, db: DbSession, member: SignedIn,
                    value: Annotated[str, Form(max_length=4)] = "") -> Response:
     """Record the member's « utile / pas utile » on an entry."""
-    reading.give_feedback(session=db, entry_id=entry_id,
-                          key=reading.member_key(member.email, salt=FEEDBACK_SALT),
+    key = reading.member_key(member.email, salt=FEEDBACK_SALT)
+    before = reading.feedback_of(session=db, entry_id=entry_id, key=key)
+    reading.give_feedback(session=db, entry_id=entry_id, key=key,
                           organisation_id=member.organisation_id,
                           value={"1": 1, "-1": -1}.get(value, 0),
                           actor=f"member:{member.email}")
+    # The web's « cette réponse me suffit »: a 👍 given, not the same 👍 clicked again.
+    if value == "1" and before != 1:
+        _count(db, member, HelpEvent.SELF_SERVED)
     return RedirectResponse(f"/aide/fiches/{entry_id}?info=feedback#avis", status_code=303)
 
 
@@ -357,6 +382,7 @@ def my_questions(request: Request, db: DbSession, member: SignedIn) -> HTMLRespo
     """The member's questions, newest first, with where each stands and how answers reach them."""
     asked = (tickets.list_for_asker(session=db, asker_id=member.asker_id, limit=200)
              if member.asker_id is not None else [])
+    _count(db, member, HelpEvent.VISIT)
     asker = db.get(Asker, member.asker_id) if member.asker_id is not None else None
     return page(request, "help_questions.html", {
         "tickets": asked, "status_words": STATUS_WORDS, "asker": asker,
@@ -377,9 +403,10 @@ def set_notify(db: DbSession, member: SignedIn,
 
 
 @router.get("/questions/nouvelle", response_class=HTMLResponse)
-def ask_form(request: Request, knowledge: KnowledgeDep, member: SignedIn,
+def ask_form(request: Request, db: DbSession, knowledge: KnowledgeDep, member: SignedIn,
              text: Annotated[str, Query(alias="texte", max_length=20_000)] = "") -> HTMLResponse:
     """The question form, prefilled from a search that found nothing."""
+    _count(db, member, HelpEvent.VISIT)
     return _ask_page(request, knowledge, text=clean(text)[:tickets.MAX_QUESTION_CHARS])
 
 
@@ -421,6 +448,7 @@ def ask(request: Request, db: DbSession, knowledge: KnowledgeDep, config: Config
         return _ask_page(request, knowledge, text=question, confirm_data=confirmed,
                          error=str(error), status_code=422)
     ticket_id = ticket.id
+    _count(db, member, HelpEvent.QUESTION)  # in the question's transaction: counted if stored
     db.commit()  # stored before the search: a failed search never loses the question
     hits = _search(knowledge, question, SUGGESTIONS, passages_wanted=False)
     tickets.record_suggestions(session=db, ticket_id=ticket_id,
@@ -437,6 +465,7 @@ def question_page(request: Request, ticket_id: int, db: DbSession, member: Signe
     thread = [message for message in ticket.messages if message.kind in THREAD_KINDS
               and message.author in (MessageAuthor.ASKER.value, MessageAuthor.ADVISER.value)]
     suggested = reading.active_entries(session=db, entry_ids=ticket.suggested_entry_ids or [])
+    _count(db, member, HelpEvent.VISIT)
     return page(request, "help_ticket.html", {
         "ticket": ticket, "thread": thread, "status_words": STATUS_WORDS,
         "suggested": suggested, "can_reply": tickets.is_open(ticket),

@@ -16,7 +16,9 @@ Definitions (also in docs/admin.md):
 - self-served = the asker said an existing answer solved the question;
 - reuse = questions of the period answered or self-served whose linked entry existed before
   the question (revised or reused as it was), over those answered plus self-served;
-- satisfaction = 👍 over 👍 + 👎.
+- satisfaction = 👍 over 👍 + 👎;
+- the help centre's figures are its counters (`knowledge.desk.help_counts`) summed over the
+  period's days, per organisation.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from knowledge.catalog import activity
 from knowledge.catalog.sheets import Cell, Days, Share, Table
+from knowledge.desk import help_counts
 from knowledge.desk.tickets import OPEN_VALUES
 from knowledge.desk.workdays import PARIS, local_date, working_days_elapsed
 from knowledge.errors import InvalidInput
@@ -229,11 +232,12 @@ class StatsReport:
     by_theme: tuple[BreakdownRow, ...]
     by_organisation: tuple[BreakdownRow, ...]
     by_departement: tuple[BreakdownRow, ...]
+    help_centre: help_counts.HelpCentreReport
 
     def tables(self) -> list[Table]:
         """The figures as tables (page, CSV and XLSX share them)."""
         return [indicator_table(self), month_table(self), theme_table(self),
-                organisation_table(self), departement_table(self)]
+                organisation_table(self), departement_table(self), self.help_centre.table()]
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for `svp stats --json`."""
@@ -248,6 +252,7 @@ class StatsReport:
             "by_theme": [asdict(row) for row in self.by_theme],
             "by_organisation": [asdict(row) for row in self.by_organisation],
             "by_departement": [asdict(row) for row in self.by_departement],
+            "help_centre": self.help_centre.to_dict(),
         }
 
 
@@ -413,7 +418,8 @@ def report(*, session: Session, period: Period, target_days: int) -> StatsReport
         current=_indicators(current, counts[period], target_days),
         before=_indicators(before, counts[previous], target_days),
         months=_months(period, current, before), by_theme=tuple(theme_rows),
-        by_organisation=tuple(org_rows), by_departement=tuple(dep_rows))
+        by_organisation=tuple(org_rows), by_departement=tuple(dep_rows),
+        help_centre=help_counts.report(session=session, period=period))
 
 
 # --- tables ----------------------------------------------------------------------------------

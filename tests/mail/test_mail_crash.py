@@ -72,7 +72,8 @@ def test_the_mail_worker_killed_twice_loses_nothing_and_sends_twice_at_most_one_
                                        stdout=subprocess.DEVNULL, stderr=err)
             if after is None:
                 break
-            _wait(lambda after=after: len(box.messages) >= after or process.poll() is not None,
+            _wait(lambda after=after, process=process:
+                  len(box.messages) >= after or process.poll() is not None,
                   60, f"{after} emails")
             assert process.poll() is None, (tmp_path / f"run{run}.err").read_text()
             process.kill()  # SIGKILL: no clean-up of any kind

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "admin"))
 from admin_helpers import make_asker, make_ticket, make_user
-from mail_server import Mailbox, body_of, free_port, smtp_server
+from mail_server import body_of, free_port, smtp_server
 
 from knowledge.desk import outbox, review
 from knowledge.runtime import Knowledge
