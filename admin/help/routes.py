@@ -281,7 +281,7 @@ def entry_page(request: Request, entry_id: int, db: DbSession, knowledge: Knowle
     entry = reading.active_entry(session=db, entry_id=entry_id)
     question = entry.question
     opinion = (reading.feedback_of(session=db, entry_id=entry.id,
-                                   key=reading.member_key(member.email, salt=FEEDBACK_SALT))
+                                   key=reading.member_key(member.label, salt=FEEDBACK_SALT))
                if member is not None else None)
     context = {"entry": entry, "opinion": opinion,
                "checked_at": entry.reviewed_at or entry.updated_at}
@@ -296,10 +296,10 @@ def entry_feedback(entry_id: int, db: DbSession, member: SignedIn,
                    value: Annotated[str, Form(max_length=4)] = "") -> Response:
     """Record the member's « utile / pas utile » on an entry."""
     reading.give_feedback(session=db, entry_id=entry_id,
-                          key=reading.member_key(member.email, salt=FEEDBACK_SALT),
+                          key=reading.member_key(member.label, salt=FEEDBACK_SALT),
                           organisation_id=member.organisation_id,
                           value={"1": 1, "-1": -1}.get(value, 0),
-                          actor=f"member:{member.email}")
+                          actor=f"member:{member.label}")
     return RedirectResponse(f"/aide/fiches/{entry_id}?info=feedback#avis", status_code=303)
 
 
