@@ -367,6 +367,8 @@ def actor(code: str, accounts: Accounts) -> Actor:
         return Actor(accounts.by_login[code], code)
     if kind == "asker" and rest:
         return Actor(f"Demandeur n° {rest}", code)
+    if kind == "member" and rest.startswith("asker-") and rest[6:].isdigit():
+        return Actor(f"Demandeur n° {rest[6:]} (centre d'aide)", code)
     if kind == "telegram" and rest:
         return Actor(f"Utilisateur Telegram n° {rest}", code)
     if kind.startswith("import"):

@@ -133,6 +133,7 @@ def add_handlers(application: SvpApplication) -> None:
         (("mesdonnees",), handlers.my_data),
         (("mesquestions",), handlers.my_questions),
         (("abonnement",), handlers.subscription),
+        (("web",), handlers.web_sign_in),
         (("conseiller",), handlers.adviser_link),
         (("annuler",), handlers.nothing_to_cancel),
     ):

@@ -22,6 +22,8 @@ class BotConfig:
     outbox_interval_seconds: float = 2.0
     suggestions_shown: int = 3
     admin_base_url: str = "http://127.0.0.1:8000"
+    # The members' help centre (« https://svp.example.org/aide »); None when it is not served.
+    help_centre_url: str | None = None
     inbox_retention_days: int = 30
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)
 

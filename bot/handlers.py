@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from urllib.parse import quote
 
-from telegram import InputFile, Message, Update
+from telegram import InputFile, LinkPreviewOptions, Message, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import RetryAfter, TelegramError
 from telegram.ext import ApplicationHandlerStop
@@ -16,6 +17,7 @@ from bot.context import SvpContext
 from bot.delivery import deliver_in_hand, send_long
 from knowledge.desk.tickets import MAX_QUESTION_CHARS
 from knowledge.errors import DomainError
+from knowledge.people import members
 from knowledge.text import clean
 
 logger = logging.getLogger(__name__)
@@ -93,6 +95,34 @@ async def subscription(update: Update, context: SvpContext) -> None:
         return
     subscribed = await asyncio.to_thread(context.svp.toggle_digest, asker.id)
     await message.reply_text(texts.SUBSCRIBED if subscribed else texts.UNSUBSCRIBED)
+
+
+async def web_sign_in(update: Update, context: SvpContext) -> None:
+    """/web: send an approved asker a one-time link to the members' help centre."""
+    message = update.effective_message
+    assert message is not None
+    help_centre = context.config.help_centre_url
+    if help_centre is None:
+        await message.reply_text(texts.WEB_UNAVAILABLE)
+        return
+    asker = await context.asker(update)
+    if asker is None or not asker.approved:
+        refusals = {"pending": texts.PENDING, "blocked": texts.BLOCKED}
+        await message.reply_text(refusals.get(asker.status if asker else "",
+                                              texts.NOT_REGISTERED))
+        return
+    try:
+        issued = await asyncio.to_thread(context.svp.web_link, asker.id)
+    except DomainError as error:  # too many links asked, or no longer a member
+        await message.reply_text(str(error))
+        return
+    url = f"{help_centre.rstrip('/')}/lien/{quote(issued.token, safe='')}"
+    # Sent from here, never through the outbox, which would keep the token in clear (the
+    # database holds its hash only). The link and the update's mark are one unit of work: a
+    # replay issues nothing more; if this reply is lost, the asker sends /web again.
+    await message.reply_html(texts.web_link(url, members.LINK_MINUTES), protect_content=True,
+                             link_preview_options=LinkPreviewOptions(is_disabled=True))
+    logger.info("help-centre sign-in link sent to asker %s", asker.id)
 
 
 async def erase_request(update: Update, context: SvpContext) -> None:

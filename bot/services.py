@@ -22,6 +22,7 @@ from knowledge.people import (
     adviser_links,
     askers,
     data_requests,
+    members,
     organisations,
     retention,
     subscriptions,
@@ -191,6 +192,12 @@ class BotServices:
         # In the update's own unit of work: a replayed /abonnement must not toggle twice.
         with self._unit() as session:
             return subscriptions.toggle(session=session, asker_id=asker_id).digest_subscribed
+
+    def web_link(self, asker_id: int) -> members.IssuedLink:
+        """Issue a one-time sign-in link to the help centre for an approved asker."""
+        # In the update's own unit of work: a replayed /web issues no second link.
+        with self._unit() as session:
+            return members.link_for_asker(session=session, asker_id=asker_id)
 
     def erase(self, asker_id: int) -> None:
         """Erase an asker's personal data at their request."""

@@ -33,6 +33,7 @@ def excerpt(text: str, size: int) -> str:
 COMMANDS = [
     ("start", "S'inscrire ou reprendre"),
     ("mesquestions", "Voir mes questions et leur état"),
+    ("web", "Recevoir un lien de connexion au centre d'aide"),
     ("moi", "Mon profil (ajouter l'e-mail : /moi adresse)"),
     ("aide", "Comment utiliser ce service"),
     ("abonnement", "Recevoir ou non la lettre mensuelle du SVP"),
@@ -47,6 +48,8 @@ HELP = (
     "un numéro et, s'il en existe, des réponses déjà validées par le SVP. Un conseiller vous "
     "répond ici sinon.\n\n"
     "/mesquestions — vos questions et leur état\n"
+    "/web — recevoir un lien pour vous connecter au centre d'aide du SVP sur le web (fiches, "
+    "questions et réponses)\n"
     "/moi — votre profil ; <code>/moi adresse@organisme.fr</code> pour indiquer votre e-mail\n"
     "/abonnement — recevoir (ou ne plus recevoir) la lettre mensuelle « Les réponses du "
     "SVP »\n"
@@ -161,6 +164,25 @@ def profile(*, full_name: str | None, organisation: str | None, email: str | Non
         f"E-mail : {e(email or 'non renseigné (/moi adresse@organisme.fr)')}\n"
         f"Inscription : {e(labels.get(status, status))}\n\n"
         + RGPD_NOTICE
+    )
+
+
+# --- help centre -------------------------------------------------------------------------------
+
+WEB_UNAVAILABLE = (
+    "Le centre d'aide du SVP n'est pas ouvert sur le web pour le moment : posez vos questions "
+    "ici, dans cette conversation."
+)
+
+
+def web_link(url: str, minutes: int) -> str:
+    """The one-time sign-in link to the help centre, and how to treat it."""
+    return (
+        "<b>Votre lien de connexion au centre d'aide du SVP</b>\n\n"
+        f"{e(url)}\n\n"
+        f"Il ne sert qu'une fois et n'est valable que {minutes} minutes. Ne le transférez à "
+        "personne : il ouvre le centre d'aide à votre nom.\n\n"
+        "Lien expiré ou déjà utilisé ? Envoyez de nouveau /web."
     )
 
 

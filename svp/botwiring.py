@@ -47,6 +47,8 @@ def bot_config(settings: Settings) -> BotConfig:
         outbox_interval_seconds=settings.outbox_interval_seconds,
         suggestions_shown=settings.suggestions_shown,
         admin_base_url=settings.admin_base_url,
+        help_centre_url=(f"{settings.admin_base_url.rstrip('/')}/aide" if settings.help_centre
+                         else None),
         inbox_retention_days=settings.inbox_retention_days,
         retention=retention_policy(settings),
     )

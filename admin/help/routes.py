@@ -304,7 +304,7 @@ def entry_page(request: Request, entry_id: int, db: DbSession, knowledge: Knowle
     entry = reading.active_entry(session=db, entry_id=entry_id)
     question = entry.question
     opinion = (reading.feedback_of(session=db, entry_id=entry.id,
-                                   key=reading.member_key(member.email, salt=FEEDBACK_SALT))
+                                   key=reading.member_key(member.label, salt=FEEDBACK_SALT))
                if member is not None else None)
     context = {"entry": entry, "opinion": opinion,
                "checked_at": entry.reviewed_at or entry.updated_at}
@@ -319,12 +319,12 @@ def entry_page(request: Request, entry_id: int, db: DbSession, knowledge: Knowle
 def entry_feedback(entry_id: int, db: DbSession, member: SignedIn,
                    value: Annotated[str, Form(max_length=4)] = "") -> Response:
     """Record the member's « utile / pas utile » on an entry."""
-    key = reading.member_key(member.email, salt=FEEDBACK_SALT)
+    key = reading.member_key(member.label, salt=FEEDBACK_SALT)
     before = reading.feedback_of(session=db, entry_id=entry_id, key=key)
     reading.give_feedback(session=db, entry_id=entry_id, key=key,
                           organisation_id=member.organisation_id,
                           value={"1": 1, "-1": -1}.get(value, 0),
-                          actor=f"member:{member.email}")
+                          actor=f"member:{member.label}")
     # The web's « cette réponse me suffit »: a 👍 given, not the same 👍 clicked again.
     if value == "1" and before != 1:
         _count(db, member, HelpEvent.SELF_SERVED)

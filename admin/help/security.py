@@ -46,6 +46,11 @@ class MemberVisitor:
     csrf_token: str
     session_id: str  # the row of `member_sessions` (the hash of the cookie's token)
 
+    @property
+    def label(self) -> str:
+        """How the member is named in audit actors and feedback keys (address or asker)."""
+        return members.member_label(email=self.email, asker_id=self.asker_id)
+
 
 def member_token(request: Request, config: AdminConfig) -> str | None:
     """The member session token the browser sent, if any."""

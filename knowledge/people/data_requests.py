@@ -25,7 +25,7 @@ from knowledge import audit
 from knowledge.desk import conversations
 from knowledge.desk.notes import INTERNAL_NOTE
 from knowledge.errors import Conflict, Forbidden
-from knowledge.people import advisers, askers
+from knowledge.people import advisers, askers, members
 from knowledge.people.retention import REDACTED
 from knowledge.people.scrubbing import Scrubber, identifiers_of, scrub_entry, scrub_phrasing
 from knowledge.store.api_models import ApiToken
@@ -293,6 +293,8 @@ def erase_asker(*, session: Session, asker_id: int, actor: str,
             session=session, telegram_user_id=asker.telegram_user_id)
     # Help-centre links and sessions hold the address: gone with it; its actor name too.
     member_actor = f"member:{asker.email.lower()}" if asker.email else None
+    # Signed in from the bot without an address, the member was named after the asker.
+    telegram_member_actor = f"member:{members.member_label(email='', asker_id=asker.id)}"
     access = [MemberLink.asker_id == asker.id]
     sessions_of = [MemberSession.asker_id == asker.id]
     if asker.email:
@@ -308,7 +310,8 @@ def erase_asker(*, session: Session, asker_id: int, actor: str,
     asker.decided_at = utcnow()
     asker.decided_by = actor
     new_actor = f"asker:{asker.id}"
-    renamed = {name: new_actor for name in (old_actor, member_actor) if name is not None}
+    renamed = {name: new_actor for name in (old_actor, member_actor, telegram_member_actor)
+               if name is not None}
     if renamed:
         counts["actors"] = sum(_rename_actor(session, name, new_actor) for name in renamed)
     session.flush()

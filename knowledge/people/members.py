@@ -5,6 +5,10 @@ declared mail domains, or the address of an approved asker. They sign in without
 through a link sent to that address: single use, valid 15 minutes. Asking for a link answers
 the same whether the address is known or not; the requests are throttled per address and per
 network address alike, so the throttle says nothing either.
+
+An approved asker may also get a link from the bot (`/web`), with or without an address: a
+member known by their asker alone (empty `email`) stays one while that asker is approved and
+their organisation active.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ MAX_EMAIL_CHARS = 254
 # Requests for a link, known address or not, in a window of THROTTLE_MINUTES.
 PER_ADDRESS = 3
 PER_IP = 20
+PER_ASKER = 3  # links asked from the bot by one asker in the same window
 THROTTLE_MINUTES = 15
 # A mail domain: two labels or more, each of letters, digits and inner hyphens.
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
@@ -60,6 +65,12 @@ class IssuedLink:
     email: str
     token: str
     expires_at: datetime
+
+
+def member_label(*, email: str, asker_id: int | None) -> str:
+    """How a member is named in audit actors and feedback keys: the address, else `asker-<id>`."""
+    # « asker-12 » holds no « @ »: it can never be taken for somebody's address.
+    return email or f"asker-{asker_id}"
 
 
 def normalise_email(value: str) -> str:
@@ -122,6 +133,33 @@ def identify(*, session: Session, email: str) -> Member | None:
     return None
 
 
+def identify_asker(*, session: Session, asker_id: int) -> Member | None:
+    """The member an approved asker of an active organisation is, known without an address."""
+    asker = session.get(Asker, asker_id)
+    if asker is None or asker.status != AskerStatus.APPROVED.value \
+            or asker.organisation_id is None:
+        return None
+    organisation = session.get(Organisation, asker.organisation_id)
+    if organisation is None or not organisation.active:
+        return None
+    return Member(email="", organisation_id=organisation.id, asker_id=asker.id)
+
+
+def _still_member(session: Session, *, email: str, asker_id: int | None) -> Member | None:
+    """Who a link or a session still is: None once they are no longer that member."""
+    # An address names the member (as when the link was mailed); without one, the asker alone.
+    if email:
+        member = identify(session=session, email=email)
+    else:
+        member = identify_asker(session=session, asker_id=asker_id) \
+            if asker_id is not None else None
+    # Signed in as an asker, always that asker: once refused, a declared domain does not
+    # carry the session on under the same address.
+    if member is not None and asker_id is not None and member.asker_id != asker_id:
+        return None
+    return member
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -154,6 +192,42 @@ def request_link(*, session: Session, email: str, ip: str,
     return IssuedLink(email=address, token=token, expires_at=expires_at)
 
 
+def link_for_asker(*, session: Session, asker_id: int,
+                   now: datetime | None = None) -> IssuedLink:
+    """Issue a sign-in link for an approved Telegram asker (the bot's `/web`).
+
+    The link signs in by the asker's address when that address names them, else by the asker
+    alone (empty `email`). Raises InvalidInput for anyone else, TooManyAttempts past
+    PER_ASKER links in THROTTLE_MINUTES.
+    """
+    now = now or utcnow()
+    member = identify_asker(session=session, asker_id=asker_id)
+    if member is None:
+        raise InvalidInput("Le centre d'aide est réservé aux demandeurs validés d'un organisme "
+                           "adhérent.")
+    by_asker = throttle.count(session=session, key=f"member-asker:{asker_id}",
+                              window_minutes=THROTTLE_MINUTES, now=now)
+    if by_asker > PER_ASKER:
+        logger.warning("sign-in link refused to asker %s: too many requests", asker_id)
+        raise TooManyAttempts("Vous avez demandé plusieurs liens de connexion en peu de temps. "
+                              f"Veuillez patienter {THROTTLE_MINUTES} minutes avant d'en "
+                              "demander un autre.")
+    asker = session.get(Asker, asker_id)
+    email = ""
+    if asker is not None and asker.email:
+        # The same member an emailed link would sign in, when the address is theirs alone.
+        by_address = identify(session=session, email=asker.email.lower())
+        if by_address is not None and by_address.asker_id == asker_id:
+            email = by_address.email
+    token = secrets.token_urlsafe(32)
+    expires_at = now + timedelta(minutes=LINK_MINUTES)
+    session.add(MemberLink(token_hash=_digest(token), email=email,
+                           organisation_id=member.organisation_id, asker_id=asker_id,
+                           created_at=now, expires_at=expires_at, ip=None))
+    logger.info("sign-in link issued to asker %s from the bot", asker_id)
+    return IssuedLink(email=email, token=token, expires_at=expires_at)
+
+
 def link_is_live(*, session: Session, token: str, now: datetime | None = None) -> bool:
     """Whether a link's token can still sign in (read only: opening the link uses nothing)."""
     if not token or len(token) > 200:
@@ -182,7 +256,7 @@ def redeem(*, session: Session, token: str, ip: str,
     if int(getattr(used, "rowcount", 0) or 0) != 1:
         raise refused
     link = session.scalars(select(MemberLink).where(MemberLink.token_hash == digest)).one()
-    member = identify(session=session, email=link.email)
+    member = _still_member(session, email=link.email, asker_id=link.asker_id)
     if member is None:  # the organisation left, or the asker was refused, since the link
         raise refused
     session_token = secrets.token_urlsafe(32)
@@ -191,7 +265,8 @@ def redeem(*, session: Session, token: str, ip: str,
                         csrf_token=secrets.token_urlsafe(32), created_at=now, last_seen_at=now,
                         expires_at=now + timedelta(hours=SESSION_HOURS))
     session.add(row)
-    audit.record(session=session, actor=f"member:{member.email}", action="member.sign_in",
+    label = member_label(email=member.email, asker_id=member.asker_id)
+    audit.record(session=session, actor=f"member:{label}", action="member.sign_in",
                  object_type="organisation", object_id=member.organisation_id,
                  details={"ip": ip[:64]})
     logger.info("member of organisation %s signed in from %s", member.organisation_id, ip)
@@ -207,7 +282,7 @@ def resolve(*, session: Session, token: str | None,
     row = session.get(MemberSession, _digest(token))
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         return None
-    if identify(session=session, email=row.email) is None:
+    if _still_member(session, email=row.email, asker_id=row.asker_id) is None:
         row.revoked_at = now  # no longer a member: the session ends with the membership
         return None
     row.last_seen_at = now
@@ -230,7 +305,6 @@ def purge(*, session: Session, older_than: datetime) -> int:
     return int(getattr(links, "rowcount", 0) or 0) + int(getattr(sessions, "rowcount", 0) or 0)
 
 
-
 def ensure_asker(*, session: Session, member_session: MemberSession) -> int:
     """The asker a member asks as: theirs, or one made for their address on their first question.
 
@@ -239,6 +313,8 @@ def ensure_asker(*, session: Session, member_session: MemberSession) -> int:
     """
     if member_session.asker_id is not None:
         return member_session.asker_id
+    if not member_session.email:  # signed in from the bot: always as their asker
+        raise InvalidInput("Votre session n'est plus valable : reconnectez-vous.")
     member = identify(session=session, email=member_session.email)
     if member is None:
         raise InvalidInput("Votre adresse n'est plus celle d'un organisme adhérent.")

@@ -275,9 +275,10 @@ def bot_knowledge(database_url: str, tmp_path: Path, bot_embedder: Embedder
 
 @pytest.fixture
 def bot_config() -> BotConfig:
-    """Bot settings as deployed by default (5 questions a minute, 30 a day)."""
+    """Bot settings as deployed by default (5 questions a minute, 30 a day, help centre on)."""
     return BotConfig(token=TOKEN, api_url="http://127.0.0.1:9/bot",
-                     admin_base_url="https://svp.example.org")
+                     admin_base_url="https://svp.example.org",
+                     help_centre_url="https://svp.example.org/aide")
 
 
 @pytest.fixture

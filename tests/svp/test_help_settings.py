@@ -45,3 +45,15 @@ def test_a_wrong_mail_setting_is_one_line(monkeypatch: pytest.MonkeyPatch, name:
     with pytest.raises(SettingsError, match=f"réglage {name} invalide") as caught:
         load_settings()
     assert "\n" not in str(caught.value)
+
+
+def test_the_bot_links_to_the_help_centre_only_when_it_is_served(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from svp.botwiring import bot_config
+
+    monkeypatch.setenv("SVP_TELEGRAM_TOKEN", "123456789:" + "A" * 35)
+    monkeypatch.setenv("SVP_ADMIN_BASE_URL", "https://svp.arhlm.example/")
+    monkeypatch.delenv("SVP_HELP_CENTRE", raising=False)
+    assert bot_config(load_settings()).help_centre_url == "https://svp.arhlm.example/aide"
+    monkeypatch.setenv("SVP_HELP_CENTRE", "false")
+    assert bot_config(load_settings()).help_centre_url is None
