@@ -55,7 +55,9 @@ def _backlog_check(knowledge: Knowledge) -> tuple[dict[str, object], bool]:
     return ({"inbox_pending": waiting.inbox_pending,
              "inbox_oldest_seconds": _rounded(waiting.inbox_oldest_seconds),
              "outbox_pending": waiting.outbox_pending,
-             "outbox_oldest_seconds": _rounded(waiting.outbox_oldest_seconds)}, True)
+             "outbox_oldest_seconds": _rounded(waiting.outbox_oldest_seconds),
+             "mail_pending": waiting.mail_pending,
+             "mail_oldest_seconds": _rounded(waiting.mail_oldest_seconds)}, True)
 
 
 HEALTH_CHECKS: list[tuple[str, HealthCheck]] = [
@@ -102,10 +104,11 @@ class _DatabaseCollector(Collector):
     """Counts read from the database at scrape time."""
 
     def __init__(self, counts: stats.OperationalCounts, waiting: inbox.Backlog,
-                 bot: heartbeat.ProcessState) -> None:
+                 bot: heartbeat.ProcessState, mailer: heartbeat.ProcessState) -> None:
         self.counts = counts
         self.waiting = waiting
         self.bot = bot
+        self.mailer = mailer
 
     def collect(self) -> Iterable[CounterMetricFamily | GaugeMetricFamily]:
         c = self.counts
@@ -125,8 +128,17 @@ class _DatabaseCollector(Collector):
                                 value=c.outbox_failed)
         w = self.waiting
         yield GaugeMetricFamily("svp_outbox_oldest_age_seconds",
-                                "Âge du plus ancien message en attente d'envoi.",
+                                "Âge du plus ancien message Telegram en attente d'envoi.",
                                 value=w.outbox_oldest_seconds or 0.0)
+        yield GaugeMetricFamily("svp_mail_backlog", "Courriels en attente d'envoi.",
+                                value=w.mail_pending)
+        yield GaugeMetricFamily("svp_mail_oldest_age_seconds",
+                                "Âge du plus ancien courriel en attente d'envoi.",
+                                value=w.mail_oldest_seconds or 0.0)
+        mailed = self.mailer.last_seen_at
+        yield GaugeMetricFamily("svp_mail_last_seen_timestamp_seconds",
+                                "Dernier signe de vie de l'envoi des courriels (secondes Unix ; "
+                                "0 : jamais).", value=mailed.timestamp() if mailed else 0.0)
         yield GaugeMetricFamily("svp_inbox_backlog", "Mises à jour Telegram non traitées.",
                                 value=w.inbox_pending)
         yield GaugeMetricFamily("svp_inbox_oldest_age_seconds",
@@ -185,8 +197,9 @@ def metrics(request: Request, knowledge: KnowledgeDep, config: ConfigDep) -> Res
         counts = stats.counts(session=session)
         waiting = inbox.backlog(session=session)
         bot = heartbeat.state(session=session)
+        mailer = heartbeat.state(session=session, name=heartbeat.MAIL_DELIVERY)
     registry = CollectorRegistry()
-    registry.register(_DatabaseCollector(counts, waiting, bot))
+    registry.register(_DatabaseCollector(counts, waiting, bot, mailer))
     registry.register(_BackupCollector(config.backup_dir))
     body = generate_latest(registry) + generate_latest(knowledge.metrics_registry)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -18,7 +18,13 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from knowledge.store.models import GroupNotice, InboxUpdate, Outbox, OutboxStatus
+from knowledge.store.models import (
+    GroupNotice,
+    InboxUpdate,
+    Outbox,
+    OutboxChannel,
+    OutboxStatus,
+)
 from knowledge.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
@@ -55,6 +61,9 @@ class Backlog:
     inbox_oldest_seconds: float | None
     outbox_pending: int
     outbox_oldest_seconds: float | None
+    # The email rows, sent by the mail worker, apart: a stopped `svp mail` is not a silent bot.
+    mail_pending: int = 0
+    mail_oldest_seconds: float | None = None
 
 
 def record(*, session: Session, arrivals: Sequence[Arrival],
@@ -144,13 +153,16 @@ def backlog(*, session: Session, now: datetime | None = None) -> Backlog:
     inbox_count, inbox_oldest = session.execute(
         select(func.count(InboxUpdate.id), func.min(InboxUpdate.received_at))
         .where(InboxUpdate.processed_at.is_(None))).one()
-    outbox_count, outbox_oldest = session.execute(
-        select(func.count(Outbox.id), func.min(Outbox.created_at))
-        .where(Outbox.status == OutboxStatus.PENDING.value)).one()
+    waiting = {channel: (int(count or 0), oldest) for channel, count, oldest in session.execute(
+        select(Outbox.channel, func.count(Outbox.id), func.min(Outbox.created_at))
+        .where(Outbox.status == OutboxStatus.PENDING.value).group_by(Outbox.channel))}
+    telegram_count, telegram_oldest = waiting.get(OutboxChannel.TELEGRAM.value, (0, None))
+    mail_count, mail_oldest = waiting.get(OutboxChannel.EMAIL.value, (0, None))
     return Backlog(inbox_pending=int(inbox_count or 0),
                    inbox_oldest_seconds=_age(inbox_oldest, now),
-                   outbox_pending=int(outbox_count or 0),
-                   outbox_oldest_seconds=_age(outbox_oldest, now))
+                   outbox_pending=telegram_count,
+                   outbox_oldest_seconds=_age(telegram_oldest, now),
+                   mail_pending=mail_count, mail_oldest_seconds=_age(mail_oldest, now))
 
 
 def _age(moment: datetime | None, now: datetime) -> float | None:

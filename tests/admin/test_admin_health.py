@@ -94,6 +94,29 @@ def test_metrics_tell_when_the_bot_process_last_gave_a_sign_of_life(
     assert float(line.split()[1]) == seen.timestamp()
 
 
+def test_an_email_waiting_is_the_mail_worker_s_backlog_not_the_bot_s(
+        admin_knowledge: Knowledge) -> None:
+    from datetime import UTC, datetime
+
+    from knowledge.desk import heartbeat
+
+    with admin_knowledge.session() as session:
+        row = outbox.enqueue_email(session=session, kind=OutboxKind.ANSWER,
+                                   to="claire@habitat-test.fr", subject="s", text="t",
+                                   created_by="test")
+        row.created_at = utcnow() - timedelta(minutes=20)
+        heartbeat.beat(session=session, name=heartbeat.MAIL_DELIVERY,
+                       now=datetime(2026, 12, 4, 8, 0, tzinfo=UTC))
+    with client_for(admin_knowledge, AdminConfig(metrics_token="s3cret")) as client:
+        text = client.get("/metrics", headers={"Authorization": "Bearer s3cret"}).text
+    values = {line.split()[0]: float(line.split()[1]) for line in text.splitlines()
+              if line.startswith("svp_") and " " in line}
+    assert values["svp_mail_backlog"] == 1.0 and values["svp_mail_oldest_age_seconds"] >= 1_200
+    assert values["svp_outbox_oldest_age_seconds"] == 0.0  # SvpBotSilent stays quiet
+    assert values["svp_mail_last_seen_timestamp_seconds"] == datetime(
+        2026, 12, 4, 8, 0, tzinfo=UTC).timestamp()
+
+
 def test_metrics_open_to_a_logged_in_user_without_token(admin_knowledge: Knowledge) -> None:
     make_user(admin_knowledge, "camille")
     with client_for(admin_knowledge) as client:

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from deploy_helpers import ALERTS, running_svp_web, tool
 
-EXPECTED = {"SvpWebDown", "SvpBotSilent", "SvpInboxBacklog", "SvpOutboxFailures",
+EXPECTED = {"SvpWebDown", "SvpBotSilent", "SvpMailSilent", "SvpInboxBacklog", "SvpOutboxFailures",
             "SvpBackupTooOld", "SvpDiskAlmostFull"}
 _SVP_METRIC = re.compile(r"\b(svp_[a-z0-9_]+)\b")
 
