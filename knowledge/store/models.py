@@ -236,6 +236,11 @@ class User(Base):
     totp_secret: Mapped[str | None] = mapped_column(String(255))
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)  # no code used twice
+    # Where the adviser reads mail, and what they chose to receive there ("new_question",
+    # "follow_up", "reminder"); nothing is sent by email to an adviser without an address.
+    email: Mapped[str | None] = mapped_column(String(254))
+    email_notifications: Mapped[list[str]] = mapped_column(JSON, default=list,
+                                                           server_default="[]")
 
 
 class WebSession(Base):
@@ -334,6 +339,9 @@ class Ticket(Base):
     )
     theme: Mapped[str | None] = mapped_column(String(200))
     channel: Mapped[str] = mapped_column(String(16), default="telegram")
+    # A question asked by email: its Message-ID and subject, to thread the replies on it.
+    email_message_id: Mapped[str | None] = mapped_column(String(998))
+    email_subject: Mapped[str | None] = mapped_column(String(300))
     telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
     top_score: Mapped[float | None] = mapped_column(Float)
@@ -401,6 +409,8 @@ class Outbox(Base):
     email_to: Mapped[str | None] = mapped_column(String(254))
     subject: Mapped[str | None] = mapped_column(String(300))
     mail_message_id: Mapped[str | None] = mapped_column(String(255))
+    in_reply_to: Mapped[str | None] = mapped_column(String(998))  # the asker's own message
+    attachment_ids: Mapped[list[int]] = mapped_column(JSON, default=list, server_default="[]")
     asker_id: Mapped[int | None] = mapped_column(ForeignKey("askers.id", ondelete="SET NULL"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     ticket_id: Mapped[int | None] = mapped_column(
@@ -453,6 +463,7 @@ from knowledge.store import (  # noqa: E402, F401
     api_models,
     catalog_models,
     login_security,
+    mail_models,
     member_models,
     vocabulary,
 )
