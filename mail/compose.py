@@ -43,9 +43,14 @@ def build(item: OutboxItem, *, sender: str, domain: str, help_url: str | None) -
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = item.mail_message_id
     if item.ticket_id is not None:
+        # Threaded on the asker's own message when they wrote by email, else on the question.
         root = ticket_thread_id(item.ticket_id, domain)
-        message["In-Reply-To"] = root
-        message["References"] = root
+        message["In-Reply-To"] = item.in_reply_to or root
+        message["References"] = " ".join(
+            ref for ref in (root, item.in_reply_to) if ref)
+    elif item.in_reply_to:
+        message["In-Reply-To"] = item.in_reply_to
+        message["References"] = item.in_reply_to
     # Vacation replies to these messages would only be noise in the SVP's mailbox.
     message["X-Auto-Response-Suppress"] = "OOF, AutoReply"
     message.set_content(text)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from email.utils import parseaddr
+
 from admin.config import SendMail
 from knowledge.runtime import Knowledge
 from mail.delivery import MailDelivery, MailWorker
+from mail.processing import IntakeConfig
 from mail.smtp import SmtpSettings, send_plain
 from svp.settings import Settings
 
@@ -41,3 +44,16 @@ def mail_worker(knowledge: Knowledge, current: Settings) -> MailWorker | None:
     """The worker sending the outbox's email rows, or None without an SMTP server."""
     delivery = mail_delivery(current)
     return MailWorker(knowledge, delivery) if delivery is not None else None
+
+
+def intake_config(current: Settings) -> IntakeConfig:
+    """How questions received by email are answered, from the settings."""
+    address = parseaddr(current.mail_from)[1].lower() or "svp@localhost"
+    trusted = tuple(server.strip().lower() for server in current.mail_trusted_authserv.split(",")
+                    if server.strip())
+    return IntakeConfig(own_address=address, own_domain=address.rsplit("@", 1)[-1],
+                        site_url=current.admin_base_url, help_centre=current.help_centre,
+                        auth_failure=current.mail_auth_failure, trusted_servers=trusted,
+                        suggestions=max(0, min(current.suggestions_shown, 3)),
+                        per_minute=current.rate_limit_per_minute,
+                        per_day=current.rate_limit_per_day)

@@ -139,6 +139,14 @@ class Settings(BaseSettings):
         default="starttls", description="Chiffrement SMTP : none, starttls ou tls (port 465)."
     )
     mail_from: str = Field(default="SVP <svp@localhost>", description="Expéditeur des courriels.")
+    mail_auth_failure: Literal["flag", "refuse"] = Field(
+        default="flag", description="Courriel dont l'authentification (DMARC, SPF) échoue : "
+                                    "flag (question signalée au conseiller) ou refuse."
+    )
+    mail_trusted_authserv: str = Field(
+        default="", description="Serveurs dont l'en-tête Authentication-Results fait foi "
+                                "(séparés par des virgules ; vide : tous)."
+    )
     mail_interval_seconds: float = Field(
         default=5.0, gt=0, le=3_600, description="Intervalle d'envoi des courriels en attente."
     )

@@ -31,7 +31,7 @@ from admin.pages import light_markup, local_time
 from admin.security import ConfigDep, DbSession, KnowledgeDep, client_ip, end_read
 from knowledge import privacy
 from knowledge.catalog import reading
-from knowledge.desk import help_counts, reaching, review, tickets
+from knowledge.desk import help_counts, mail_actions, reaching, review, tickets
 from knowledge.desk.help_counts import HelpEvent
 from knowledge.desk.tables import readable_tables
 from knowledge.errors import InvalidInput, NotFound
@@ -216,6 +216,46 @@ def redeem_link(request: Request, db: DbSession, config: ConfigDep, member: Opti
     response = RedirectResponse(safe_next(next_path), status_code=303)
     set_member_cookie(response, session_token, config)
     return response
+
+
+MAIL_ACTION_WORDS = {
+    mail_actions.SELF_SERVED: ("Cette réponse me suffit",
+                               "Le SVP clôt votre question : une réponse existante y répond."),
+    mail_actions.WAIT: ("J'attends un conseiller",
+                        "Un conseiller du SVP vous répondra par courriel."),
+}
+
+
+@router.get("/courriel/{token}", response_class=HTMLResponse)
+def mail_action_page(request: Request, token: str, db: DbSession, config: ConfigDep
+                     ) -> Response:
+    """A one-click link of an email receipt: its button acts (a mail scanner's visit does not)."""
+    pending = mail_actions.peek(session=db, token=token)
+    if pending is None:
+        return page(request, "help_mail_action.html", {"dead": mail_actions.DEAD},
+                    status_code=410)
+    pre = pre_sign_in_token(request, config)
+    label, effect = MAIL_ACTION_WORDS[pending.action]
+    response = page(request, "help_mail_action.html", {
+        "token": token[:200], "pre_csrf": pre, "label": label, "effect": effect,
+        "ticket_id": pending.ticket_id})
+    set_pre_sign_in_cookie(response, pre, config)
+    return response
+
+
+@router.post("/courriel", response_class=HTMLResponse)
+def mail_action(request: Request, db: DbSession, member: OptionalMember,
+                token: Annotated[str, Form(max_length=400)] = "") -> Response:
+    """Do what a one-click link of an email receipt says, once (the page's CSRF token checked
+    by the member dependency, as for the sign-in link)."""
+    del member
+    try:
+        ticket = mail_actions.use(session=db, token=token)
+    except InvalidInput as error:
+        db.rollback()
+        return page(request, "help_mail_action.html", {"dead": str(error)}, status_code=410)
+    return page(request, "help_mail_action.html", {
+        "done": STATUS_WORDS.get(ticket.status, ticket.status), "ticket_id": ticket.id})
 
 
 @router.post("/deconnexion")

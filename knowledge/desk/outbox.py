@@ -38,6 +38,8 @@ class OutboxItem:
     email_to: str | None = None
     subject: str | None = None
     mail_message_id: str | None = None
+    in_reply_to: str | None = None
+    attachment_ids: tuple[int, ...] = ()
 
     @classmethod
     def of(cls, row: Outbox) -> OutboxItem:
@@ -46,7 +48,9 @@ class OutboxItem:
                    text=row.text, buttons=list(row.buttons or []), attempts=row.attempts,
                    sent_message_ids=tuple(row.telegram_message_ids or ()),
                    formatted=bool(row.formatted), channel=row.channel, email_to=row.email_to,
-                   subject=row.subject, mail_message_id=row.mail_message_id)
+                   subject=row.subject, mail_message_id=row.mail_message_id,
+                   in_reply_to=row.in_reply_to,
+                   attachment_ids=tuple(row.attachment_ids or ()))
 
 
 def enqueue(
@@ -106,6 +110,7 @@ def enqueue_email(
     user_id: int | None = None,
     ticket_id: int | None = None,
     formatted: bool = False,
+    in_reply_to: str | None = None,
 ) -> Outbox:
     """Add an email to send by the mail worker after the unit of work commits.
 
@@ -115,7 +120,7 @@ def enqueue_email(
     now = utcnow()
     message = Outbox(
         kind=kind.value, channel=OutboxChannel.EMAIL.value, chat_id=None, email_to=to,
-        subject=subject[:300],
+        subject=subject[:300], in_reply_to=in_reply_to,
         asker_id=asker_id, user_id=user_id, ticket_id=ticket_id, text=text,
         formatted=formatted, buttons=[], status=OutboxStatus.PENDING.value, attempts=0,
         next_attempt_at=now, created_by=created_by, created_at=now)

@@ -18,6 +18,7 @@ from knowledge.errors import InvalidInput, NotFound
 from knowledge.store.models import Asker, Outbox, OutboxKind, Ticket
 
 WEB_CHANNEL = "web"
+EMAIL_CHANNEL = "email"
 
 
 class WebNotify(enum.StrEnum):
@@ -77,6 +78,8 @@ def route(ticket: Ticket) -> Route | None:
     if asker is None:
         return None
     chat = chat_of(asker)
+    if ticket.channel == EMAIL_CHANNEL:  # asked by email: answered by email, in its thread
+        return Route(email=asker.email) if asker.email else None
     if not on_the_web(ticket):
         return Route(chat_id=chat) if chat is not None else None
     if web_notify(asker) is WebNotify.TELEGRAM and chat is not None:
@@ -97,9 +100,18 @@ def send_to_asker(*, session: Session, ticket: Ticket, kind: OutboxKind, text: s
                               ticket_id=ticket.id)
     assert where.email is not None
     subject = f"[SVP n° {ticket.id}] {_SUBJECTS.get(kind, 'Votre question au SVP')}"
+    if ticket.channel == EMAIL_CHANNEL:  # the asker's own subject, as a reply to their mail
+        subject = email_subject(ticket)
     return outbox.enqueue_email(session=session, kind=kind, to=where.email, subject=subject,
                                 text=text, created_by=created_by, formatted=formatted,
-                                asker_id=asker_id, ticket_id=ticket.id)
+                                asker_id=asker_id, ticket_id=ticket.id,
+                                in_reply_to=ticket.email_message_id)
+
+
+def email_subject(ticket: Ticket) -> str:
+    """The subject of every email about a question asked by email: « Re: [SVP n° 123] … »."""
+    own = (ticket.email_subject or "").strip() or "Votre question au SVP"
+    return f"Re: [SVP n° {ticket.id}] {own}"
 
 
 def set_web_notify(*, session: Session, asker_id: int, choice: str) -> Asker:

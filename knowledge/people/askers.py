@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from knowledge import audit
 from knowledge.desk.outbox import enqueue
 from knowledge.errors import Conflict, Forbidden, InvalidInput, NotFound
 from knowledge.people import organisations
+from knowledge.store.mail_models import MailInboxMessage
 from knowledge.store.models import Asker, AskerStatus, OutboxKind
 from knowledge.text import clean
 from knowledge.timeutil import utcnow
@@ -23,6 +24,7 @@ MAX_EMAIL_CHARS = 254
 # Deliberately simple: one @, a dot in the domain, no spaces. Deliverability is not checked.
 _EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[A-Za-z]{2,}$")
 
+HELD_MAIL = "held"  # knowledge.people.mail_senders.HELD (that module imports this one)
 APPROVED_TEXT = (
     "Votre inscription est validée. Vous pouvez maintenant poser vos questions réglementaires "
     "au SVP : écrivez-les simplement dans cette conversation."
@@ -137,6 +139,11 @@ def approve(*, session: Session, asker_id: int, actor: str) -> Asker:
     if asker.chat_id is not None:
         enqueue(session=session, kind=OutboxKind.REGISTRATION, chat_id=asker.chat_id,
                 text=APPROVED_TEXT, created_by=actor, asker_id=asker.id)
+    if asker.email:
+        # The questions sent by email while the access waited go to the desk now.
+        session.execute(update(MailInboxMessage).where(
+            func.lower(MailInboxMessage.sender) == asker.email.lower(),
+            MailInboxMessage.outcome == HELD_MAIL).values(processed_at=None, outcome=None))
     logger.info("asker %s approved by %s", asker.id, actor)
     return asker
 
