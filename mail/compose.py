@@ -8,6 +8,7 @@ from email.utils import formatdate
 from knowledge.desk.formatting import to_mail_html, to_plain_text
 from knowledge.desk.outbox import OutboxItem
 from knowledge.desk.tables import readable_tables
+from knowledge.store.models import OutboxKind
 
 _STYLE = ("font-family: Arial, Helvetica, sans-serif; font-size: 15px; line-height: 1.5; "
           "color: #1e1e1e; max-width: 40em")
@@ -23,19 +24,26 @@ def question_url(help_url: str, ticket_id: int) -> str:
     return f"{help_url.rstrip('/')}/aide/questions/{ticket_id}"
 
 
-def build(item: OutboxItem, *, sender: str, domain: str, help_url: str | None) -> EmailMessage:
+def build(item: OutboxItem, *, sender: str, domain: str, site_url: str | None,
+          help_centre: bool = True) -> EmailMessage:
     """The email of a claimed email row; its Message-ID is the one the row keeps."""
     if not item.email_to or not item.mail_message_id:
         raise ValueError(f"outbox {item.id} is not a claimed email row")
     body = readable_tables(item.text)  # mail clients show tables no better than Telegram
     text = to_plain_text(body) if item.formatted else body
     html = to_mail_html(body, formatted=item.formatted)
-    link = (question_url(help_url, item.ticket_id)
-            if help_url and item.ticket_id is not None else None)
-    if link:
-        text += f"\n\n--\nLire votre question et y répondre dans le centre d'aide :\n{link}\n"
-        html += (f'\n<hr>\n<p><a href="{link}">Lire votre question et y répondre dans le centre '
-                 "d'aide</a></p>")
+    link = words = None
+    if site_url and item.ticket_id is not None:
+        if item.user_id is not None:  # an adviser's alert: the ticket's page in the desk
+            link = f"{site_url.rstrip('/')}/tickets/{item.ticket_id}"
+            words = "Ouvrir la question dans l'administration du SVP"
+        elif help_centre and item.kind != OutboxKind.RECEIPT.value:
+            # (a receipt names its own ways to go on)
+            link = question_url(site_url, item.ticket_id)
+            words = "Lire votre question et y répondre dans le centre d'aide"
+    if link and words:
+        text += f"\n\n--\n{words} :\n{link}\n"
+        html += f'\n<hr>\n<p><a href="{link}">{words}</a></p>'
     message = EmailMessage()
     message["From"] = sender
     message["To"] = item.email_to

@@ -26,10 +26,11 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class MailDelivery:
-    """What the worker needs: the SMTP server, the help centre's address, its pace."""
+    """What the worker needs: the SMTP server, the site's address, its pace."""
 
     smtp: SmtpSettings
-    help_url: str | None = None
+    site_url: str | None = None  # SVP_ADMIN_BASE_URL: the links of the messages
+    help_centre: bool = True
     interval_seconds: float = 5.0
     batch: int = 20
 
@@ -95,7 +96,8 @@ def drain(knowledge: Knowledge, delivery: MailDelivery, *,
             while item is not None:
                 try:
                     message = compose.build(item, sender=smtp.sender, domain=smtp.sender_domain,
-                                            help_url=delivery.help_url)
+                                            site_url=delivery.site_url,
+                                            help_centre=delivery.help_centre)
                     client.send_message(message)
                 except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError,
                         smtplib.SMTPSenderRefused) as error:

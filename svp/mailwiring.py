@@ -35,8 +35,8 @@ def mail_delivery(current: Settings) -> MailDelivery | None:
     smtp = mail_settings(current)
     if smtp is None:
         return None
-    help_url = current.admin_base_url if current.help_centre else None
-    return MailDelivery(smtp=smtp, help_url=help_url,
+    return MailDelivery(smtp=smtp, site_url=current.admin_base_url,
+                        help_centre=current.help_centre,
                         interval_seconds=current.mail_interval_seconds)
 
 

@@ -17,6 +17,7 @@ from admin.security import (
     clear_session_cookie,
     reauthenticate,
 )
+from knowledge.desk import adviser_alerts
 from knowledge.errors import Conflict, InvalidInput
 from knowledge.people import adviser_links, advisers, second_factor
 
@@ -35,6 +36,8 @@ def _account_page(request: Request, db: DbSession, visitor: CurrentVisitor,
         "second_factor_on": second_factor.is_enabled(user),
         "recovery_left": second_factor.remaining_recovery_codes(session=db, user_id=user.id),
         "second_factor_required": config.second_factor_mandatory(user.role),
+        "alert_labels": [(alert.value, label)
+                         for alert, label in adviser_alerts.ALERT_LABELS.items()],
         **extra,
     }
     return render(request, "account.html", context)
@@ -44,7 +47,8 @@ def _account_page(request: Request, db: DbSession, visitor: CurrentVisitor,
 def account_page(request: Request, db: DbSession, visitor: CurrentVisitor,
                  config: ConfigDep) -> HTMLResponse:
     """Show the account page."""
-    return _account_page(request, db, visitor, config)
+    return _account_page(request, db, visitor, config,
+                         email_saved=request.query_params.get("alertes") == "1")
 
 
 @router.post("/account/telegram-code")
@@ -53,6 +57,23 @@ def telegram_code(request: Request, db: DbSession, visitor: CurrentVisitor,
     """Issue a one-time code to send to the bot as `/conseiller <code>` (shown once)."""
     code = adviser_links.issue_code(session=db, user_id=visitor.user.id)
     return _account_page(request, db, visitor, config, link_code=code)
+
+
+@router.post("/account/email-alerts")
+def email_alerts(request: Request, db: DbSession, visitor: CurrentVisitor, config: ConfigDep,
+                 email: Annotated[str, Form(max_length=300)] = "",
+                 alerts: Annotated[list[str] | None, Form(max_length=20)] = None
+                 ) -> Response:
+    """Record the adviser's address and the alerts they want there."""
+    try:
+        adviser_alerts.set_preferences(session=db, user_id=visitor.user.id, email=email,
+                                       alerts=list(alerts or [])[:10])
+    except InvalidInput as error:
+        db.rollback()
+        page = _account_page(request, db, visitor, config, email_error=str(error))
+        page.status_code = 422
+        return page
+    return redirect("/account?alertes=1#alertes-courriel")
 
 
 @router.post("/account/password")

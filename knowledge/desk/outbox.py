@@ -40,6 +40,7 @@ class OutboxItem:
     mail_message_id: str | None = None
     in_reply_to: str | None = None
     attachment_ids: tuple[int, ...] = ()
+    user_id: int | None = None  # addressed to an adviser (not to the asker)
 
     @classmethod
     def of(cls, row: Outbox) -> OutboxItem:
@@ -50,7 +51,7 @@ class OutboxItem:
                    formatted=bool(row.formatted), channel=row.channel, email_to=row.email_to,
                    subject=row.subject, mail_message_id=row.mail_message_id,
                    in_reply_to=row.in_reply_to,
-                   attachment_ids=tuple(row.attachment_ids or ()))
+                   attachment_ids=tuple(row.attachment_ids or ()), user_id=row.user_id)
 
 
 def enqueue(

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from knowledge import audit
 from knowledge.catalog import reviews
-from knowledge.desk import outbox
+from knowledge.desk import adviser_alerts, outbox
 from knowledge.store.models import AuditEvent, OutboxKind, User
 
 logger = logging.getLogger(__name__)
@@ -40,25 +40,31 @@ def reminder_text(*, session: Session, today: date, admin_base_url: str | None) 
 
 def send_weekly(*, session: Session, today: date, admin_base_url: str | None = None,
                 actor: str = "cli") -> int:
-    """Queue the reminder for each linked adviser, at most once per adviser and ISO week."""
+    """Queue the reminder for each adviser linked to Telegram or who chose it by email, at most
+    once per adviser and ISO week."""
     text = reminder_text(session=session, today=today, admin_base_url=admin_base_url)
     if text is None:
         return 0
     year, week, _ = today.isocalendar()
     sent = 0
-    advisers = session.scalars(select(User).where(User.active.is_(True),
-                                                  User.telegram_chat_id.is_not(None))
-                               .order_by(User.id))
+    advisers = session.scalars(select(User).where(User.active.is_(True)).order_by(User.id))
     for adviser in advisers:
+        by_email = adviser_alerts.wants(adviser, adviser_alerts.AdviserAlert.REMINDER)
+        if adviser.telegram_chat_id is None and not by_email:
+            continue
         key = f"{year}-W{week:02d}:{adviser.id}"
         already = session.scalar(select(AuditEvent.id).where(
             AuditEvent.object_type == "review_reminder", AuditEvent.object_id == key).limit(1))
         if already is not None:
             continue
-        assert adviser.telegram_chat_id is not None
-        outbox.enqueue(session=session, kind=OutboxKind.REMINDER,
-                       chat_id=adviser.telegram_chat_id, text=text, created_by=actor,
-                       user_id=adviser.id)
+        if adviser.telegram_chat_id is not None:
+            outbox.enqueue(session=session, kind=OutboxKind.REMINDER,
+                           chat_id=adviser.telegram_chat_id, text=text, created_by=actor,
+                           user_id=adviser.id)
+        if by_email:
+            adviser_alerts.email_advisers(
+                session=session, alert=adviser_alerts.AdviserAlert.REMINDER, only=adviser,
+                subject="SVP : les fiches à revoir cette semaine", text=text)
         audit.record(session=session, actor=actor, action="kb.review_reminder",
                      object_type="review_reminder", object_id=key)
         sent += 1

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from knowledge import audit
+from knowledge.desk import adviser_alerts
 from knowledge.desk.outbox import enqueue
 from knowledge.errors import Conflict, Forbidden, InvalidInput, NotFound
 from knowledge.store.models import (
@@ -126,6 +127,9 @@ def _notify_advisers(*, session: Session, ticket: Ticket, asker: Asker,
         assert adviser.telegram_chat_id is not None
         enqueue(session=session, kind=OutboxKind.NOTIFICATION, chat_id=adviser.telegram_chat_id,
                 text=body, created_by="bot", user_id=adviser.id, ticket_id=ticket.id)
+    adviser_alerts.email_advisers(
+        session=session, alert=adviser_alerts.AdviserAlert.NEW_QUESTION, text=body,
+        subject=f"[SVP n° {ticket.id}] Nouvelle question ({organisation})", ticket_id=ticket.id)
 
 
 def record_suggestions(*, session: Session, ticket_id: int, entry_ids: Sequence[int],
@@ -172,6 +176,12 @@ def add_asker_message(*, session: Session, ticket_id: int, asker_id: int, text: 
         enqueue(session=session, kind=OutboxKind.NOTIFICATION, chat_id=adviser.telegram_chat_id,
                 text=f"Précision du demandeur :\n\n{_excerpt(message)}", created_by="bot",
                 user_id=adviser.id, ticket_id=ticket.id)
+    if adviser is not None:
+        adviser_alerts.email_advisers(
+            session=session, alert=adviser_alerts.AdviserAlert.FOLLOW_UP, only=adviser,
+            subject=f"[SVP n° {ticket.id}] Précision du demandeur",
+            text=f"Précision du demandeur sur la question n° {ticket.id} :\n\n"
+                 f"{_excerpt(message)}", ticket_id=ticket.id)
     session.flush()
     return ticket
 
@@ -214,6 +224,12 @@ def reopen_with_follow_up(*, session: Session, ticket_id: int, asker_id: int, te
                 text=f"Nouvelle question du demandeur après votre réponse (n° {ticket.id}) :"
                      f"\n\n{_excerpt(message)}", created_by="bot", user_id=adviser.id,
                 ticket_id=ticket.id)
+    if adviser is not None:
+        adviser_alerts.email_advisers(
+            session=session, alert=adviser_alerts.AdviserAlert.FOLLOW_UP, only=adviser,
+            subject=f"[SVP n° {ticket.id}] Question de suivi après votre réponse",
+            text=f"Nouvelle question du demandeur après votre réponse (n° {ticket.id}) :\n\n"
+                 f"{_excerpt(message)}", ticket_id=ticket.id)
     session.flush()
     logger.info("ticket %s reopened by its asker", ticket.id)
     return ticket

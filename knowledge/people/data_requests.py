@@ -368,6 +368,7 @@ def erase_adviser(*, session: Session, user_id: int, actor_user_id: int | None,
     user.password_hash = "!" + secrets.token_hex(16)  # no password can match
     user.active = False
     user.telegram_chat_id = None
+    user.email, user.email_notifications = None, []
     user.telegram_link_code = None
     user.telegram_link_expires_at = None
     user.totp_secret = None

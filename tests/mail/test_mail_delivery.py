@@ -29,7 +29,7 @@ HELP_URL = "https://svp.example"
 def _delivery(port: int) -> MailDelivery:
     return MailDelivery(smtp=SmtpSettings(host="127.0.0.1", port=port, security="none",
                                           sender=SENDER, timeout_seconds=5),
-                        help_url=HELP_URL, batch=50)
+                        site_url=HELP_URL, batch=50)
 
 
 def _web_ticket(knowledge: Knowledge, email: str = "claire@habitat-test.fr") -> int:
