@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from sqlalchemy import select
 
-from knowledge.people import adviser_links, askers, organisations
+from knowledge.people import adviser_links, askers, members, organisations
 from knowledge.store.models import AskerStatus, User
 from svp.cli.base import OperatorError, app, open_knowledge, settings
 
@@ -118,6 +118,51 @@ def org_invite(name: Annotated[str, typer.Argument(help="Nom de l'organisme.")])
                    "l'envoient au bot avec « /start CODE », ou ouvrent le lien "
                    "https://t.me/<nom_du_bot>?start=CODE.")
         typer.echo(code)
+
+
+domain_app = typer.Typer(help="Domaines de courriel d'un organisme (centre d'aide, questions "
+                              "par courriel).", no_args_is_help=True)
+org_app.add_typer(domain_app, name="domain")
+
+
+@domain_app.command("add")
+def domain_add(name: Annotated[str, typer.Argument(help="Nom de l'organisme.")],
+               domain: Annotated[str, typer.Argument(help="Domaine, ex. habitat-med.fr.")]
+               ) -> None:
+    """Déclare un domaine : ses adresses peuvent se connecter et écrire au SVP."""
+    with open_knowledge() as knowledge, knowledge.session() as session:
+        organisation = organisations.get_by_name(session=session, name=name)
+        added = members.parse_domains(domain)
+        if len(added) != 1:
+            raise OperatorError("indiquez un seul domaine, par exemple « habitat-med.fr ».")
+        domains = sorted({*(organisation.email_domains or []), *added})
+        members.set_domains(session=session, organisation_id=organisation.id, domains=domains,
+                            actor=_ACTOR)
+        typer.echo(f"Domaines de {organisation.name} : {', '.join(domains)}.")
+
+
+@domain_app.command("remove")
+def domain_remove(name: Annotated[str, typer.Argument(help="Nom de l'organisme.")],
+                  domain: Annotated[str, typer.Argument(help="Domaine à retirer.")]) -> None:
+    """Retire un domaine (les sessions ouvertes par ses adresses se terminent)."""
+    with open_knowledge() as knowledge, knowledge.session() as session:
+        organisation = organisations.get_by_name(session=session, name=name)
+        wanted = domain.strip().lower()
+        if wanted not in (organisation.email_domains or []):
+            raise OperatorError(f"« {wanted} » n'est pas un domaine de {organisation.name}.")
+        domains = [item for item in organisation.email_domains or [] if item != wanted]
+        members.set_domains(session=session, organisation_id=organisation.id, domains=domains,
+                            actor=_ACTOR)
+        typer.echo(f"Domaines de {organisation.name} : {', '.join(domains) or 'aucun'}.")
+
+
+@domain_app.command("list")
+def domain_list() -> None:
+    """Liste les domaines déclarés de chaque organisme."""
+    with open_knowledge() as knowledge, knowledge.session() as session:
+        for organisation in organisations.list_organisations(session=session):
+            typer.echo(f"{organisation.name} : "
+                       f"{', '.join(organisation.email_domains or []) or 'aucun domaine'}")
 
 
 # --- askers -----------------------------------------------------------------------------------

@@ -113,3 +113,23 @@ def test_bot_in_webhook_mode_needs_the_secret_the_web_workers_share(tmp_path: Pa
                             timeout=120, cwd=tmp_path)
     assert result.returncode != 0 and "SVP_TELEGRAM_WEBHOOK_SECRET" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_org_domain_add_list_remove(database_url: str, tmp_path: Path) -> None:
+    _run(database_url, tmp_path, "org", "add", "Habitat 13", "--kind", "oph",
+         "--departement", "13")
+    _run(database_url, tmp_path, "org", "add", "Logis 83", "--departement", "83")
+    code, out = _run(database_url, tmp_path, "org", "domain", "add", "Habitat 13",
+                     "@Habitat13.FR")
+    assert code == 0 and "Domaines de Habitat 13 : habitat13.fr." in out
+    _run(database_url, tmp_path, "org", "domain", "add", "Habitat 13", "h13.fr")
+    code, out = _run(database_url, tmp_path, "org", "domain", "add", "Logis 83", "h13.fr")
+    assert code != 0 and "déjà celui de l'organisme « Habitat 13 »" in out
+    code, out = _run(database_url, tmp_path, "org", "domain", "add", "Logis 83", "pas un domaine")
+    assert code != 0
+    code, out = _run(database_url, tmp_path, "org", "domain", "list")
+    assert "Habitat 13 : h13.fr, habitat13.fr" in out and "Logis 83 : aucun domaine" in out
+    code, out = _run(database_url, tmp_path, "org", "domain", "remove", "Habitat 13", "h13.fr")
+    assert code == 0 and "Domaines de Habitat 13 : habitat13.fr." in out
+    code, out = _run(database_url, tmp_path, "org", "domain", "remove", "Habitat 13", "h13.fr")
+    assert code != 0 and "n'est pas un domaine de Habitat 13" in out
