@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from knowledge.desk import mail_actions, mail_questions, outbox, tickets
+from knowledge.desk import mail_actions, mail_inbox, mail_questions, outbox, tickets
 from knowledge.errors import DomainError
 from knowledge.people import mail_senders
 from knowledge.people.mail_senders import SenderKind
@@ -23,12 +21,10 @@ from knowledge.retrieval import passages
 from knowledge.runtime import Knowledge, SearchHit
 from knowledge.store.mail_models import MailInboxMessage
 from knowledge.store.models import OutboxKind, Ticket
-from knowledge.timeutil import utcnow
 from mail import reading
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5
 SIGN_OFF = "\n\n— Le SVP"
 
 
@@ -120,30 +116,31 @@ def _search(knowledge: Knowledge, config: IntakeConfig, text: str
     return hits, max((hit.score for hit in result.hits), default=None)
 
 
-def _finish(row: MailInboxMessage, outcome: str, ticket_id: int | None = None,
-            now: datetime | None = None) -> str:
-    row.outcome = outcome
-    row.ticket_id = ticket_id
-    row.processed_at = now or utcnow()
-    row.last_error = None
-    return outcome
+Decision = tuple[str, int | None]  # the outcome of a mail, and its ticket
 
 
-def _forget(row: MailInboxMessage) -> None:
+def _finish(outcome: str, ticket_id: int | None = None) -> Decision:
+    return outcome, ticket_id
+
+
+def _forget(session: Session, inbox_id: int) -> None:
     """Keep of an unknown sender's mail only what stops it being read again (its UID)."""
-    row.raw = b""
-    row.sender = None
-    row.message_id = None
+    row = session.get(MailInboxMessage, inbox_id)
+    if row is not None:
+        row.raw = b""
+        row.sender = None
+        row.message_id = None
 
 
-def _new_question(session: Session, row: MailInboxMessage, read: reading.ReadMail, *,
+def _new_question(session: Session, read: reading.ReadMail, *,
                   asker_id: int, config: IntakeConfig, hits: list[SearchHit],
-                  top_score: float | None, warning: str | None, closed: int | None) -> str:
+                  top_score: float | None, warning: str | None, closed: int | None
+                  ) -> Decision:
     if tickets.limit_reached(session=session, asker_id=asker_id, per_minute=config.per_minute,
                              per_day=config.per_day) is not None:
         _reply(session, to=read.sender, subject=_subject(read), text=LIMIT_TEXT,
                kind=OutboxKind.RECEIPT, read=read, asker_id=asker_id)
-        return _finish(row, "over_limit")
+        return _finish("over_limit")
     ticket = mail_questions.ask(session=session, asker_id=asker_id, subject=read.subject,
                                 text=read.text, message_id=read.message_id,
                                 admin_base_url=config.site_url, warning=warning)
@@ -164,7 +161,7 @@ def _new_question(session: Session, row: MailInboxMessage, read: reading.ReadMai
     outbox.enqueue_email(session=session, kind=OutboxKind.RECEIPT, to=read.sender,
                          subject=_ticket_subject(ticket), text=text, created_by="mail",
                          ticket_id=ticket.id, asker_id=asker_id, in_reply_to=read.message_id)
-    return _finish(row, "question", ticket.id)
+    return _finish("question", ticket.id)
 
 
 def _ticket_subject(ticket: Ticket) -> str:
@@ -172,40 +169,37 @@ def _ticket_subject(ticket: Ticket) -> str:
     return f"Re: [SVP n° {ticket.id}] {own}"
 
 
-def _decide(session: Session, row: MailInboxMessage, read: reading.ReadMail, *,
-            config: IntakeConfig, hits: list[SearchHit], top_score: float | None) -> str:
-    if read.message_id and session.scalars(select(MailInboxMessage.id).where(
-            MailInboxMessage.message_id == read.message_id, MailInboxMessage.id != row.id,
-            MailInboxMessage.processed_at.is_not(None),
-            MailInboxMessage.outcome != "duplicate")).first() is not None:
-        return _finish(row, "duplicate")  # the same mail under another UID (a copy)
+def _decide(session: Session, inbox_id: int, read: reading.ReadMail, *,
+            config: IntakeConfig, hits: list[SearchHit], top_score: float | None) -> Decision:
+    # (A copy of a mail already stored under another UID never comes here: the inbox keeps
+    # it as a duplicate, already processed.)
     if read.automatic is not None:
-        logger.info("mail %s not answered: %s", row.id, read.automatic)
-        return _finish(row, "automatic")
+        logger.info("mail %s not answered: %s", inbox_id, read.automatic)
+        return _finish("automatic")
     warning = read.authentication_failed
     if warning and config.auth_failure == "refuse":
-        logger.warning("mail %s refused: %s", row.id, warning)
-        return _finish(row, "authentication_failed")
+        logger.warning("mail %s refused: %s", inbox_id, warning)
+        return _finish("authentication_failed")
     sender = mail_senders.identify_sender(session=session, address=read.sender)
     if sender.kind is SenderKind.UNKNOWN:
         if read.sender and not warning and mail_senders.unknown_reply_due(
                 session=session, address=read.sender):
             _reply(session, to=read.sender, subject=_subject(read), text=UNKNOWN_TEXT,
                    kind=OutboxKind.REGISTRATION, read=read)
-        _forget(row)
-        return _finish(row, "unknown_sender")
+        _forget(session, inbox_id)
+        return _finish("unknown_sender")
     if sender.kind is SenderKind.BLOCKED:
-        return _finish(row, "blocked_sender")
+        return _finish("blocked_sender")
     assert sender.asker_id is not None
     if sender.kind is SenderKind.PENDING:
         if sender.created:
             _reply(session, to=read.sender, subject=_subject(read), text=PENDING_TEXT,
                    kind=OutboxKind.REGISTRATION, read=read, asker_id=sender.asker_id)
-        return _finish(row, mail_senders.HELD)
+        return _finish(mail_senders.HELD)
     if not read.text and not read.subject:
         _reply(session, to=read.sender, subject=_subject(read), text=EMPTY_TEXT,
                kind=OutboxKind.RECEIPT, read=read, asker_id=sender.asker_id)
-        return _finish(row, "empty")
+        return _finish("empty")
     thread = mail_questions.find_thread(session=session, references=read.references,
                                         ticket_number=read.ticket_number,
                                         asker_id=sender.asker_id)
@@ -214,56 +208,61 @@ def _decide(session: Session, row: MailInboxMessage, read: reading.ReadMail, *,
         done = mail_questions.follow_up(session=session, ticket=thread,
                                         asker_id=sender.asker_id, text=read.text)
         if done is not None:
-            return _finish(row, "follow_up", thread.id)
+            return _finish("follow_up", thread.id)
         closed = thread.id
-    return _new_question(session, row, read, asker_id=sender.asker_id, config=config,
+    return _new_question(session, read, asker_id=sender.asker_id, config=config,
                          hits=hits, top_score=top_score, warning=warning, closed=closed)
 
 
-def process(knowledge: Knowledge, config: IntakeConfig, *, inbox_id: int) -> str | None:
-    """Process one stored mail (nothing when it was processed already); return its outcome."""
-    with knowledge.reading() as session:
-        row = session.get(MailInboxMessage, inbox_id)
-        if row is None or row.processed_at is not None:
-            return None
-        raw = bytes(row.raw or b"")
-    read = reading.read(raw, own_domain=config.own_domain, own_address=config.own_address,
+class _AlreadyProcessed(Exception):
+    """Another process marked the mail first: what this one wrote is rolled back."""
+
+
+def process(knowledge: Knowledge, config: IntakeConfig, *,
+            item: mail_inbox.PendingMail) -> str | None:
+    """Process one stored mail in one unit of work; its outcome (None: done elsewhere)."""
+    read = reading.read(item.raw, own_domain=config.own_domain, own_address=config.own_address,
                         trusted_servers=config.trusted_servers)
     wanted = read.automatic is None and not read.references and read.ticket_number is None
     hits, top_score = _search(knowledge, config, mail_questions.question_text(
         read.subject, read.text)) if wanted else ([], None)
     try:
         with knowledge.session() as session:
-            row = session.get(MailInboxMessage, inbox_id)
-            if row is None or row.processed_at is not None:  # another process was first
-                return None
-            return _decide(session, row, read, config=config, hits=hits, top_score=top_score)
-    except DomainError as error:  # refused by the desk's rules: said once, never retried
+            outcome, ticket_id = _decide(session, item.id, read, config=config, hits=hits,
+                                         top_score=top_score)
+            if not mail_inbox.mark_processed(session=session, inbox_id=item.id,
+                                             outcome=outcome, ticket_id=ticket_id):
+                raise _AlreadyProcessed()
+            return outcome
+    except _AlreadyProcessed:
+        return None
+    except DomainError as error:  # refused by the desk's rules: said in the log, not retried
+        logger.warning("mail %s not taken: %s", item.id, error)
         with knowledge.session() as session:
-            row = session.get(MailInboxMessage, inbox_id)
-            if row is None:
-                return None
-            logger.warning("mail %s not taken: %s", inbox_id, error)
-            return _finish(row, "refused")
+            mail_inbox.mark_processed(session=session, inbox_id=item.id, outcome="refused")
+        return "refused"
 
 
 def process_pending(knowledge: Knowledge, config: IntakeConfig, *, limit: int = 50) -> int:
-    """Process the stored mail not processed yet, oldest first; return how many were."""
-    with knowledge.reading() as session:
-        ids = list(session.scalars(
-            select(MailInboxMessage.id).where(MailInboxMessage.processed_at.is_(None),
-                                              MailInboxMessage.attempts < MAX_ATTEMPTS)
-            .order_by(MailInboxMessage.id).limit(limit)))
-    done = 0
-    for inbox_id in ids:
+    """Process the stored mail not processed yet, oldest first; return how many were.
+
+    Each mail's attempt is committed before it is processed: one that kills the process each
+    time is given up after a few attempts instead of blocking the others.
+    """
+    done = after = 0
+    while done < limit:
+        with knowledge.session() as session:
+            taken = mail_inbox.next_pending(session=session, limit=1, after_id=after)
+        if not taken:
+            break
+        item = taken[0]
+        after = item.id
         try:
-            if process(knowledge, config, inbox_id=inbox_id) is not None:
+            if process(knowledge, config, item=item) is not None:
                 done += 1
         except Exception as error:  # one bad mail must not stop the others
-            logger.exception("mail %s could not be processed", inbox_id)
+            logger.exception("mail %s could not be processed", item.id)
             with knowledge.session() as session:
-                row = session.get(MailInboxMessage, inbox_id)
-                if row is not None:
-                    row.attempts = (row.attempts or 0) + 1
-                    row.last_error = f"{type(error).__name__}: {error}"[:2000]
+                mail_inbox.record_failure(session=session, inbox_id=item.id,
+                                          error=f"{type(error).__name__}: {error}")
     return done

@@ -14,14 +14,16 @@ fi
 scripts/install.sh test
 
 # The deployment tests (tests/deploy, quick lane included) check the shipped units, nginx
-# site and alert rules with the real tools.
+# site and alert rules with the real tools; the IMAP reader's tests (tests/mail) read a real
+# Dovecot that tests/imap_server.py starts.
 deploy_packages=()
 command -v nginx >/dev/null 2>&1 || deploy_packages+=(nginx-light)
 command -v systemd-analyze >/dev/null 2>&1 || deploy_packages+=(systemd)
 command -v promtool >/dev/null 2>&1 || deploy_packages+=(prometheus)
 command -v openssl >/dev/null 2>&1 || deploy_packages+=(openssl)
+[ -x /usr/lib/dovecot/imap ] || deploy_packages+=(dovecot-imapd)
 if [ ${#deploy_packages[@]} -gt 0 ]; then
-    echo "Installation de ${deploy_packages[*]} (paquets Debian) pour les tests du déploiement"
+    echo "Installation de ${deploy_packages[*]} (paquets Debian) pour les tests du déploiement et du courriel"
     if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
             --no-install-recommends "${deploy_packages[@]}" >/dev/null; }; then
         echo "Erreur : impossible d'installer ${deploy_packages[*]} (apt-get)." >&2

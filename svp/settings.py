@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from knowledge.errors import InvalidInput
@@ -150,10 +150,41 @@ class Settings(BaseSettings):
     mail_interval_seconds: float = Field(
         default=5.0, gt=0, le=3_600, description="Intervalle d'envoi des courriels en attente."
     )
+    # Mail in: the mailbox the questions are read from (IMAP, docs/exploitation.md).
+    mail_imap_host: str | None = Field(
+        default=None, description="Serveur IMAP des questions reçues (sans lui, rien n'est lu)."
+    )
+    mail_imap_port: int = Field(default=993, ge=1, le=65_535, description="Port IMAP.")
+    mail_imap_user: str | None = Field(default=None, description="Identifiant IMAP.")
+    mail_imap_password: SecretStr | None = Field(default=None, description="Mot de passe IMAP.")
+    mail_imap_security: Literal["tls", "starttls"] = Field(
+        default="tls", description="Chiffrement IMAP : tls (port 993) ou starttls (port 143)."
+    )
+    mail_imap_mailbox: str = Field(default="INBOX", description="Dossier IMAP lu.")
+    mail_imap_processed: str = Field(
+        default="flag",
+        description="Après enregistrement : flag (lu + mot-clé $SvpStored) ou move:<dossier>.")
+    mail_imap_cafile: Path | None = Field(
+        default=None, description="Autorité de certification du serveur IMAP (sinon : système)."
+    )
+    mail_imap_poll_seconds: float = Field(
+        default=60.0, gt=0, le=3_600,
+        description="Intervalle de lecture quand le serveur n'offre pas IDLE.")
+    mail_imap_max_megabytes: int = Field(
+        default=40, ge=1, le=1_000,
+        description="Taille au-delà de laquelle un courriel est noté « trop gros », non lu.")
     help_centre: bool = Field(default=True, description="Centre d'aide des adhérents sous /aide.")
     help_anonymous_reading: bool = Field(
         default=False, description="Lecture du centre d'aide sans connexion (FAQ publique)."
     )
+
+    @field_validator("mail_imap_processed")
+    @classmethod
+    def _processed_action(cls, value: str) -> str:
+        value = value.strip()
+        if value == "flag" or (value.startswith("move:") and value[5:].strip()):
+            return value
+        raise ValueError("flag ou move:<dossier> attendu")
 
     def resolved_database_url(self) -> str:
         """Return the database URL, defaulting to the SQLite file under the data directory."""
@@ -197,6 +228,8 @@ def load_settings() -> Settings:
         first = error.errors()[0]
         name = "SVP_" + "_".join(str(part) for part in first["loc"]).upper()
         reason = _EXPECTED.get(first["type"], first["msg"])
+        if first["type"] == "value_error":  # our validators' own French words
+            reason = str(first.get("ctx", {}).get("error", reason))
         if first["type"] in ("literal_error", "greater_than_equal", "less_than_equal"):
             reason = f"{reason} ({first['msg']})"
         more = f" (et {error.error_count() - 1} autre(s))" if error.error_count() > 1 else ""

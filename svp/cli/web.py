@@ -20,7 +20,7 @@ from knowledge.store import migrate
 from knowledge.store.db import is_sqlite
 from svp import redaction
 from svp.cli.base import OperatorError, app, open_knowledge, sealing_keys, settings
-from svp.mailwiring import mail_sender, mail_settings, mail_worker
+from svp.mailwiring import mail_sender, mail_service, mail_settings
 from svp.runtime import retention_policy
 from svp.settings import Settings
 from svp.webapp import WEBHOOK_PATH
@@ -152,8 +152,8 @@ def _serve_one_process(current: Settings, knowledge: Knowledge, sealer: SecretSe
         typer.echo("Bot Telegram : désactivé (SVP_TELEGRAM_TOKEN non défini).")
     web = create_app(knowledge=knowledge, config=admin_config(current, sealer=sealer),
                      extra_routes=routes, lifespan=lifespan)
-    worker = mail_worker(knowledge, current) if with_mail else None
-    typer.echo("Envoi des courriels : " + _mail_state(current, worker is not None))
+    worker = mail_service(knowledge, current) if with_mail else None
+    typer.echo("Courriels : " + _mail_state(current, worker is not None))
     typer.echo(f"Administration web : http://{host}:{port}/ (Ctrl+C pour arrêter)")
     if worker is not None:
         worker.start()
@@ -166,10 +166,11 @@ def _serve_one_process(current: Settings, knowledge: Knowledge, sealer: SecretSe
 
 def _mail_state(current: Settings, here: bool) -> str:
     if here:
-        return "activé."
-    if current.mail_smtp_host:
+        return "activés" + (" (envoi et lecture de la boîte)." if current.mail_imap_host
+                            else " (envoi).")
+    if current.mail_smtp_host or current.mail_imap_host:
         return "pas dans ces processus (--no-mail) ; lancez « svp mail »."
-    return "désactivé (SVP_MAIL_SMTP_HOST non défini)."
+    return "désactivés (SVP_MAIL_SMTP_HOST et SVP_MAIL_IMAP_HOST non définis)."
 
 
 def _serve_workers(current: Settings, *, host: str, port: int, workers: int,
@@ -191,12 +192,12 @@ def _serve_workers(current: Settings, *, host: str, port: int, workers: int,
     if current.telegram_token and current.telegram_webhook_url:
         typer.echo(f"Webhook Telegram : servi par les processus web sur {WEBHOOK_PATH}.")
     mailer = None
-    if with_mail and current.mail_smtp_host:
+    if with_mail and (current.mail_smtp_host or current.mail_imap_host):
         mailer = ChildProcess([sys.executable, "-m", "svp", "mail"], name="mail")
         mailer.start()
-        typer.echo("Envoi des courriels : activé, dans un processus à part (un seul).")
+        typer.echo("Courriels : activés, dans un processus à part (un seul).")
     else:
-        typer.echo("Envoi des courriels : " + _mail_state(current, False))
+        typer.echo("Courriels : " + _mail_state(current, False))
     typer.echo(f"Administration web : http://{host}:{port}/, {workers} processus "
                "(Ctrl+C pour arrêter)")
     try:
