@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import String, Text, delete, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, String, Text, delete, func, or_, select, update
+from sqlalchemy.orm import Session, undefer
 
 from knowledge import audit
 from knowledge.desk import conversations
@@ -32,8 +32,10 @@ from knowledge.store.api_models import ApiToken
 from knowledge.store.catalog_models import EntryCorrection, ImportUpload
 from knowledge.store.db import Base
 from knowledge.store.login_security import LoginThrottle, RecoveryCode
+from knowledge.store.mail_models import MailInboxMessage
 from knowledge.store.member_models import MemberLink, MemberSession
 from knowledge.store.models import (
+    Asker,
     AskerStatus,
     AuditEvent,
     DigestSend,
@@ -85,6 +87,7 @@ def asker_data(*, session: Session, asker_id: int) -> dict[str, Any]:
             AuditEvent.actor == f"asker:{asker.id}")).order_by(AuditEvent.id))
     digests = session.scalars(select(DigestSend).where(DigestSend.asker_id == asker.id)
                               .order_by(DigestSend.id))
+    received = _mail_of(session, asker)
     corrections = session.scalars(select(EntryCorrection)
                                   .where(EntryCorrection.asker_id == asker.id)
                                   .order_by(EntryCorrection.id))
@@ -114,12 +117,27 @@ def asker_data(*, session: Session, asker_id: int) -> dict[str, Any]:
                               "cree_le": _plain(row.created_at),
                               "envoye_le": _plain(row.sent_at), "texte": row.text}
                              for row in outbox],
+        "courriels_recus": [{"id": row.id, "recu_le": _plain(row.received_at),
+                             "message_id": row.message_id, "taille": row.size,
+                             "suite": row.outcome, "question": row.ticket_id,
+                             "contenu": bytes(row.raw or b"").decode("utf-8", "replace")}
+                            for row in received],
         "lettres_mensuelles": [{"mois": row.month, "le": _plain(row.created_at)}
                                for row in digests],
         "corrections_recues": [{"fiche": row.entry_id, "revision": row.revision,
                                 "le": _plain(row.sent_at)} for row in corrections],
         "journal": [{"le": _plain(event.at), "action": event.action} for event in events],
     }
+
+
+def _mail_of(session: Session, asker: Asker) -> list[MailInboxMessage]:
+    """The received mail of an asker: by their address, or by the tickets it became."""
+    mine: list[ColumnElement[bool]] = [MailInboxMessage.ticket_id.in_(
+        select(Ticket.id).where(Ticket.asker_id == asker.id))]
+    if asker.email:
+        mine.append(func.lower(MailInboxMessage.sender) == asker.email.lower())
+    return list(session.scalars(select(MailInboxMessage).options(
+        undefer(MailInboxMessage.raw)).where(or_(*mine)).order_by(MailInboxMessage.id)))
 
 
 def adviser_data(*, session: Session, user_id: int) -> dict[str, Any]:
@@ -288,6 +306,11 @@ def erase_asker(*, session: Session, asker_id: int, actor: str,
         else:  # a notification to an adviser about their question: their name goes
             row.text = scrubber.text(row.text)
     counts["inbox"] = _delete_inbox(session, chats, scrubber)
+    # The mail they sent: kept raw in the mail inbox (addresses, text, attachments).
+    mail_rows = _mail_of(session, asker)
+    for received in mail_rows:
+        session.delete(received)
+    counts["mail_inbox"] = len(mail_rows)
     if asker.telegram_user_id is not None:  # a registration step or draft kept by the bot
         counts["conversation"] = conversations.forget_user(
             session=session, telegram_user_id=asker.telegram_user_id)

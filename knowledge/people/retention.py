@@ -23,6 +23,7 @@ from knowledge.people.scrubbing import Scrubber, identifiers_of, scrub_phrasing
 from knowledge.store.catalog_models import EntryCorrection
 from knowledge.store.desk_tables import ProcessHeartbeat
 from knowledge.store.login_security import LoginThrottle
+from knowledge.store.mail_models import MailInboxMessage
 from knowledge.store.member_models import MemberLink, MemberSession
 from knowledge.store.models import (
     AuditEvent,
@@ -52,6 +53,7 @@ CATEGORIES: dict[str, str] = {
     "tickets": "Questions closes anonymisées",
     "outbox": "Messages envoyés dont le texte est effacé",
     "inbox": "Mises à jour Telegram traitées supprimées",
+    "mail_inbox": "Courriels reçus traités supprimés",
     "audit": "Détails du journal d'audit effacés",
     "sessions": "Sessions terminées supprimées",
     "login_attempts": "Tentatives de connexion supprimées",
@@ -167,11 +169,17 @@ def purge(*, session: Session, policy: RetentionPolicy, actor: str, dry_run: boo
     audit_limit = months_before(now, policy.audit_details_months)
     session_limit = now - timedelta(days=policy.sessions_days)
     inbox_done = [InboxUpdate.processed_at.is_not(None), InboxUpdate.processed_at < inbox_limit]
+    # Received mail is kept as long as Telegram updates: its only use is replaying it. Its
+    # row going does not let the reader take it again: the server marked or moved it within
+    # seconds of storing it, long before.
+    mail_done = [MailInboxMessage.processed_at.is_not(None),
+                 MailInboxMessage.processed_at < inbox_limit]
     audit_events = _audit_to_redact(session, audit_limit)
     counts = {
         "tickets": _count(session, Ticket, *_closed_before(ticket_limit)),
         "outbox": _count(session, Outbox, *_outbox_done_before(outbox_limit)),
         "inbox": _count(session, InboxUpdate, *inbox_done),
+        "mail_inbox": _count(session, MailInboxMessage, *mail_done),
         "audit": len(audit_events),
         "sessions": _count(session, WebSession, _ended_sessions(session_limit)),
         "login_attempts": _count(session, LoginAttempt, LoginAttempt.at < session_limit),
@@ -188,6 +196,7 @@ def purge(*, session: Session, policy: RetentionPolicy, actor: str, dry_run: boo
     session.execute(update(Outbox).where(*_outbox_done_before(outbox_limit))
                     .values(text="", buttons=[], email_to=None, subject=None))
     session.execute(delete(InboxUpdate).where(*inbox_done))
+    session.execute(delete(MailInboxMessage).where(*mail_done))
     for event in audit_events:
         event.details = {REDACTED: True}
     session.execute(delete(WebSession).where(_ended_sessions(session_limit)))

@@ -15,6 +15,7 @@ from knowledge.people.retention import RetentionPolicy, months_before
 from knowledge.store.db import make_session_factory
 from knowledge.store.desk_tables import ProcessHeartbeat
 from knowledge.store.login_security import LoginThrottle
+from knowledge.store.mail_models import MailInboxMessage
 from knowledge.store.models import (
     AuditEvent,
     InboxUpdate,
@@ -82,6 +83,12 @@ def _fixture(session: Session) -> dict[str, int]:
                                 payload={"message": {"text": "Jeanne Dupont"}},
                                 received_at=NOW - age * DAY,
                                 processed_at=NOW - age * DAY if processed else None))
+    # Received mail: like the Telegram updates (processed 31 days ago goes, the rest stays).
+    for number, (age, processed) in enumerate(((31, True), (29, True), (60, False)), start=1):
+        session.add(MailInboxMessage(mailbox="svp/INBOX", uidvalidity=1, uid=number,
+                                     raw=b"From: jeanne.dupont@example.org", size=31,
+                                     received_at=NOW - age * DAY,
+                                     processed_at=NOW - age * DAY if processed else None))
     audit_limit = months_before(NOW, POLICY.audit_details_months)
     for name, at, details in (("audit_old", audit_limit - DAY, {"reason": "Jeanne Dupont"}),
                               ("audit_new", audit_limit + DAY, {"reason": "Jeanne Dupont"}),
@@ -107,8 +114,8 @@ def _fixture(session: Session) -> dict[str, int]:
     return ids
 
 
-EXPECTED = {"tickets": 1, "outbox": 1, "inbox": 1, "audit": 1, "sessions": 2,
-            "login_attempts": 1, "login_throttles": 1, "member_access": 0}
+EXPECTED = {"tickets": 1, "outbox": 1, "inbox": 1, "mail_inbox": 1, "audit": 1,
+            "sessions": 2, "login_attempts": 1, "login_throttles": 1, "member_access": 0}
 
 
 def test_dry_run_counts_each_category_and_changes_nothing(session: Session) -> None:
