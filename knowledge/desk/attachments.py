@@ -258,6 +258,14 @@ def megabytes(size: int) -> str:
     return text.replace(".", ",") + " Mo"
 
 
+def too_heavy(filename: str, size: int, limits: AttachmentLimits) -> Refused | None:
+    """The refusal of a file over the per-file limit (told before downloading it), or None."""
+    if size <= limits.per_file_bytes:
+        return None
+    return Refused(clean_filename(filename), f"fichier trop lourd ({megabytes(size)}, maximum "
+                                             f"{megabytes(limits.per_file_bytes)})")
+
+
 def accept(*, uploads: Sequence[Upload], limits: AttachmentLimits
            ) -> tuple[list[Accepted], list[Refused]]:
     """Check a message's files: accepted ones (sniffed, named) and refused ones with a reason."""
@@ -270,9 +278,9 @@ def accept(*, uploads: Sequence[Upload], limits: AttachmentLimits
         if size == 0:
             refused.append(Refused(name, "fichier vide"))
             continue
-        if size > limits.per_file_bytes:
-            refused.append(Refused(name, f"fichier trop lourd ({megabytes(size)}, maximum "
-                                         f"{megabytes(limits.per_file_bytes)})"))
+        heavy = too_heavy(name, size, limits)
+        if heavy is not None:
+            refused.append(heavy)
             continue
         if len(accepted) >= limits.per_message_files:
             refused.append(Refused(name, f"au plus {limits.per_message_files} fichiers par "

@@ -38,6 +38,8 @@ class OutboxItem:
     email_to: str | None = None
     subject: str | None = None
     mail_message_id: str | None = None
+    # Files sent after the text (Telegram documents, email attachments), by attachment id.
+    attachment_ids: tuple[int, ...] = ()
 
     @classmethod
     def of(cls, row: Outbox) -> OutboxItem:
@@ -46,7 +48,8 @@ class OutboxItem:
                    text=row.text, buttons=list(row.buttons or []), attempts=row.attempts,
                    sent_message_ids=tuple(row.telegram_message_ids or ()),
                    formatted=bool(row.formatted), channel=row.channel, email_to=row.email_to,
-                   subject=row.subject, mail_message_id=row.mail_message_id)
+                   subject=row.subject, mail_message_id=row.mail_message_id,
+                   attachment_ids=tuple(row.attachment_ids or ()))
 
 
 def enqueue(
