@@ -313,6 +313,9 @@ def accept(*, uploads: Sequence[Upload], limits: AttachmentLimits
     return accepted, refused
 
 
+NOTHING_SENT = "\nRien n'a été envoyé : joignez à nouveau des fichiers acceptés."
+
+
 def refusal_text(refused: Sequence[Refused]) -> str:
     """One French paragraph naming each refused file and why."""
     if not refused:
@@ -327,8 +330,7 @@ def check(*, uploads: Sequence[Upload], limits: AttachmentLimits) -> list[Accept
     """Accept every file or raise InvalidInput naming the refused ones (the advisers' forms)."""
     accepted, refused = accept(uploads=uploads, limits=limits)
     if refused:
-        raise InvalidInput(refusal_text(refused) + "\nRien n'a été envoyé : joignez à nouveau "
-                                                   "des fichiers acceptés.")
+        raise InvalidInput(refusal_text(refused) + NOTHING_SENT)
     return accepted
 
 
