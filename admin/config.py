@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from knowledge.desk.attachments import AttachmentLimits
 from knowledge.errors import Conflict
 from knowledge.people.retention import RetentionPolicy
 from knowledge.people.sealed_secrets import SecretSealer
@@ -66,6 +67,8 @@ class AdminConfig:
     # lost at the next start, and every second factor with it.
     secret_sealer: SecretSealer | None = None
     help: HelpConfig = field(default_factory=HelpConfig)
+    # Files advisers attach to answers (SVP_ATTACHMENT_MAX_MB, SVP_ATTACHMENT_MESSAGE_MAX_MB).
+    attachment_limits: AttachmentLimits = field(default_factory=AttachmentLimits)
 
     def sealer(self) -> SecretSealer:
         """The sealer of TOTP secrets; refuse the second factor when none was configured."""

@@ -15,7 +15,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from knowledge.catalog.sheets import format_cell
-from knowledge.desk import drafts, formatting, review
+from knowledge.desk import attachments, drafts, formatting, review
 from knowledge.store.models import (
     ORGANISATION_KIND_LABELS,
     TICKET_STATUS_LABELS,
@@ -107,6 +107,21 @@ def light_markup(value: str | None) -> Markup:
     return Markup(formatting.to_page_html(value or ""))  # escaped by to_page_html
 
 
+def filesize(size: int) -> str:
+    """A file's size in French: « 850 octets », « 12 Ko », « 1,4 Mo »."""
+    if size < 1024:
+        return f"{size} octets"
+    if size < 1024 * 1024:
+        return f"{round(size / 1024)} Ko"
+    return attachments.megabytes(size)
+
+
+def file_kind(content_type: str) -> str:
+    """French label of a stored file's (sniffed) type."""
+    return next((kind.label for kind in attachments.ACCEPTED_TYPES
+                 if kind.content_type == content_type), content_type)
+
+
 def make_templates() -> Jinja2Templates:
     """Build the Jinja2 environment of the admin (autoescaping on)."""
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
@@ -115,6 +130,8 @@ def make_templates() -> Jinja2Templates:
     templates.env.filters["kind_label"] = kind_label
     templates.env.filters["cell"] = format_cell
     templates.env.filters["light_markup"] = light_markup
+    templates.env.filters["filesize"] = filesize
+    templates.env.filters["file_kind"] = file_kind
     templates.env.globals["status_labels"] = TICKET_STATUS_LABELS
     templates.env.globals["kind_labels"] = ORGANISATION_KIND_LABELS
     return templates

@@ -35,8 +35,9 @@ logger = logging.getLogger(__name__)
 
 PRIVATE = filters.ChatType.PRIVATE
 NEW_MESSAGE = filters.UpdateType.MESSAGE & PRIVATE
-UNSUPPORTED = (filters.PHOTO | filters.VOICE | filters.AUDIO | filters.VIDEO
-               | filters.VIDEO_NOTE | filters.Sticker.ALL | filters.Document.ALL
+FILES = filters.PHOTO | filters.Document.ALL
+UNSUPPORTED = (filters.VOICE | filters.AUDIO | filters.VIDEO
+               | filters.VIDEO_NOTE | filters.Sticker.ALL
                | filters.LOCATION | filters.VENUE | filters.CONTACT | filters.ANIMATION
                | filters.POLL | filters.Dice.ALL | filters.GAME)
 
@@ -55,6 +56,7 @@ def build_application(*, knowledge: Knowledge, config: BotConfig,
         ApplicationBuilder()
         .token(config.token)
         .base_url(config.api_url)
+        .base_file_url(config.file_url)
         .context_types(ContextTypes(context=SvpContext))
         .rate_limiter(AIORateLimiter())
         .updater(None)  # bot.intake polls: the offset only moves past committed updates
@@ -150,6 +152,7 @@ def add_handlers(application: SvpApplication) -> None:
                                            handlers.on_text))
     application.add_handler(MessageHandler(NEW_MESSAGE & filters.COMMAND,
                                            handlers.help_command))
+    application.add_handler(MessageHandler(NEW_MESSAGE & FILES, handlers.on_file))
     application.add_handler(MessageHandler(NEW_MESSAGE & UNSUPPORTED, handlers.on_unsupported))
     application.add_handler(MessageHandler(NEW_MESSAGE, handlers.on_unsupported))
     application.add_error_handler(handlers.on_error)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from knowledge.desk.attachments import AttachmentLimits
 from knowledge.people.retention import RetentionPolicy
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
@@ -26,6 +27,14 @@ class BotConfig:
     help_centre_url: str | None = None
     inbox_retention_days: int = 30
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)
+    attachment_limits: AttachmentLimits = field(default_factory=AttachmentLimits)
+
+    @property
+    def file_url(self) -> str:
+        """Where files are downloaded from: Telegram's, or a local Bot API server's /file/bot."""
+        if self.api_url.rstrip("/").endswith("/bot"):
+            return self.api_url.rstrip("/")[:-len("/bot")] + "/file/bot"
+        return "https://api.telegram.org/file/bot"
 
     @property
     def shown(self) -> int:

@@ -20,6 +20,7 @@ from telegram import (
     ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     LinkPreviewOptions,
 )
 from telegram.constants import ParseMode
@@ -27,7 +28,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 
 from bot import keyboards, texts
 from bot.context import SvpContext
-from knowledge.desk import heartbeat, outbox
+from knowledge.desk import attachments, heartbeat, outbox
 from knowledge.desk.formatting import MESSAGE_LIMIT as MESSAGE_LIMIT  # 4,096, re-exported
 from knowledge.desk.formatting import render_parts
 from knowledge.desk.formatting import split_text as split_text  # re-exported for callers
@@ -95,6 +96,12 @@ def _record_part(knowledge: Knowledge, outbox_id: int, message_id: int, last: bo
                                 telegram_message_id=message_id, last=last)
 
 
+def _file(knowledge: Knowledge, attachment_id: int) -> tuple[str, bytes] | None:
+    with knowledge.session() as session:
+        found = attachments.by_ids(session=session, attachment_ids=[attachment_id])
+        return (found[0].filename, found[0].data) if found else None
+
+
 def _mark_sent(knowledge: Knowledge, outbox_id: int) -> None:
     with knowledge.session() as session:
         outbox.mark_sent(session=session, outbox_id=outbox_id)
@@ -132,15 +139,27 @@ async def deliver(bot: Bot, knowledge: Knowledge, item: OutboxItem, *,
     Raises SlowDown after recording the retry when Telegram answers RetryAfter.
     """
     parts = render_outbox(item)
+    # The files go after the text, each one a part of its own: recorded as soon as Telegram
+    # accepted it, so a crash sends again at most the one document in flight.
+    total = len(parts) + len(item.attachment_ids)
     try:
-        for index in range(len(item.sent_message_ids), len(parts)):
-            last = index == len(parts) - 1
-            message = await bot.send_message(
-                item.chat_id, parts[index], parse_mode=ParseMode.HTML,
-                reply_markup=_markup(item) if last else None,
-                link_preview_options=LinkPreviewOptions(is_disabled=True))
-            await asyncio.to_thread(_record_part, knowledge, item.id, message.message_id, last)
-        if len(item.sent_message_ids) >= len(parts):  # every part went out before a crash
+        for index in range(len(item.sent_message_ids), total):
+            last = index == total - 1
+            if index < len(parts):
+                message_id = (await bot.send_message(
+                    item.chat_id, parts[index], parse_mode=ParseMode.HTML,
+                    reply_markup=_markup(item) if index == len(parts) - 1 else None,
+                    link_preview_options=LinkPreviewOptions(is_disabled=True))).message_id
+            else:
+                found = await asyncio.to_thread(_file, knowledge,
+                                                item.attachment_ids[index - len(parts)])
+                # Erased meanwhile (the asker's erasure fails their pending rows anyway):
+                # nothing to send, the part counts as done (0 is never a Telegram message id).
+                message_id = 0 if found is None else (await bot.send_document(
+                    item.chat_id, InputFile(found[1], filename=found[0]),
+                    disable_content_type_detection=True)).message_id
+            await asyncio.to_thread(_record_part, knowledge, item.id, message_id, last)
+        if len(item.sent_message_ids) >= total:  # every part went out before a crash
             await asyncio.to_thread(_mark_sent, knowledge, item.id)
         return True
     except Forbidden as error:

@@ -15,6 +15,9 @@ from telegram.ext import ApplicationHandlerStop
 from bot import keyboards, texts
 from bot.context import SvpContext
 from bot.delivery import deliver_in_hand, send_long
+from bot.services import ReceivedFile
+from knowledge.desk import attachments
+from knowledge.desk.attachments import Upload
 from knowledge.desk.tickets import MAX_QUESTION_CHARS
 from knowledge.errors import DomainError
 from knowledge.people import members
@@ -271,8 +274,98 @@ async def _new_question(message: Message, asker_id: int, text: str,
         await deliver_in_hand(context.bot, context.svp.knowledge, asked.receipt)
 
 
+async def on_file(update: Update, context: SvpContext) -> None:
+    """A document or photo: a question (its caption), or a precision of an open question."""
+    message = update.effective_message
+    chat = update.effective_chat
+    assert message is not None and chat is not None
+    asker = await context.asker(update)
+    if asker is None or asker.status == "erased":
+        await message.reply_text(texts.NOT_REGISTERED)
+        return
+    if not asker.approved:
+        await message.reply_text(texts.PENDING if asker.status == "pending" else texts.BLOCKED)
+        return
+    caption = clean(message.caption or "")
+    if len(caption) > MAX_QUESTION_CHARS:
+        await message.reply_text(texts.TOO_LONG)
+        return
+    replied = message.reply_to_message
+    replied_id = replied.message_id if replied is not None and replied.from_user is not None \
+        and replied.from_user.id == context.bot.id else None
+    clarifying = await asyncio.to_thread(context.svp.clarification_ticket, chat.id,
+                                         replied_id) if replied_id is not None else None
+    target = clarifying
+    if not caption and target is None:
+        target = await asyncio.to_thread(context.svp.file_target, asker.id, chat.id, replied_id)
+        if target is None:  # nothing to attach it to, and no question: fetch nothing
+            await message.reply_text(texts.FILE_NEEDS_QUESTION)
+            return
+    limit = await asyncio.to_thread(context.svp.rate_limit_hit, asker.id) \
+        if target is None else None
+    if limit is not None:  # a new question past a limit: nothing is fetched nor stored
+        await message.reply_text(texts.RATE_MINUTE if limit == "minute" else texts.RATE_DAY)
+        return
+    # A replayed update whose message was stored: its file is not fetched again.
+    if await asyncio.to_thread(context.svp.already_stored, chat.id, message.message_id):
+        return
+    received, refused = await _fetch_file(message, context)
+    if target is None:
+        asked = await asyncio.to_thread(
+            lambda: context.svp.ask(asker.id, caption, chat.id, message.message_id,
+                                    files=received, refused=refused))
+        if asked.limit is not None:
+            await message.reply_text(texts.RATE_MINUTE if asked.limit == "minute"
+                                     else texts.RATE_DAY)
+        elif asked.receipt is not None:
+            await deliver_in_hand(context.bot, context.svp.knowledge, asked.receipt)
+        return
+    if not received and not caption:
+        await message.reply_html(texts.file_refused_alone(refused))
+        return
+    text = caption or texts.file_placeholder(received[0].file.filename)
+    await asyncio.to_thread(lambda: context.svp.add_clarification(
+        target, asker.id, text, message.message_id, files=received))
+    await message.reply_html(texts.clarification_received(target, files=len(received),
+                                                          refused=refused))
+
+
+async def _fetch_file(message: Message, context: SvpContext
+                      ) -> tuple[tuple[ReceivedFile, ...], tuple[str, ...]]:
+    """Download a message's document or photo and check it; what was kept, what was refused."""
+    limits = context.config.attachment_limits
+    if message.document is not None:
+        document = message.document
+        name = attachments.clean_filename(document.file_name or "",
+                                          fallback=f"document-{message.message_id}")
+        file_id, unique_id, size = document.file_id, document.file_unique_id, document.file_size
+        declared = document.mime_type
+    else:
+        # The largest size Telegram made of the photo that fits the limit (all are JPEG).
+        sizes = sorted(message.photo, key=lambda item: item.file_size or item.width * item.height)
+        fitting = [item for item in sizes if (item.file_size or 0) <= limits.per_file_bytes]
+        photo = (fitting or sizes)[-1]
+        name = f"photo-{message.message_id}.jpg"
+        file_id, unique_id, size = photo.file_id, photo.file_unique_id, photo.file_size
+        declared = "image/jpeg"
+    heavy = attachments.too_heavy(name, size or 0, limits)
+    if heavy is not None:  # told by Telegram's size: not downloaded at all
+        return (), (heavy.message,)
+    try:
+        telegram_file = await context.bot.get_file(file_id)
+        data = bytes(await telegram_file.download_as_bytearray())
+    except TelegramError as error:
+        logger.warning("could not download file of message %s (%s)", message.message_id,
+                       type(error).__name__)
+        return (), (attachments.Refused(name, texts.FILE_DOWNLOAD_FAILED).message,)
+    accepted, refused = await asyncio.to_thread(
+        lambda: attachments.accept(uploads=[Upload(name, declared, data)], limits=limits))
+    return (tuple(ReceivedFile(file=item, telegram_file_unique_id=unique_id)
+                  for item in accepted), tuple(item.message for item in refused))
+
+
 async def on_unsupported(update: Update, context: SvpContext) -> None:
-    """Photos, voice, stickers, documents, locations...: explain that only text is read."""
+    """Voice, stickers, videos, locations...: explain that only text and documents are read."""
     if update.effective_message is not None:
         await update.effective_message.reply_text(texts.UNSUPPORTED)
 

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from bot import keyboards, texts
 from bot.config import BotConfig
-from knowledge.desk import inbox, outbox, tickets
+from knowledge.desk import attachments, inbox, outbox, tickets
+from knowledge.desk.attachments import Accepted
 from knowledge.people import (
     adviser_links,
     askers,
@@ -38,12 +39,24 @@ from knowledge.store.models import (
     Ticket,
     TicketStatus,
 )
+from knowledge.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
 
 # A receipt is sent by the handler right after its commit; the delivery job takes over only if
 # the handler died or failed, once this lease has expired (so never twice while it is sending).
 RECEIPT_LEASE = timedelta(seconds=15)
+# A document sent without a caption joins the asker's open question asked this recently (the
+# usual "here is my question, and here is the letter"); older ones need a reply or a caption.
+FILE_JOINS_WITHIN = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class ReceivedFile:
+    """A file of a Telegram message that passed the checks, with Telegram's stable id."""
+
+    file: Accepted
+    telegram_file_unique_id: str | None
 
 
 @dataclass
@@ -237,12 +250,13 @@ class BotServices:
                                          per_minute=self.config.rate_limit_per_minute,
                                          per_day=self.config.rate_limit_per_day, now=now)
 
-    def ask(self, asker_id: int, text: str, chat_id: int, message_id: int) -> Asked:
-        """Store a question, its suggestions and its receipt in one unit of work.
+    def ask(self, asker_id: int, text: str, chat_id: int, message_id: int, *,
+            files: tuple[ReceivedFile, ...] = (), refused: tuple[str, ...] = ()) -> Asked:
+        """Store a question, its files, suggestions and receipt in one unit of work.
 
         Refuses (nothing stored) past a rate limit. The receipt's outbox row comes back claimed
         for the caller to send at once; none when this Telegram message was stored before (a
-        replayed update: nothing is written twice).
+        replayed update: nothing is written twice). `refused` names the files not kept.
         """
         limit = self.rate_limit_hit(asker_id)
         if limit is not None:
@@ -260,13 +274,18 @@ class BotServices:
             tickets.record_suggestions(session=session, ticket_id=ticket.id,
                                        entry_ids=[item.entry_id for item in found],
                                        top_score=top_score)
+            if files:
+                question = tickets.asker_message(session=session, ticket_id=ticket.id,
+                                                 kind="question")
+                assert question is not None
+                self._store_files(session, ticket.id, question.id, asker_id, files)
             markup = keyboards.suggestions(ticket.id, [item.entry_id for item in found]) \
                 if found else None
             receipt = outbox.enqueue(
                 session=session, kind=OutboxKind.RECEIPT, chat_id=chat_id, created_by="bot",
                 text=texts.receipt(ticket.id, [
                     (item.question, texts.suggestion_excerpt(item.answer, item.passage))
-                    for item in found]),
+                    for item in found], files=len(files), refused=refused),
                 buttons=_rows(markup), asker_id=asker_id, ticket_id=ticket.id,
                 in_hand=RECEIPT_LEASE)
             return Asked(receipt=outbox.OutboxItem.of(receipt))
@@ -304,11 +323,51 @@ class BotServices:
             return row.ticket_id if row is not None else None
 
     def add_clarification(self, ticket_id: int, asker_id: int, text: str,
-                          message_id: int | None) -> None:
-        """Add the asker's reply to a ticket's thread (once per Telegram message)."""
+                          message_id: int | None, *,
+                          files: tuple[ReceivedFile, ...] = ()) -> None:
+        """Add the asker's reply (and its files) to a ticket's thread, once per message."""
         with self._unit() as session:
             tickets.add_asker_message(session=session, ticket_id=ticket_id, asker_id=asker_id,
                                       text=text, telegram_message_id=message_id)
+            if files:
+                added = tickets.asker_message(session=session, ticket_id=ticket_id,
+                                              kind="clarification",
+                                              telegram_message_id=message_id)
+                assert added is not None
+                self._store_files(session, ticket_id, added.id, asker_id, files)
+
+    def _store_files(self, session: Session, ticket_id: int, message_id: int, asker_id: int,
+                     files: tuple[ReceivedFile, ...]) -> None:
+        for received in files:
+            attachments.store(session=session, ticket_id=ticket_id,
+                              ticket_message_id=message_id, upload=received.file,
+                              source="telegram", created_by=f"asker:{asker_id}",
+                              telegram_file_unique_id=received.telegram_file_unique_id)
+
+    def file_target(self, asker_id: int, chat_id: int,
+                    replied_message_id: int | None) -> int | None:
+        """The open question a document without caption completes, if there is one.
+
+        The ticket of the bot message it replies to, else the asker's open question asked
+        within the last hour; None when neither exists (the asker is asked for a caption).
+        """
+        with self.knowledge.session() as session:
+            if replied_message_id is not None:
+                row = outbox.find_by_sent_message(session=session, chat_id=chat_id,
+                                                  telegram_message_id=replied_message_id)
+                ticket = (self._own_ticket(session, row.ticket_id, asker_id)
+                          if row is not None and row.ticket_id is not None else None)
+                if ticket is not None and tickets.is_open(ticket):
+                    return ticket.id
+            recent = tickets.latest_open(session=session, asker_id=asker_id,
+                                         since=utcnow() - FILE_JOINS_WITHIN)
+            return recent.id if recent is not None else None
+
+    def already_stored(self, chat_id: int, message_id: int) -> bool:
+        """Whether a Telegram message was stored before (its files are not fetched again)."""
+        with self.knowledge.session() as session:
+            return tickets.telegram_message_stored(session=session, chat_id=chat_id,
+                                                   telegram_message_id=message_id)
 
     def self_served(self, ticket_id: int, asker_id: int, entry_id: int | None = None) -> bool:
         """Close a ticket resolved by a suggestion (named or not); False if it already was."""

@@ -56,8 +56,10 @@ HELP = (
     "/mesdonnees — recevoir une copie de vos données (fichiers JSON et CSV)\n"
     "/supprimer — effacer vos données personnelles\n"
     "/aide — ce message\n\n"
-    "Photos, documents et messages vocaux ne sont pas traités : décrivez votre situation par "
-    "écrit."
+    "Vous pouvez joindre un document (PDF, image, Word, Excel, PowerPoint, OpenDocument) : "
+    "écrivez votre question dans sa légende. Envoyé sans légende juste après une question, il "
+    "s'ajoute à celle-ci. Les messages vocaux et les vidéos ne sont pas traités : décrivez "
+    "votre situation par écrit."
 )
 
 PRIVATE_ONLY = (
@@ -194,9 +196,35 @@ TOO_LONG = (
 )
 EMPTY = "Votre message est vide : écrivez votre question en texte."
 UNSUPPORTED = (
-    "Je ne peux traiter que du texte : photos, documents, messages vocaux, autocollants ou "
-    "positions ne sont pas lus. Décrivez votre question par écrit, en un message."
+    "Je ne peux traiter que du texte, des photos et des documents : messages vocaux, vidéos, "
+    "autocollants ou positions ne sont pas lus. Décrivez votre question par écrit, en un "
+    "message."
 )
+FILE_NEEDS_QUESTION = (
+    "Pour poser une question avec ce document, envoyez-le de nouveau en écrivant votre "
+    "question dans sa légende. Pour compléter une question en cours, répondez au message du "
+    "SVP qui la concerne en y joignant le document. Rien n'a été enregistré."
+)
+FILE_DOWNLOAD_FAILED = "fichier impossible à récupérer auprès de Telegram : renvoyez-le"
+
+
+def file_placeholder(filename: str) -> str:
+    """The thread's text of a document sent without a caption (stored, hence not escaped)."""
+    return f"Document joint : {filename}"
+
+
+def files_refused(reasons: Sequence[str]) -> str:
+    """The files that were not kept, and why (Telegram HTML)."""
+    if not reasons:
+        return ""
+    head = ("Ce fichier n'a pas été retenu :" if len(reasons) == 1
+            else "Ces fichiers n'ont pas été retenus :")
+    return "\n".join([head, *(f"• {e(reason)}" for reason in reasons)])
+
+
+def file_refused_alone(reasons: Sequence[str]) -> str:
+    """A document refused with nothing else in its message: nothing was added."""
+    return files_refused(reasons) + "\n\nRien n'a été ajouté à votre question."
 EDITED = (
     "Les modifications de messages ne sont pas prises en compte. Si votre question a changé, "
     "envoyez-la de nouveau dans un nouveau message."
@@ -221,9 +249,15 @@ def suggestion_excerpt(answer: str, passage: Passage | None) -> str:
     return suggestion_text(answer, passage)
 
 
-def receipt(ticket_id: int, suggestions: Sequence[tuple[str, str]]) -> str:
+def receipt(ticket_id: int, suggestions: Sequence[tuple[str, str]], *, files: int = 0,
+            refused: Sequence[str] = ()) -> str:
     """Acknowledge a question, with the past answers that look close (question, excerpt)."""
     head = f"Votre question est enregistrée sous le <b>n° {ticket_id}</b>."
+    if files:
+        head += (" Le document joint est conservé avec elle." if files == 1
+                 else f" Les {files} documents joints sont conservés avec elle.")
+    if refused:
+        head += "\n\n" + files_refused(refused)
     if not suggestions:
         return (head + "\n\nUn conseiller du SVP vous répondra ici. Suivez vos questions avec "
                 "/mesquestions.")
@@ -262,9 +296,14 @@ def with_source(answer: str, source: str | None, passage: Passage | None = None)
     return f"{answer}\n\nSource : {source}" if source else answer
 
 
-def clarification_received(ticket_id: int) -> str:
-    """Confirm that a reply joined its ticket's thread."""
-    return f"Merci, votre précision est ajoutée à la question n° {ticket_id}."
+def clarification_received(ticket_id: int, *, files: int = 0,
+                           refused: Sequence[str] = ()) -> str:
+    """Confirm that a reply (and its document) joined its ticket's thread."""
+    if files:
+        text = f"Merci, votre document est ajouté à la question n° {ticket_id}."
+    else:
+        text = f"Merci, votre précision est ajoutée à la question n° {ticket_id}."
+    return text + ("\n\n" + files_refused(refused) if refused else "")
 
 
 def ticket_list(tickets: Sequence[tuple[int, str, datetime, str]]) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
 
@@ -24,9 +26,18 @@ def question_url(help_url: str, ticket_id: int) -> str:
     return f"{help_url.rstrip('/')}/aide/questions/{ticket_id}"
 
 
+@dataclass(frozen=True)
+class MailFile:
+    """A file sent with an email row (`outbox.attachment_ids`, read from the database)."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
 def build(item: OutboxItem, *, sender: str, domain: str, site_url: str | None,
-          help_centre: bool = True) -> EmailMessage:
-    """The email of a claimed email row; its Message-ID is the one the row keeps."""
+          help_centre: bool = True, files: Sequence[MailFile] = ()) -> EmailMessage:
+    """The email of a claimed email row, with its files; its Message-ID is the row's."""
     if not item.email_to or not item.mail_message_id:
         raise ValueError(f"outbox {item.id} is not a claimed email row")
     body = readable_tables(item.text)  # mail clients show tables no better than Telegram
@@ -65,4 +76,9 @@ def build(item: OutboxItem, *, sender: str, domain: str, site_url: str | None,
     message.add_alternative(
         f'<!DOCTYPE html>\n<html lang="fr"><body><div style="{_STYLE}">\n{html}\n'
         "</div></body></html>\n", subtype="html")
+    for file in files:
+        # The type sniffed at upload; the reader's client decides how to open it.
+        maintype, _, subtype = file.content_type.partition("/")
+        message.add_attachment(file.data, maintype=maintype or "application",
+                               subtype=subtype or "octet-stream", filename=file.filename)
     return message

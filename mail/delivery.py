@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import make_msgid
 
-from knowledge.desk import heartbeat, outbox
+from knowledge.desk import attachments, heartbeat, outbox
 from knowledge.desk.outbox import OutboxItem
 from knowledge.runtime import Knowledge
 from knowledge.store.models import OutboxChannel
@@ -57,6 +57,17 @@ def _next(knowledge: Knowledge, *, domain: str, now: datetime | None) -> OutboxI
         return OutboxItem.of(row)
 
 
+def _files(knowledge: Knowledge, item: OutboxItem) -> list[compose.MailFile]:
+    """The files of a row, read when it is sent (they may have been erased since)."""
+    if not item.attachment_ids:
+        return []
+    with knowledge.session() as session:
+        return [compose.MailFile(filename=row.filename, content_type=row.content_type,
+                                 data=row.data)
+                for row in attachments.by_ids(session=session,
+                                              attachment_ids=item.attachment_ids)]
+
+
 def _settle(knowledge: Knowledge, item: OutboxItem, *, error: str | None = None,
             permanent: bool = False, now: datetime | None = None) -> None:
     with knowledge.session() as session:
@@ -97,7 +108,8 @@ def drain(knowledge: Knowledge, delivery: MailDelivery, *,
                 try:
                     message = compose.build(item, sender=smtp.sender, domain=smtp.sender_domain,
                                             site_url=delivery.site_url,
-                                            help_centre=delivery.help_centre)
+                                            help_centre=delivery.help_centre,
+                                            files=_files(knowledge, item))
                     client.send_message(message)
                 except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError,
                         smtplib.SMTPSenderRefused) as error:

@@ -11,7 +11,7 @@ from bot.application import build_application
 from bot.config import BotConfig
 from knowledge.runtime import Knowledge
 from svp.cli.base import OperatorError
-from svp.runtime import retention_policy
+from svp.runtime import attachment_limits, retention_policy
 from svp.settings import Settings
 
 # BotFather tokens look like "123456789:AAH...": a numeric bot id, a colon, 30+ characters.
@@ -51,6 +51,7 @@ def bot_config(settings: Settings) -> BotConfig:
                          else None),
         inbox_retention_days=settings.inbox_retention_days,
         retention=retention_policy(settings),
+        attachment_limits=attachment_limits(settings),
     )
 
 

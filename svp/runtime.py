@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from index.embedders import Embedder
+from knowledge.desk.attachments import MB, AttachmentLimits
 from knowledge.people.retention import RetentionPolicy
 from knowledge.retrieval.search import Ranking
 from knowledge.runtime import Knowledge
@@ -54,3 +55,11 @@ def retention_policy(settings: Settings) -> RetentionPolicy:
                            inbox_days=settings.inbox_retention_days,
                            audit_details_months=settings.retention_audit_details_months,
                            sessions_days=settings.retention_sessions_days)
+
+
+def attachment_limits(settings: Settings) -> AttachmentLimits:
+    """The size limits of attached files from the settings."""
+    per_file = settings.attachment_max_mb * MB
+    return AttachmentLimits(per_file_bytes=per_file,
+                            per_message_bytes=max(settings.attachment_message_max_mb * MB,
+                                                  per_file))

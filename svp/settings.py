@@ -100,6 +100,15 @@ class Settings(BaseSettings):
         default=30, ge=1,
         description="Jours de conservation des sessions terminées et tentatives de connexion.")
 
+    # --- files of questions and answers (docs/admin.md) ----------------------------------
+    attachment_max_mb: int = Field(
+        default=10, ge=1, le=50,
+        description="Taille maximale d'un fichier joint, en Mo (Telegram n'en remet au bot que "
+                    "20 au plus).")
+    attachment_message_max_mb: int = Field(
+        default=25, ge=1, le=200,
+        description="Taille maximale de l'ensemble des fichiers d'un message, en Mo.")
+
     # --- web admin -----------------------------------------------------------------------
     admin_base_url: str = "http://127.0.0.1:8000"
     secure_cookies: bool = False

@@ -9,12 +9,13 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
+from admin.downloads import download
 from admin.pages import redirect, render, similarity_words
 from admin.routes.privacy import findings_view
 from admin.security import ConfigDep, CurrentUser, DbSession, KnowledgeDep, end_read
 from knowledge import privacy
 from knowledge.catalog import entries, history, personal_data, reviews, themes, usage
-from knowledge.desk import corrections
+from knowledge.desk import attachments, corrections
 from knowledge.errors import InvalidInput
 from knowledge.retrieval import phrasings
 from knowledge.store.models import EntryStatus, Ticket
@@ -94,6 +95,7 @@ def kb_entry(request: Request, entry_id: int, db: DbSession, config: ConfigDep,
                   if item.revision is not None and item.revision.revision != entry.revision}
     return render(request, "kb_entry.html", {
         "entry": entry, "history": list(reversed(items)),
+        "documents": attachments.for_entry(session=db, entry_id=entry_id),
         "revision_findings": {
             number: sorted({f.label for f in privacy.scan(old.question) + privacy.scan(old.answer)})
             for number, old in restorable.items()},
@@ -110,6 +112,13 @@ def kb_entry(request: Request, entry_id: int, db: DbSession, config: ConfigDep,
                                           history.display_names(session=db))
         if entry.reviewed_by else None,
     })
+
+
+@router.get("/kb/{entry_id}/files/{file_id}")
+def kb_file(entry_id: int, file_id: int, db: DbSession, user: CurrentUser) -> Response:
+    """Download a document of the entry (never shown in the browser)."""
+    return download(attachments.get(session=db, attachment_id=file_id, entry_id=entry_id,
+                                    with_data=True))
 
 
 @router.get("/kb/{entry_id}/diff")

@@ -6,15 +6,17 @@ import logging
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Form, Request
+from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from admin.downloads import checked_files, download
 from admin.pages import redirect, render, similarity_words
 from admin.routes.privacy import findings_view
 from admin.security import ConfigDep, CurrentUser, DbSession, KnowledgeDep, end_read
 from knowledge.catalog import themes
 from knowledge.desk import (
+    attachments,
     citations,
     courtesy,
     drafts,
@@ -125,9 +127,17 @@ def _ticket_page(request: Request, db: DbSession, knowledge: Knowledge, config: 
     deliveries = [message for message in outbox.list_for_ticket(session=db, ticket_id=ticket.id)
                   if message.kind != OutboxKind.NOTIFICATION.value]
     signature = _signature(config, user)
+    files = attachments.for_ticket(session=db, ticket_id=ticket.id)
+    limits = config.attachment_limits
     return render(request, "ticket.html", {
         "ticket": ticket,
         "messages": review.thread(session=db, ticket_id=ticket.id),
+        "files": files,
+        "files_of": {message_id: [f for f in files if f.ticket_message_id == message_id]
+                     for message_id in {f.ticket_message_id for f in files}},
+        "file_accept": attachments.ACCEPT_ATTRIBUTE,
+        "file_limits": (attachments.megabytes(limits.per_file_bytes),
+                        attachments.megabytes(limits.per_message_bytes)),
         # Advisers must see when an answer could not be delivered (e.g. the bot was blocked).
         "deliveries": deliveries,
         "bot": heartbeat.state(session=db),
@@ -215,10 +225,12 @@ class AnswerForm(BaseModel):
     keep_courtesy: str = Field("", max_length=4)
     confirm_duplicate: str = Field("", max_length=4)
     confirm_personal_data: str = Field("", max_length=4)
+    files_to_entry: str = Field("", max_length=4)
 
     def draft(self) -> dict[str, str]:
         """The values the page shows back."""
-        return self.model_dump(exclude={"confirm_duplicate", "confirm_personal_data"})
+        return self.model_dump(exclude={"confirm_duplicate", "confirm_personal_data",
+                                        "files_to_entry"})
 
     @property
     def personal_data_confirmed(self) -> bool:
@@ -254,6 +266,13 @@ def ticket_page(request: Request, ticket_id: int, db: DbSession, knowledge: Know
                 config: ConfigDep, user: CurrentUser) -> HTMLResponse:
     """Show a ticket with its thread, live suggestions and a draft."""
     return _ticket_page(request, db, knowledge, config, user, ticket_id)
+
+
+@router.get("/tickets/{ticket_id}/files/{file_id}")
+def ticket_file(ticket_id: int, file_id: int, db: DbSession, user: CurrentUser) -> Response:
+    """Download a file of the ticket (never shown in the browser)."""
+    return download(attachments.get(session=db, attachment_id=file_id, ticket_id=ticket_id,
+                                    with_data=True))
 
 
 @router.post("/tickets/{ticket_id}/assign")
@@ -307,12 +326,14 @@ def add_note(request: Request, ticket_id: int, db: DbSession, knowledge: Knowled
 def follow_up(request: Request, ticket_id: int, db: DbSession, knowledge: KnowledgeDep,
               config: ConfigDep, user: CurrentUser,
               text: Annotated[str, Form(max_length=_TEXT)],
-              kind: Annotated[str, Form()] = "follow_up") -> Response:
-    """Send the asker a follow-up or a correction after the answer."""
+              kind: Annotated[str, Form()] = "follow_up",
+              files: Annotated[list[UploadFile] | None, File()] = None) -> Response:
+    """Send the asker a follow-up or a correction after the answer, with its files."""
     return _attempt(request, db, knowledge, config, user, ticket_id,
-                    lambda: notes.send_follow_up(session=db, ticket_id=ticket_id, adviser=user,
-                                                 text=text, correction=kind == "correction",
-                                                 signature=_signature(config, user)),
+                    lambda: notes.send_follow_up(
+                        session=db, ticket_id=ticket_id, adviser=user, text=text,
+                        correction=kind == "correction", signature=_signature(config, user),
+                        files=checked_files(files, config.attachment_limits)),
                     at="follow-up", done="follow_up", texts={"follow_up": text})
 
 
@@ -358,8 +379,9 @@ def _int_or_none(value: str, what: str) -> int | None:
 @router.post("/tickets/{ticket_id}/approve")
 def approve(request: Request, ticket_id: int, db: DbSession, knowledge: KnowledgeDep,
             config: ConfigDep, user: CurrentUser, background: BackgroundTasks,
-            answer_form: Annotated[AnswerForm, Form()]) -> Response:
-    """Send the answer to the asker and, if asked, publish it to the knowledge base."""
+            answer_form: Annotated[AnswerForm, Form()],
+            files: Annotated[list[UploadFile] | None, File()] = None) -> Response:
+    """Send the answer (and its files) to the asker and, if asked, publish it."""
     form = answer_form.draft()
     answer, publication, question = form["answer"], form["publication"], form["question"]
     theme, references, entry_id = form["theme"], form["references"], form["entry_id"]
@@ -393,6 +415,8 @@ def approve(request: Request, ticket_id: int, db: DbSession, knowledge: Knowledg
                 raise InvalidInput("Choisissez la fiche à mettre à jour.")
         source = (_int_or_none(source_entry_id, "Fiche d'origine")
                   if choice is review.Publication.NONE else None)
+        # Checked before anything is written: a refused file sends nothing at all.
+        sent_files = checked_files(files, config.attachment_limits)
         review.approve(
             session=db, ticket_id=ticket_id, adviser=user, embedder=knowledge.embedder,
             approval=review.Approval(answer=answer, publication=choice,
@@ -403,7 +427,9 @@ def approve(request: Request, ticket_id: int, db: DbSession, knowledge: Knowledg
                                      signature_template=config.answer_signature,
                                      keep_courtesy=answer_form.keep_courtesy == "1",
                                      review_months=config.review_months,
-                                     confirm_personal_data=answer_form.personal_data_confirmed))
+                                     confirm_personal_data=answer_form.personal_data_confirmed,
+                                     files=sent_files,
+                                     files_to_entry=answer_form.files_to_entry == "1"))
     except DomainError as error:
         return _refused(request, db, knowledge, config, user, ticket_id, error, form=form,
                         confirmed_personal_data=answer_form.personal_data_confirmed)

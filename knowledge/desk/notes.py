@@ -7,7 +7,8 @@ import logging
 from sqlalchemy.orm import Session
 
 from knowledge import audit
-from knowledge.desk import reaching
+from knowledge.desk import attachments, reaching
+from knowledge.desk.attachments import Accepted
 from knowledge.desk.formatting import compose
 from knowledge.desk.review import (
     MAX_ANSWER_CHARS,
@@ -63,8 +64,9 @@ def add_note(*, session: Session, ticket_id: int, adviser: User, text: str) -> T
 
 
 def send_follow_up(*, session: Session, ticket_id: int, adviser: User, text: str,
-                   correction: bool = False, signature: str = "") -> TicketMessage:
-    """Send the asker a follow-up (or a correction) of an answered ticket, through the outbox."""
+                   correction: bool = False, signature: str = "",
+                   files: tuple[Accepted, ...] = ()) -> TicketMessage:
+    """Send the asker a follow-up (or a correction) of an answered ticket, with its files."""
     ticket = get_ticket(session=session, ticket_id=ticket_id)
     if not adviser.active:
         raise Forbidden("Votre compte est désactivé.")
@@ -79,10 +81,18 @@ def send_follow_up(*, session: Session, ticket_id: int, adviser: User, text: str
     message = TicketMessage(ticket_id=ticket.id, author=MessageAuthor.ADVISER.value, kind=kind,
                             user_id=adviser.id, text=body, created_at=utcnow())
     session.add(message)
-    reaching.send_to_asker(session=session, ticket=ticket,
-                           kind=OutboxKind.CORRECTION if correction else OutboxKind.FOLLOW_UP,
-                           text=compose(answer=body, signature=signature), formatted=True,
-                           created_by=f"user:{adviser.login}")
+    session.flush()
+    stored = attachments.store_all(session=session, ticket_id=ticket.id,
+                                   ticket_message_id=message.id, uploads=files,
+                                   source="adviser", created_by=f"user:{adviser.login}",
+                                   direction=attachments.OUT)
+    queued = reaching.send_to_asker(
+        session=session, ticket=ticket,
+        kind=OutboxKind.CORRECTION if correction else OutboxKind.FOLLOW_UP,
+        text=compose(answer=body, signature=signature), formatted=True,
+        created_by=f"user:{adviser.login}")
+    if queued is not None and stored:
+        attachments.attach_to_outbox(session=session, outbox=queued, attachments=stored)
     audit.record(session=session, actor=f"user:{adviser.login}", action=f"ticket.{kind}",
                  object_type="ticket", object_id=ticket.id)
     session.flush()

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, selectinload
 from knowledge import audit
 from knowledge.catalog import entries, personal_data, reviews
 from knowledge.catalog import themes as theme_list
-from knowledge.desk import courtesy, reaching
+from knowledge.desk import attachments, courtesy, reaching
+from knowledge.desk.attachments import Accepted
 from knowledge.desk.formatting import compose
 from knowledge.desk.tickets import OPEN_STATUSES, OPEN_VALUES, is_open
 from knowledge.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -128,6 +129,8 @@ class Approval:
     review_months: int = reviews.DEFAULT_REVIEW_MONTHS  # a new entry's review period
     # The adviser saw the personal data the detector found and publishes it on purpose.
     confirm_personal_data: bool = False
+    files: tuple[Accepted, ...] = ()  # checked files sent with the answer (attachments.check)
+    files_to_entry: bool = False  # ...and kept as the published entry's documents
 
 
 @dataclass(frozen=True)
@@ -462,12 +465,24 @@ def approve(*, session: Session, ticket_id: int, adviser: User, approval: Approv
     # The thread keeps the answer as the asker receives it: references and signature included.
     sent = compose(answer=answer, references=approval.legal_references,
                    signature=approval.signature)
-    session.add(TicketMessage(ticket_id=ticket.id, author=MessageAuthor.ADVISER.value,
-                              kind="answer", user_id=adviser.id, text=sent, created_at=now))
+    answer_message = TicketMessage(ticket_id=ticket.id, author=MessageAuthor.ADVISER.value,
+                                   kind="answer", user_id=adviser.id, text=sent,
+                                   created_at=now)
+    session.add(answer_message)
+    session.flush()
+    files = attachments.store_all(session=session, ticket_id=ticket.id,
+                                  ticket_message_id=answer_message.id, uploads=approval.files,
+                                  source="adviser", created_by=actor, direction=attachments.OUT)
+    if files and approval.files_to_entry and entry_id is not None \
+            and approval.publication is not Publication.NONE:
+        attachments.keep_for_entry(session=session, attachments=files, entry_id=entry_id,
+                                   created_by=actor)
     outbox_id = None
     if reaching.route(ticket) is not None:  # on the web, also read in « Mes questions »
         message = reaching.send_to_asker(session=session, ticket=ticket, kind=OutboxKind.ANSWER,
                                          text=sent, created_by=actor, formatted=True)
+        if message is not None and files:
+            attachments.attach_to_outbox(session=session, outbox=message, attachments=files)
         outbox_id = message.id if message is not None else None
     else:
         session.add(TicketMessage(ticket_id=ticket.id, author=MessageAuthor.SYSTEM.value,

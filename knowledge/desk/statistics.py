@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from knowledge.catalog import activity
 from knowledge.catalog.sheets import Cell, Days, Share, Table
-from knowledge.desk import help_counts
+from knowledge.desk import attachments, help_counts
 from knowledge.desk.tickets import OPEN_VALUES
 from knowledge.desk.workdays import PARIS, local_date, working_days_elapsed
 from knowledge.errors import InvalidInput
@@ -191,6 +191,7 @@ class Indicators:
     feedback_up: int
     feedback_down: int
     satisfaction: float | None
+    files_received: int = 0  # documents and photos askers sent with questions and precisions
 
 
 @dataclass(frozen=True)
@@ -311,7 +312,7 @@ def _questions(session: Session, span: Period) -> list[_Question]:
 
 
 def _indicators(everything: Sequence[_Question], counts: activity.Activity,
-                target_days: int) -> Indicators:
+                target_days: int, files_received: int = 0) -> Indicators:
     questions = [q for q in everything if q.arrived]
     statuses = Counter(q.status for q in questions)
     closed_by_reuse = statuses[TicketStatus.ANSWERED.value] + \
@@ -333,7 +334,8 @@ def _indicators(everything: Sequence[_Question], counts: activity.Activity,
         within_target=within, within_target_share=_share(within, len(answer_delays)),
         self_served_rate=_share(counts.self_served, counts.questions),
         reused=reused, reuse_share=_share(reused, closed_by_reuse),
-        feedback_up=up, feedback_down=down, satisfaction=_share(up, up + down))
+        feedback_up=up, feedback_down=down, satisfaction=_share(up, up + down),
+        files_received=files_received)
 
 
 def _months(period: Period, current: Iterable[_Question],
@@ -382,6 +384,9 @@ def report(*, session: Session, period: Period, target_days: int) -> StatsReport
     current, before = _questions(session, period), _questions(session, previous)
     counts = {span: activity.activity(session=session, first=span.utc_bounds()[0],
                                       after=span.utc_bounds()[1]) for span in (period, previous)}
+    files = {span: attachments.count_received(session=session, start=span.utc_bounds()[0],
+                                              end=span.utc_bounds()[1])
+             for span in (period, previous)}
     organisations = list(session.scalars(select(Organisation).order_by(Organisation.name)))
     departement_of = {o.id: o.departement for o in organisations}
 
@@ -415,8 +420,8 @@ def report(*, session: Session, period: Period, target_days: int) -> StatsReport
                 for row in _breakdown(dep_keys, departement, current, before)]
     return StatsReport(
         period=period, previous=previous, target_days=target_days,
-        current=_indicators(current, counts[period], target_days),
-        before=_indicators(before, counts[previous], target_days),
+        current=_indicators(current, counts[period], target_days, files[period]),
+        before=_indicators(before, counts[previous], target_days, files[previous]),
         months=_months(period, current, before), by_theme=tuple(theme_rows),
         by_organisation=tuple(org_rows), by_departement=tuple(dep_rows),
         help_centre=help_counts.report(session=session, period=period))
@@ -439,7 +444,7 @@ def indicator_table(stats: StatsReport) -> Table:
                 i.updated, _days(i.first_response.median), _days(i.first_response.p90),
                 _days(i.answer.median), _days(i.answer.p90), _pct(i.within_target_share),
                 _pct(i.self_served_rate), _pct(i.reuse_share), i.feedback_up, i.feedback_down,
-                _pct(i.satisfaction)]
+                _pct(i.satisfaction), i.files_received]
 
     names = ("Questions reçues", "Questions répondues", "Résolues par une réponse existante",
              "Classées hors champ", "Encore ouvertes", "Fiches publiées", "Fiches mises à jour",
@@ -448,7 +453,8 @@ def indicator_table(stats: StatsReport) -> Table:
              "Réponse : médiane (jours ouvrés)", "Réponse : 90e centile (jours ouvrés)",
              f"Réponses dans le délai cible ({stats.target_days} jours ouvrés)",
              "Taux d'autonomie (résolues par une réponse existante)",
-             "Réponses réutilisant une fiche", "Avis 👍", "Avis 👎", "Satisfaction (👍 / avis)")
+             "Réponses réutilisant une fiche", "Avis 👍", "Avis 👎", "Satisfaction (👍 / avis)",
+             "Fichiers reçus des demandeurs")
     rows = tuple((name, now, then) for name, now, then
                  in zip(names, lines(stats.current), lines(stats.before), strict=True))
     return Table("indicateurs", "Indicateurs",

@@ -186,6 +186,37 @@ def add_asker_message(*, session: Session, ticket_id: int, asker_id: int, text: 
     return ticket
 
 
+def asker_message(*, session: Session, ticket_id: int, kind: str,
+                  telegram_message_id: int | None = None) -> TicketMessage | None:
+    """The asker's message of a ticket (of this Telegram message, if given), the latest first."""
+    query = select(TicketMessage).where(TicketMessage.ticket_id == ticket_id,
+                                        TicketMessage.author == MessageAuthor.ASKER.value,
+                                        TicketMessage.kind == kind)
+    if telegram_message_id is not None:
+        query = query.where(TicketMessage.telegram_message_id == telegram_message_id)
+    return session.scalars(query.order_by(TicketMessage.id.desc()).limit(1)).first()
+
+
+def latest_open(*, session: Session, asker_id: int, since: datetime) -> Ticket | None:
+    """The asker's most recent open question asked since a moment (a document joins it)."""
+    return session.scalars(
+        select(Ticket).where(Ticket.asker_id == asker_id, Ticket.status.in_(OPEN_VALUES),
+                             Ticket.created_at >= since)
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(1)).first()
+
+
+def telegram_message_stored(*, session: Session, chat_id: int, telegram_message_id: int) -> bool:
+    """Whether this Telegram message is already a question or a precision (a replayed update)."""
+    if find_by_telegram_message(session=session, chat_id=chat_id,
+                                telegram_message_id=telegram_message_id) is not None:
+        return True
+    return session.scalar(
+        select(func.count(TicketMessage.id)).join(Ticket)
+        .where(Ticket.telegram_chat_id == chat_id,
+               TicketMessage.telegram_message_id == telegram_message_id,
+               TicketMessage.author == MessageAuthor.ASKER.value)) != 0
+
+
 REOPEN_DAYS = 30  # how long after an answer a reply in its thread reopens the question
 REOPENED = "reopened"
 

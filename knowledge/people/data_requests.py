@@ -1,10 +1,11 @@
 """Requests of the persons concerned: a copy of their data (access), and erasure.
 
 Erasing an asker reaches every table: their row, the texts of their tickets (names replaced,
-the question and answer kept), the messages sent to them (texts and chat ids), the raw Telegram
-updates they sent, phrasings learnt from their questions and the audit log (actor and details
-redacted, never the event itself). Erasing an adviser's account keeps the answers they wrote
-but cuts their name, login, Telegram chat and secrets from them.
+the question and answer kept), the files of their questions (deleted), the messages sent to
+them (texts and chat ids), the raw Telegram updates they sent, phrasings learnt from their
+questions and the audit log (actor and details redacted, never the event itself). Erasing an
+adviser's account keeps the answers they wrote but cuts their name, login, Telegram chat and
+secrets from them.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sqlalchemy import ColumnElement, String, Text, delete, func, or_, select, u
 from sqlalchemy.orm import Session, undefer
 
 from knowledge import audit
-from knowledge.desk import conversations
+from knowledge.desk import attachments, conversations
 from knowledge.desk.notes import INTERNAL_NOTE
 from knowledge.errors import Conflict, Forbidden
 from knowledge.people import advisers, askers, members
@@ -112,6 +113,15 @@ def asker_data(*, session: Session, asker_id: int) -> dict[str, Any]:
             "messages": [{"auteur": message.author, "type": message.kind,
                           "le": _plain(message.created_at), "texte": message.text}
                          for message in ticket.messages if message.kind != INTERNAL_NOTE],
+            # The files themselves are not copied in: they can weigh tens of megabytes, the
+            # asker sent (or received) them, and the desk hands any of them out on request;
+            # the checksum proves which file is meant (docs/rgpd.md).
+            "fichiers": [{"nom": item.filename, "type": item.content_type,
+                          "taille_octets": item.size, "sha256": item.sha256,
+                          "sens": "envoyé par vous" if item.direction == attachments.IN
+                          else "envoyé par le SVP", "le": _plain(item.created_at)}
+                         for item in attachments.for_ticket(session=session,
+                                                            ticket_id=ticket.id)],
         } for ticket in tickets],
         "messages_envoyes": [{"id": row.id, "type": row.kind, "statut": row.status,
                               "cree_le": _plain(row.created_at),
@@ -292,6 +302,9 @@ def erase_asker(*, session: Session, asker_id: int, actor: str,
         message.telegram_message_id = None
         counts["messages"] += 1
     counts["entries"] = _scrub_entries(session, ticket_ids, scrubber, embedder)
+    # Every file of their questions, received or sent: names and bytes may hold anything.
+    counts["attachments"] = attachments.delete_for_tickets(session=session,
+                                                           ticket_ids=ticket_ids)
     for row in session.scalars(select(Outbox).where(or_(
             Outbox.asker_id == asker.id, Outbox.chat_id.in_(chats),
             Outbox.ticket_id.in_(ticket_ids)))):

@@ -18,12 +18,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from knowledge import audit
+from knowledge.desk import attachments
 from knowledge.people import members
 from knowledge.people.scrubbing import Scrubber, identifiers_of, scrub_phrasing
 from knowledge.store.catalog_models import EntryCorrection
 from knowledge.store.desk_tables import ProcessHeartbeat
 from knowledge.store.login_security import LoginThrottle
-from knowledge.store.mail_models import MailInboxMessage
+from knowledge.store.mail_models import Attachment, MailInboxMessage
 from knowledge.store.member_models import MemberLink, MemberSession
 from knowledge.store.models import (
     AuditEvent,
@@ -51,6 +52,7 @@ CLOSED = (TicketStatus.ANSWERED.value, TicketStatus.SELF_SERVED.value,
 
 CATEGORIES: dict[str, str] = {
     "tickets": "Questions closes anonymisées",
+    "attachments": "Fichiers des questions closes supprimés",
     "outbox": "Messages envoyés dont le texte est effacé",
     "inbox": "Mises à jour Telegram traitées supprimées",
     "mail_inbox": "Courriels reçus traités supprimés",
@@ -152,6 +154,9 @@ def _anonymise_tickets(session: Session, tickets: list[Ticket]) -> None:
             ticket.telegram_message_id = None
         session.execute(update(EntryCorrection).where(EntryCorrection.ticket_id.in_(ids))
                         .values(asker_id=None))
+        # The files are the asker's, and may name anyone: the thread keeps their names only
+        # in its text ("Document joint : ..."), scrubbed above; their bytes go with the link.
+        attachments.delete_for_tickets(session=session, ticket_ids=ids)
         # Their messages are all delivered or given up (the tickets are closed): what they
         # said is in the thread; the rows only held chat ids and copies.
         session.execute(delete(Outbox).where(Outbox.ticket_id.in_(ids),
@@ -177,6 +182,8 @@ def purge(*, session: Session, policy: RetentionPolicy, actor: str, dry_run: boo
     audit_events = _audit_to_redact(session, audit_limit)
     counts = {
         "tickets": _count(session, Ticket, *_closed_before(ticket_limit)),
+        "attachments": _count(session, Attachment, Attachment.ticket_id.in_(
+            select(Ticket.id).where(*_closed_before(ticket_limit)))),
         "outbox": _count(session, Outbox, *_outbox_done_before(outbox_limit)),
         "inbox": _count(session, InboxUpdate, *inbox_done),
         "mail_inbox": _count(session, MailInboxMessage, *mail_done),

@@ -21,7 +21,7 @@ from knowledge.store.db import is_sqlite
 from svp import redaction
 from svp.cli.base import OperatorError, app, open_knowledge, sealing_keys, settings
 from svp.mailwiring import mail_sender, mail_service, mail_settings
-from svp.runtime import retention_policy
+from svp.runtime import attachment_limits, retention_policy
 from svp.settings import Settings
 from svp.webapp import WEBHOOK_PATH
 
@@ -54,6 +54,7 @@ def admin_config(current: Settings, *, sealer: SecretSealer) -> AdminConfig:
         api_rate_per_minute=current.api_rate_per_minute,
         backup_dir=current.resolved_backup_dir(),
         retention=retention_policy(current),
+        attachment_limits=attachment_limits(current),
         secret_sealer=sealer,
         help=HelpConfig(enabled=current.help_centre,
                         anonymous_reading=current.help_anonymous_reading,

@@ -287,5 +287,5 @@ def test_ticket_page_shows_an_answer_that_could_not_be_delivered(
             outbox.mark_failed(session=session, outbox_id=sent[0].id,
                                reason="l'utilisateur a bloqué le bot")
         page = client.get(f"/tickets/{ticket_id}").text
-    assert "Messages envoyés par Telegram" in page
+    assert "Messages envoyés au demandeur" in page
     assert "échec" in page and "l&#39;utilisateur a bloqué le bot" in page

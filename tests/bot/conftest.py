@@ -51,6 +51,12 @@ class RecordingRequest(BaseRequest):
         self.calls: list[Call] = []
         self.planned: dict[str, list[Any]] = {}
         self.next_message_id = 5000
+        self.files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_unique_id, bytes)
+        self.downloads: list[str] = []  # file paths downloaded, in order
+
+    def serve_file(self, file_id: str, data: bytes, unique_id: str | None = None) -> None:
+        """Make a file known to getFile and downloadable, as Telegram keeps it."""
+        self.files[file_id] = (unique_id or f"u-{file_id}", data)
 
     @property
     def read_timeout(self) -> float | None:
@@ -70,8 +76,18 @@ class RecordingRequest(BaseRequest):
                          read_timeout: Any = None, write_timeout: Any = None,
                          connect_timeout: Any = None, pool_timeout: Any = None
                          ) -> tuple[int, bytes]:
+        if "/file/bot" in url:  # a download: the bytes of a file getFile described
+            file_id = url.rsplit("/", 1)[-1]
+            self.downloads.append(file_id)
+            if file_id not in self.files:
+                return 404, b"Not Found"
+            return 200, self.files[file_id][1]
         name = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data is not None else {}
+        if name == "getFile" and str(params.get("file_id")) not in self.files:
+            self.calls.append(Call(name, params, ok=False))
+            return 400, json.dumps({"ok": False, "error_code": 400,
+                                    "description": "Bad Request: invalid file_id"}).encode()
         planned = self.planned.get(name)
         outcome = planned.pop(0) if planned else None
         if outcome is not None:
@@ -102,6 +118,11 @@ class RecordingRequest(BaseRequest):
                     "from": BOT_USER, "text": str(params.get("text", ""))}
         if name == "getUpdates":
             return []
+        if name == "getFile":
+            file_id = str(params["file_id"])
+            unique_id, data = self.files[file_id]
+            return {"file_id": file_id, "file_unique_id": unique_id, "file_size": len(data),
+                    "file_path": f"documents/{file_id}"}
         return True
 
     def sent(self, chat_id: int | None = None) -> list[Call]:
@@ -177,6 +198,36 @@ class BotHarness:
             message["edit_date"] = int(time.time())
         message.update(extra or {})
         return {"update_id": update_id, ("edited_message" if edited else "message"): message}
+
+    def document(self, person: Person, data: bytes, *, file_name: str = "courrier.pdf",
+                 caption: str | None = None, mime_type: str = "application/pdf",
+                 reply_to: int | None = None, file_id: str | None = None,
+                 unique_id: str | None = None) -> dict[str, Any]:
+        """A message update carrying a document Telegram keeps (served to getFile)."""
+        file_id = file_id or f"doc{self._update_id + 1}"
+        unique_id = unique_id or f"u-{file_id}"
+        self.transport.serve_file(file_id, data, unique_id)
+        extra: dict[str, Any] = {"document": {"file_id": file_id, "file_unique_id": unique_id,
+                                              "file_name": file_name, "mime_type": mime_type,
+                                              "file_size": len(data)}}
+        if caption is not None:
+            extra["caption"] = caption
+        return self.message(person, None, reply_to=reply_to, extra=extra)
+
+    def photo(self, person: Person, data: bytes, *, caption: str | None = None
+              ) -> dict[str, Any]:
+        """A message update carrying a photo in two sizes (the larger is the one to keep)."""
+        big, small = f"ph{self._update_id + 1}", f"th{self._update_id + 1}"
+        self.transport.serve_file(big, data)
+        self.transport.serve_file(small, data[:10])
+        extra: dict[str, Any] = {"photo": [
+            {"file_id": small, "file_unique_id": f"u-{small}", "width": 90, "height": 90,
+             "file_size": 10},
+            {"file_id": big, "file_unique_id": f"u-{big}", "width": 800, "height": 800,
+             "file_size": len(data)}]}
+        if caption is not None:
+            extra["caption"] = caption
+        return self.message(person, None, extra=extra)
 
     def press(self, person: Person, data: str, *, message_id: int = 1,
               markup: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -3,13 +3,15 @@
 The asker's life runs through the real paths: updates committed to the inbox and processed by
 the intake, registration conversation, question, adviser notification, answer published to the
 knowledge base (phrasing learnt), delivery, 👎 with a comment, subscription, an admin's block
-with a reason. Then the asker erases their data with /supprimer, and every column of every
-table is scanned for their name, username, e-mail and Telegram id.
+with a reason, a letter sent as a document. Then the asker erases their data with /supprimer,
+and every column of every table, stored files' bytes included, is scanned for their name,
+username, e-mail and Telegram id.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import logging
@@ -17,6 +19,7 @@ from datetime import date, datetime
 from typing import Any
 
 import pytest
+import sample_files
 from conftest import BotHarness, Person
 from sqlalchemy import select
 from telegram import Update
@@ -43,6 +46,7 @@ QUESTION = ("Bonjour, ici Gwenaëlle Kerbrat : un locataire peut-il sous-louer u
 ANSWER = ("Bonjour Gwenaëlle Kerbrat, la sous-location d'une partie du logement est possible "
           "pour une personne de plus de 60 ans ou un adulte handicapé, avec l'accord du "
           "bailleur, ou pour un étudiant dans certaines conditions.")
+LETTER = "Madame Gwenaelle Kerbrat, bail du 12 mars"
 COMMENT = "Merci mais il manque le cas des étudiants, signé Kerbrat."
 NEEDLES = ("Gwenaëlle", fold("Gwenaëlle"), "Kerbrat", USERNAME, EMAIL, str(TELEGRAM_ID))
 
@@ -85,6 +89,9 @@ async def _life_of_an_asker(harness: BotHarness) -> int:
     asker_id = await _register(harness)
     await drain(harness.application.bot, harness.knowledge)
     await _inbox(harness, harness.message(GWEN, QUESTION))
+    # A letter naming her, sent right after the question: it joins it (name and bytes).
+    await _inbox(harness, harness.document(GWEN, sample_files.pdf(LETTER),
+                                           file_name="courrier-kerbrat.pdf"))
     with harness.knowledge.session() as session:
         ticket = session.scalars(select(Ticket)).one()
         user = session.scalars(select(User).where(User.login == "yannick")).one()
@@ -134,7 +141,11 @@ def _traces(harness: BotHarness) -> list[str]:
 
 async def test_erasure_leaves_no_trace_of_the_asker_in_any_table(harness: BotHarness) -> None:
     asker_id = await _life_of_an_asker(harness)
-    assert len(_traces(harness)) > 10  # the scan does see the data before erasure
+    traces = _traces(harness)
+    assert len(traces) > 10  # the scan does see the data before erasure...
+    # ...stored files included: their names and the bytes themselves.
+    assert {"attachments.filename", "attachments.data"} <= {
+        trace.split(" = ")[0] for trace in traces}
     await _inbox(harness, harness.message(GWEN, "/supprimer"))
     await _inbox(harness, harness.press(GWEN, "erase:yes"))
     assert _traces(harness) == []
@@ -180,12 +191,18 @@ async def test_my_data_sends_the_asker_their_data_as_json_and_csv(harness: BotHa
     assert data["demandeur"]["identifiant_telegram"] == TELEGRAM_ID
     [question] = data["questions"]
     assert question["texte"] == QUESTION
-    assert [m["auteur"] for m in question["messages"]][:2] == ["asker", "adviser"]
+    assert [m["auteur"] for m in question["messages"]][:3] == ["asker", "asker", "adviser"]
+    [letter] = question["fichiers"]
+    assert (letter["nom"], letter["type"], letter["sens"]) == (
+        "courrier-kerbrat.pdf", "application/pdf", "envoyé par vous")
+    assert letter["taille_octets"] == len(sample_files.pdf(LETTER))
+    assert letter["sha256"] == hashlib.sha256(sample_files.pdf(LETTER)).hexdigest()
     assert any(row["texte"].startswith("Bonjour Gwenaëlle") for row in data["messages_envoyes"])
     rows = dict(csv.reader(io.StringIO(documents["mes-donnees-svp.csv"].decode("utf-8-sig")),
                            delimiter=";"))
     assert rows["demandeur.nom"] == FULL_NAME
     assert rows["questions[1].texte"] == QUESTION
+    assert rows["questions[1].fichiers[1].nom"] == "courrier-kerbrat.pdf"
     [caption] = [call.params.get("caption") for call in harness.transport.calls
                  if call.method == "sendDocument" and call.params.get("caption")]
     assert "copie" in str(caption)

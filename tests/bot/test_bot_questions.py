@@ -200,11 +200,9 @@ async def test_unusual_text_is_stored_and_answered_safely(harness: BotHarness,
 
 
 @pytest.mark.parametrize("extra", [
-    {"photo": [{"file_id": "p", "file_unique_id": "p", "width": 10, "height": 10}]},
     {"voice": {"file_id": "v", "file_unique_id": "v", "duration": 3}},
     {"sticker": {"file_id": "s", "file_unique_id": "s", "width": 5, "height": 5,
                  "is_animated": False, "is_video": False, "type": "regular"}},
-    {"document": {"file_id": "d", "file_unique_id": "d", "file_name": "bail.pdf"}},
     {"location": {"latitude": 43.3, "longitude": 5.4}},
 ])
 async def test_non_text_messages_get_a_polite_explanation(harness: BotHarness,

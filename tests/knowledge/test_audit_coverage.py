@@ -101,6 +101,27 @@ ALLOWED: dict[str, str] = {
     # API tokens: the last use is noted on the token; calls of write tokens are audited by
     # `api_tokens.record_call`, after the response.
     "knowledge.people.api_tokens.authenticate": "last use of a token, noted on the token",
+    # The email channel and the help centre (issues 23, 24): queued messages and stored mail
+    # are bookkeeping of audited acts, like the Telegram outbox and inbox above.
+    "knowledge.desk.outbox.enqueue_email": "queued inside an audited action",
+    "knowledge.desk.reaching.send_to_asker": "queued inside an audited action",
+    "knowledge.desk.adviser_alerts.email_advisers": "queued inside an audited action",
+    "knowledge.desk.mail_actions.issue": "links of a receipt, inside the audited submit",
+    "knowledge.desk.mail_inbox.record": "intake bookkeeping (raw received mail)",
+    "knowledge.desk.mail_inbox.mark_flagged": "intake bookkeeping",
+    "knowledge.desk.mail_inbox.next_pending": "intake bookkeeping",
+    "knowledge.desk.mail_inbox.mark_processed": "intake bookkeeping, in the unit of the "
+                                                "audited action",
+    "knowledge.desk.mail_inbox.record_failure": "intake bookkeeping",
+    "knowledge.desk.help_counts.record": "anonymous counters of the help centre",
+    "knowledge.people.members.link_for_asker": "a one-time link (the sign-in it gives is "
+                                               "audited)",
+    # Files ride on audited acts: a question or precision, an answer, a purge or erasure.
+    "knowledge.desk.attachments.store": "inside the audited question, precision or answer",
+    "knowledge.desk.attachments.store_all": "inside the audited question, precision or answer",
+    "knowledge.desk.attachments.attach_to_outbox": "inside the audited answer or follow-up",
+    "knowledge.desk.attachments.keep_for_entry": "inside the audited publication",
+    "knowledge.desk.attachments.delete_for_tickets": "inside the audited purge or erasure",
 }
 
 

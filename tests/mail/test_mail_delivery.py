@@ -168,3 +168,29 @@ def test_each_channel_claims_only_its_own_rows(knowledge: Knowledge) -> None:
         email = outbox.claim_due(session=session, channel=OutboxChannel.EMAIL)
         assert [row.channel for row in telegram] == ["telegram"]
         assert [row.channel for row in email] == ["email"]
+
+
+def test_an_answer_with_files_arrives_with_them_as_mime_parts(knowledge: Knowledge) -> None:
+    import sample_files
+
+    from knowledge.desk import attachments
+    from knowledge.desk.attachments import AttachmentLimits, Upload
+
+    ticket_id = _web_ticket(knowledge)
+    make_user(knowledge, "camille")
+    letter, plan = sample_files.pdf("Modele de courrier"), sample_files.png()
+    files = attachments.check(uploads=[Upload("modèle de courrier.pdf", None, letter),
+                                       Upload("plan.png", None, plan)],
+                              limits=AttachmentLimits())
+    with knowledge.session() as session:
+        adviser = session.scalars(select(User).where(User.login == "camille")).one()
+        review.approve(session=session, ticket_id=ticket_id, adviser=adviser,
+                       approval=review.Approval(answer="Voici le modèle.", files=tuple(files)))
+    with smtp_server() as (port, box):
+        assert drain(knowledge, _delivery(port)).sent == 1
+        [message] = box.wait_for(1)
+    assert "Voici le modèle." in body_of(message)
+    parts = {part.get_filename(): (part.get_content_type(), part.get_content())
+             for part in message.iter_attachments()}
+    assert parts == {"modèle de courrier.pdf": ("application/pdf", letter),
+                     "plan.png": ("image/png", plan)}

@@ -120,3 +120,29 @@ def test_the_report_compares_with_the_same_month_one_year_earlier(session: Sessi
             for row in stats.months] == [("2027-10", "2026-10", 1)]
     columns = statistics.indicator_table(stats).columns
     assert columns[2] == "Un an plus tôt du 01/10/2026 au 31/10/2026"
+
+
+def test_files_received_in_the_period_are_counted_apart_from_those_sent(
+        session: Session) -> None:
+    from knowledge.desk import attachments
+    from knowledge.desk.attachments import AttachmentLimits, Upload
+    from knowledge.store.models import Ticket
+
+    build(session)
+    ticket = session.query(Ticket).order_by(Ticket.id).first()
+    assert ticket is not None
+    [letter], _ = attachments.accept(uploads=[Upload("bail.txt", None, b"bail")],
+                                     limits=AttachmentLimits())
+    for when, direction in (("2026-11-10", "in"), ("2026-11-12", "in"), ("2026-11-13", "out"),
+                            ("2026-10-30", "in")):
+        stored = attachments.store(session=session, ticket_id=ticket.id,
+                                   ticket_message_id=None, upload=letter,
+                                   source="telegram" if direction == "in" else "adviser",
+                                   created_by="t", direction=direction)
+        stored.created_at = paris(when)
+    session.commit()
+    stats = statistics.report(session=session, period=NOVEMBER, target_days=5)
+    assert (stats.current.files_received, stats.before.files_received) == (2, 0)
+    [row] = [row for row in statistics.indicator_table(stats).rows
+             if row[0] == "Fichiers reçus des demandeurs"]
+    assert row[1:] == (2, 0)

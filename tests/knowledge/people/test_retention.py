@@ -9,13 +9,14 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from knowledge import audit
-from knowledge.desk import outbox, tickets
+from knowledge.desk import attachments, outbox, tickets
+from knowledge.desk.attachments import AttachmentLimits, Upload
 from knowledge.people import askers, organisations, retention
 from knowledge.people.retention import RetentionPolicy, months_before
 from knowledge.store.db import make_session_factory
 from knowledge.store.desk_tables import ProcessHeartbeat
 from knowledge.store.login_security import LoginThrottle
-from knowledge.store.mail_models import MailInboxMessage
+from knowledge.store.mail_models import Attachment, MailInboxMessage
 from knowledge.store.models import (
     AuditEvent,
     InboxUpdate,
@@ -51,6 +52,12 @@ def _ticket(session: Session, asker_id: int, closed_at: datetime | None) -> int:
                             text="Je suis Jeanne Dupont : que faire d'un loyer impayé ?")
     session.add(TicketMessage(ticket_id=ticket.id, author="adviser", kind="answer",
                               text="Bonjour Jeanne Dupont, il faut d'abord…"))
+    [letter], _ = attachments.accept(uploads=[Upload(
+        "mise-en-demeure-dupont.txt", None, b"Mme Jeanne Dupont doit 3 mois de loyer.")],
+        limits=AttachmentLimits())
+    attachments.store(session=session, ticket_id=ticket.id,
+                      ticket_message_id=ticket.messages[0].id, upload=letter,
+                      source="telegram", created_by=f"asker:{asker_id}")
     if closed_at is not None:
         ticket.status = TicketStatus.ANSWERED.value
         ticket.answered_at = closed_at
@@ -114,8 +121,9 @@ def _fixture(session: Session) -> dict[str, int]:
     return ids
 
 
-EXPECTED = {"tickets": 1, "outbox": 1, "inbox": 1, "mail_inbox": 1, "audit": 1,
-            "sessions": 2, "login_attempts": 1, "login_throttles": 1, "member_access": 0}
+EXPECTED = {"tickets": 1, "attachments": 1, "outbox": 1, "inbox": 1, "mail_inbox": 1,
+            "audit": 1, "sessions": 2, "login_attempts": 1, "login_throttles": 1,
+            "member_access": 0}
 
 
 def test_dry_run_counts_each_category_and_changes_nothing(session: Session) -> None:
@@ -140,9 +148,11 @@ def test_purge_applies_every_limit_and_keeps_what_is_within(session: Session) ->
     assert all("Jeanne" not in message.text and "Dupont" not in message.text
                for message in old.messages)
     assert session.query(Outbox).filter_by(ticket_id=old.id).count() == 0
+    assert session.query(Attachment).filter_by(ticket_id=old.id).count() == 0  # bytes gone
     for kept in ("new_ticket", "open_ticket"):
         ticket = session.get(Ticket, ids[kept])
         assert ticket is not None and ticket.asker_id is not None and "Jeanne" in ticket.text
+        assert session.query(Attachment).filter_by(ticket_id=ticket.id).count() == 1
     texts = {row.id: row.text for row in session.scalars(select(Outbox))}
     assert texts[ids["outbox_91"]] == ""
     assert texts[ids["outbox_89"]] == "message de 89 jours"
