@@ -9,18 +9,26 @@ search for suggestions runs before that unit (it only reads).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from knowledge.desk import mail_actions, mail_inbox, mail_questions, outbox, tickets
+from knowledge.desk import (
+    attachments,
+    mail_actions,
+    mail_inbox,
+    mail_questions,
+    outbox,
+    tickets,
+)
 from knowledge.errors import DomainError
 from knowledge.people import mail_senders
 from knowledge.people.mail_senders import SenderKind
 from knowledge.retrieval import passages
 from knowledge.runtime import Knowledge, SearchHit
 from knowledge.store.mail_models import MailInboxMessage
-from knowledge.store.models import OutboxKind, Ticket
+from knowledge.store.models import MessageAuthor, OutboxKind, Ticket, TicketMessage
 from mail import reading
 
 logger = logging.getLogger(__name__)
@@ -41,6 +49,7 @@ class IntakeConfig:
     suggestions: int = 3
     per_minute: int = 5
     per_day: int = 30
+    limits: attachments.AttachmentLimits = field(default_factory=attachments.AttachmentLimits)
 
 
 def _reply(session: Session, *, to: str, subject: str, text: str, kind: OutboxKind,
@@ -132,18 +141,47 @@ def _forget(session: Session, inbox_id: int) -> None:
         row.message_id = None
 
 
+def _files(read: reading.ReadMail, config: IntakeConfig
+           ) -> tuple[list[attachments.Accepted], list[attachments.Refused]]:
+    """The attached files the desk keeps, and those it refuses (with the French reason)."""
+    return attachments.accept(
+        uploads=[attachments.Upload(filename=part.filename, declared_type=part.content_type,
+                                    data=part.data) for part in read.attachments],
+        limits=config.limits)
+
+
+def _keep_files(session: Session, ticket: Ticket, accepted: list[attachments.Accepted],
+                created_by: str) -> None:
+    """Attach the accepted files to the asker's latest message of the ticket."""
+    if not accepted:
+        return
+    session.flush()
+    message_id = session.scalars(select(TicketMessage.id).where(
+        TicketMessage.ticket_id == ticket.id, TicketMessage.author == MessageAuthor.ASKER.value)
+        .order_by(TicketMessage.id.desc()).limit(1)).first()
+    if message_id is not None:
+        attachments.store_all(session=session, ticket_id=ticket.id,
+                              ticket_message_id=message_id, uploads=accepted, source="email",
+                              created_by=created_by)
+
+
 def _new_question(session: Session, read: reading.ReadMail, *,
                   asker_id: int, config: IntakeConfig, hits: list[SearchHit],
-                  top_score: float | None, warning: str | None, closed: int | None
+                  top_score: float | None, warning: str | None, closed: int | None,
+                  files: tuple[list[attachments.Accepted], list[attachments.Refused]]
                   ) -> Decision:
     if tickets.limit_reached(session=session, asker_id=asker_id, per_minute=config.per_minute,
                              per_day=config.per_day) is not None:
         _reply(session, to=read.sender, subject=_subject(read), text=LIMIT_TEXT,
                kind=OutboxKind.RECEIPT, read=read, asker_id=asker_id)
         return _finish("over_limit")
+    accepted, refused = files
+    text = read.text or ("Documents joints : " + ", ".join(item.filename for item in accepted)
+                         if accepted else "")
     ticket = mail_questions.ask(session=session, asker_id=asker_id, subject=read.subject,
-                                text=read.text, message_id=read.message_id,
+                                text=text, message_id=read.message_id,
                                 admin_base_url=config.site_url, warning=warning)
+    _keep_files(session, ticket, accepted, f"asker:{asker_id}")
     tickets.record_suggestions(session=session, ticket_id=ticket.id,
                                entry_ids=[hit.entry_id for hit in hits], top_score=top_score)
     links: dict[str, str | None] = {mail_actions.SELF_SERVED: None, mail_actions.WAIT: None}
@@ -155,6 +193,11 @@ def _new_question(session: Session, read: reading.ReadMail, *,
                         shown=passages.shown_texts(hits),
                         self_served=links[mail_actions.SELF_SERVED],
                         wait=links[mail_actions.WAIT])
+    if accepted or refused:
+        kept = (["Fichiers reçus avec votre question : "
+                 + ", ".join(item.filename for item in accepted) + "."] if accepted else [])
+        said = [attachments.refusal_text(refused)] if refused else []
+        text = text.replace(SIGN_OFF, "\n\n" + "\n".join(kept + said) + SIGN_OFF)
     if closed is not None:
         text = CLOSED_TEXT.format(number=closed, new=ticket.id).removesuffix(SIGN_OFF) \
             + "\n\n" + text.removeprefix("Bonjour,\n\n")
@@ -196,22 +239,37 @@ def _decide(session: Session, inbox_id: int, read: reading.ReadMail, *,
             _reply(session, to=read.sender, subject=_subject(read), text=PENDING_TEXT,
                    kind=OutboxKind.REGISTRATION, read=read, asker_id=sender.asker_id)
         return _finish(mail_senders.HELD)
-    if not read.text and not read.subject:
-        _reply(session, to=read.sender, subject=_subject(read), text=EMPTY_TEXT,
+    files = _files(read, config)
+    accepted, refused = files
+    if not read.text and not read.subject and not accepted:
+        text = EMPTY_TEXT
+        if refused:
+            text = text.replace(SIGN_OFF, "\n\n" + attachments.refusal_text(refused) + SIGN_OFF)
+        _reply(session, to=read.sender, subject=_subject(read), text=text,
                kind=OutboxKind.RECEIPT, read=read, asker_id=sender.asker_id)
         return _finish("empty")
     thread = mail_questions.find_thread(session=session, references=read.references,
                                         ticket_number=read.ticket_number,
                                         asker_id=sender.asker_id)
     closed = None
-    if thread is not None and read.text:
+    said = read.text or ("Documents joints : " + ", ".join(item.filename for item in accepted)
+                         if accepted else "")
+    if thread is not None and said:
         done = mail_questions.follow_up(session=session, ticket=thread,
-                                        asker_id=sender.asker_id, text=read.text)
+                                        asker_id=sender.asker_id, text=said)
         if done is not None:
+            _keep_files(session, thread, accepted, f"asker:{sender.asker_id}")
+            if refused:  # the rest is kept: say which files were not
+                _reply(session, to=read.sender, subject=_ticket_subject(thread),
+                       text="Bonjour,\n\nVotre message est ajouté à la question n° "
+                            f"{thread.id}.\n\n{attachments.refusal_text(refused)}" + SIGN_OFF,
+                       kind=OutboxKind.RECEIPT, read=read, ticket_id=thread.id,
+                       asker_id=sender.asker_id)
             return _finish("follow_up", thread.id)
         closed = thread.id
     return _new_question(session, read, asker_id=sender.asker_id, config=config,
-                         hits=hits, top_score=top_score, warning=warning, closed=closed)
+                         hits=hits, top_score=top_score, warning=warning, closed=closed,
+                         files=files)
 
 
 class _AlreadyProcessed(Exception):

@@ -13,6 +13,7 @@ from mail.imap import MEGABYTE, ImapSettings, MailReader
 from mail.processing import IntakeConfig
 from mail.service import MailProcessor, MailService
 from mail.smtp import SmtpSettings, send_plain
+from svp.runtime import attachment_limits
 from svp.settings import Settings, SettingsError
 
 
@@ -60,7 +61,8 @@ def intake_config(current: Settings) -> IntakeConfig:
                         auth_failure=current.mail_auth_failure, trusted_servers=trusted,
                         suggestions=max(0, min(current.suggestions_shown, 3)),
                         per_minute=current.rate_limit_per_minute,
-                        per_day=current.rate_limit_per_day)
+                        per_day=current.rate_limit_per_day,
+                        limits=attachment_limits(current))
 def imap_settings(current: Settings) -> ImapSettings | None:
     """The mailbox the questions are read from, or None when none is configured."""
     if not current.mail_imap_host:

@@ -310,3 +310,79 @@ def test_hostile_and_broken_mail_is_handled_without_a_crash(knowledge: Knowledge
     # Each decided at its first attempt, without an error.
     assert all(row.attempts == 1 and row.last_error is None
                for row in (_row(knowledge, i) for i in ids))
+
+
+def _pdf() -> bytes:
+    return (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+            b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n"
+            b"%%EOF\n")
+
+
+def _zip_bomb() -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", b"\0" * (20 * 1024 * 1024))
+    return buffer.getvalue()
+
+
+def test_attached_files_are_kept_checked_and_the_refused_ones_named_in_the_receipt(
+        knowledge: Knowledge) -> None:
+    from knowledge.store.mail_models import Attachment
+
+    _asker(knowledge)
+    question = _mail(MEMBER, "Courrier du locataire",
+                     "Voici le courrier reçu et la décision de la CAL : que répondre ?")
+    question.add_attachment(_pdf(), maintype="application", subtype="pdf",
+                            filename="décision CAL.pdf")
+    question.add_attachment(b"MZ\x90\x00" + b"\0" * 200, maintype="application",
+                            subtype="pdf", filename="facture.pdf")  # a program, renamed
+    question.add_attachment(b"\x89PNG\r\n\x1a\n" + b"\0" * (30 * 1024 * 1024),
+                            maintype="image", subtype="png", filename="photo.png")
+    question.add_attachment(_zip_bomb(), maintype="application",
+                            subtype="vnd.openxmlformats-officedocument.wordprocessingml.document",
+                            filename="bail.docx")
+    inbox_id = _receive(knowledge, question)
+    process_pending(knowledge, CONFIG)
+    row = _row(knowledge, inbox_id)
+    assert row.outcome == "question" and row.ticket_id is not None
+    with knowledge.session() as session:
+        files = list(session.scalars(select(Attachment).where(
+            Attachment.ticket_id == row.ticket_id)))
+        assert [(f.filename, f.content_type, f.source, f.direction) for f in files] == [
+            ("décision CAL.pdf", "application/pdf", "email", "in")]
+        ticket = session.get(Ticket, row.ticket_id)
+        assert ticket is not None and "que répondre ?" in ticket.text  # the text is kept
+    [receipt] = _sent(knowledge)
+    assert "Fichiers reçus avec votre question : décision CAL.pdf." in receipt.text
+    for name in ("facture.pdf", "photo.png", "bail.docx"):
+        assert f"« {name} »" in receipt.text, receipt.text
+
+
+def test_a_file_sent_alone_in_the_thread_joins_the_open_question(knowledge: Knowledge) -> None:
+    from knowledge.store.mail_models import Attachment
+
+    _asker(knowledge)
+    first = _mail(MEMBER, "Plan de la résidence", "Le local vélo peut-il devenir un local "
+                                                  "poubelles ?")
+    process_id = _receive(knowledge, first)
+    process_pending(knowledge, CONFIG)
+    ticket_id = _row(knowledge, process_id).ticket_id
+    reply = _mail(MEMBER, f"Re: [SVP n° {ticket_id}] Plan de la résidence", "",
+                  In_Reply_To=first["Message-ID"])
+    reply.clear_content()
+    reply.set_content("")
+    reply.add_attachment(_pdf(), maintype="application", subtype="pdf", filename="plan.pdf")
+    reply_id = _receive(knowledge, reply)
+    process_pending(knowledge, CONFIG)
+    assert _row(knowledge, reply_id).outcome == "follow_up"
+    with knowledge.session() as session:
+        assert session.scalar(select(func.count()).select_from(Ticket)) == 1
+        files = list(session.scalars(select(Attachment.filename).where(
+            Attachment.ticket_id == ticket_id)))
+        ticket = session.get(Ticket, ticket_id)
+        assert ticket is not None and ticket.messages[-1].text == "Documents joints : plan.pdf"
+    assert files == ["plan.pdf"]
