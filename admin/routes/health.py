@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from admin.config import AdminConfig
 from admin.security import ConfigDep, KnowledgeDep, LoginRequired, session_token
-from knowledge.desk import heartbeat, inbox, stats
+from knowledge.desk import heartbeat, inbox, mail_inbox, stats
 from knowledge.people import advisers
 from knowledge.runtime import Knowledge
 from knowledge.store import backup, migrate
@@ -52,7 +52,10 @@ def _backlog_check(knowledge: Knowledge) -> tuple[dict[str, object], bool]:
     # What waits to be processed or sent: a stuck bot shows as a growing, ageing backlog.
     with unit_of_work(knowledge.sessions) as session:
         waiting = inbox.backlog(session=session)
+        received = mail_inbox.backlog(session=session)
     return ({"inbox_pending": waiting.inbox_pending,
+             "mail_inbox_pending": received.pending,
+             "mail_inbox_oldest_seconds": _rounded(received.oldest_seconds),
              "inbox_oldest_seconds": _rounded(waiting.inbox_oldest_seconds),
              "outbox_pending": waiting.outbox_pending,
              "outbox_oldest_seconds": _rounded(waiting.outbox_oldest_seconds),
@@ -104,11 +107,13 @@ class _DatabaseCollector(Collector):
     """Counts read from the database at scrape time."""
 
     def __init__(self, counts: stats.OperationalCounts, waiting: inbox.Backlog,
-                 bot: heartbeat.ProcessState, mailer: heartbeat.ProcessState) -> None:
+                 bot: heartbeat.ProcessState, mailer: heartbeat.ProcessState,
+                 received: mail_inbox.MailBacklog) -> None:
         self.counts = counts
         self.waiting = waiting
         self.bot = bot
         self.mailer = mailer
+        self.received = received
 
     def collect(self) -> Iterable[CounterMetricFamily | GaugeMetricFamily]:
         c = self.counts
@@ -135,6 +140,11 @@ class _DatabaseCollector(Collector):
         yield GaugeMetricFamily("svp_mail_oldest_age_seconds",
                                 "Âge du plus ancien courriel en attente d'envoi.",
                                 value=w.mail_oldest_seconds or 0.0)
+        yield GaugeMetricFamily("svp_mail_inbox_backlog", "Courriels reçus non traités.",
+                                value=self.received.pending)
+        yield GaugeMetricFamily("svp_mail_inbox_oldest_age_seconds",
+                                "Âge du plus ancien courriel reçu non traité.",
+                                value=self.received.oldest_seconds or 0.0)
         mailed = self.mailer.last_seen_at
         yield GaugeMetricFamily("svp_mail_last_seen_timestamp_seconds",
                                 "Dernier signe de vie de l'envoi des courriels (secondes Unix ; "
@@ -198,8 +208,9 @@ def metrics(request: Request, knowledge: KnowledgeDep, config: ConfigDep) -> Res
         waiting = inbox.backlog(session=session)
         bot = heartbeat.state(session=session)
         mailer = heartbeat.state(session=session, name=heartbeat.MAIL_DELIVERY)
+        received = mail_inbox.backlog(session=session)
     registry = CollectorRegistry()
-    registry.register(_DatabaseCollector(counts, waiting, bot, mailer))
+    registry.register(_DatabaseCollector(counts, waiting, bot, mailer, received))
     registry.register(_BackupCollector(config.backup_dir))
     body = generate_latest(registry) + generate_latest(knowledge.metrics_registry)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

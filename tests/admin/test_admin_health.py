@@ -113,6 +113,7 @@ def test_an_email_waiting_is_the_mail_worker_s_backlog_not_the_bot_s(
               if line.startswith("svp_") and " " in line}
     assert values["svp_mail_backlog"] == 1.0 and values["svp_mail_oldest_age_seconds"] >= 1_200
     assert values["svp_outbox_oldest_age_seconds"] == 0.0  # SvpBotSilent stays quiet
+    assert values["svp_mail_inbox_backlog"] == 0.0
     assert values["svp_mail_last_seen_timestamp_seconds"] == datetime(
         2026, 12, 4, 8, 0, tzinfo=UTC).timestamp()
 

@@ -12,8 +12,8 @@ import pytest
 import yaml
 from deploy_helpers import ALERTS, running_svp_web, tool
 
-EXPECTED = {"SvpWebDown", "SvpBotSilent", "SvpMailSilent", "SvpInboxBacklog", "SvpOutboxFailures",
-            "SvpBackupTooOld", "SvpDiskAlmostFull"}
+EXPECTED = {"SvpWebDown", "SvpBotSilent", "SvpMailSilent", "SvpMailInboxBacklog",
+            "SvpInboxBacklog", "SvpOutboxFailures", "SvpBackupTooOld", "SvpDiskAlmostFull"}
 _SVP_METRIC = re.compile(r"\b(svp_[a-z0-9_]+)\b")
 
 
