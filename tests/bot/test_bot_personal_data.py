@@ -26,12 +26,14 @@ from telegram import Update
 
 from bot.delivery import drain
 from bot.intake import intake_of
-from knowledge.desk import review
+from knowledge.desk import outbox, review
 from knowledge.desk.drafts import Publication
 from knowledge.people import adviser_links, advisers, askers
 from knowledge.store.db import Base
-from knowledge.store.models import Asker, AskerStatus, Ticket, User, UserRole
+from knowledge.store.mail_models import MailInboxMessage
+from knowledge.store.models import Asker, AskerStatus, OutboxKind, Ticket, User, UserRole
 from knowledge.text import fold
+from knowledge.timeutil import utcnow
 
 pytestmark = [pytest.mark.anyio,
               pytest.mark.filterwarnings("ignore:Ignoring `conversation_timeout`")]
@@ -108,6 +110,17 @@ async def _life_of_an_asker(harness: BotHarness) -> int:
     await _inbox(harness, harness.message(GWEN, "/abonnement"))
     await _inbox(harness, harness.message(GWEN, "/mesdonnees"))
     with harness.knowledge.session() as session:
+        # She wrote by email too: the mail kept raw, and a reply sent to her address.
+        raw = (f"From: {FULL_NAME} <{EMAIL}>\r\nSubject: Sous-location\r\n\r\n"
+               f"Bonjour, ici {FULL_NAME}.\r\n").encode()
+        session.add(MailInboxMessage(mailbox="svp/INBOX", uidvalidity=1, uid=1, raw=raw,
+                                     size=len(raw), sender=EMAIL, ticket_id=ticket_id,
+                                     processed_at=utcnow(), outcome="follow_up"))
+        outbox.enqueue_email(session=session, kind=OutboxKind.RECEIPT, to=EMAIL,
+                             subject=f"Re: [SVP n° {ticket_id}] Sous-location",
+                             text="Votre message est ajouté.", created_by="mail",
+                             ticket_id=ticket_id, asker_id=asker_id)
+    with harness.knowledge.session() as session:
         assert session.get(Ticket, ticket_id).feedback_comment == COMMENT  # type: ignore[union-attr]
         askers.block(session=session, asker_id=asker_id, actor="user:root",
                      reason=f"demande de {FULL_NAME} ({EMAIL}) par courriel")
@@ -143,9 +156,9 @@ async def test_erasure_leaves_no_trace_of_the_asker_in_any_table(harness: BotHar
     asker_id = await _life_of_an_asker(harness)
     traces = _traces(harness)
     assert len(traces) > 10  # the scan does see the data before erasure...
-    # ...stored files included: their names and the bytes themselves.
-    assert {"attachments.filename", "attachments.data"} <= {
-        trace.split(" = ")[0] for trace in traces}
+    # ...stored files included (their names and bytes), and the mail she sent and received.
+    assert {"attachments.filename", "attachments.data", "mail_inbox.raw", "mail_inbox.sender",
+            "outbox.email_to"} <= {trace.split(" = ")[0] for trace in traces}
     await _inbox(harness, harness.message(GWEN, "/supprimer"))
     await _inbox(harness, harness.press(GWEN, "erase:yes"))
     assert _traces(harness) == []
