@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from admin.config import AdminConfig, SendMail
+from admin.downloads import download
 from admin.help import mailer
 from admin.help.security import (
     MemberSignInRequired,
@@ -27,11 +28,11 @@ from admin.help.security import (
     set_member_cookie,
     set_pre_sign_in_cookie,
 )
-from admin.pages import light_markup, local_time
+from admin.pages import filesize, light_markup, local_time
 from admin.security import ConfigDep, DbSession, KnowledgeDep, client_ip, end_read
 from knowledge import privacy
 from knowledge.catalog import reading
-from knowledge.desk import help_counts, mail_actions, reaching, review, tickets
+from knowledge.desk import attachments, help_counts, mail_actions, reaching, review, tickets
 from knowledge.desk.help_counts import HelpEvent
 from knowledge.desk.tables import readable_tables
 from knowledge.errors import InvalidInput, NotFound
@@ -79,6 +80,7 @@ def make_help_templates() -> Jinja2Templates:
     # A page shows no table: the flattened ones read as one line per row, as in Telegram.
     templates.env.filters["answer_html"] = lambda value: light_markup(readable_tables(value or ""))
     templates.env.filters["local_date"] = lambda value: local_time(value)[:10] if value else ""
+    templates.env.filters["filesize"] = filesize
     return templates
 
 
@@ -506,10 +508,21 @@ def question_page(request: Request, ticket_id: int, db: DbSession, member: Signe
               and message.author in (MessageAuthor.ASKER.value, MessageAuthor.ADVISER.value)]
     suggested = reading.active_entries(session=db, entry_ids=ticket.suggested_entry_ids or [])
     _count(db, member, HelpEvent.VISIT)
+    files = attachments.for_ticket(session=db, ticket_id=ticket.id)
     return page(request, "help_ticket.html", {
+        "files_of": {message_id: [f for f in files if f.ticket_message_id == message_id]
+                     for message_id in {f.ticket_message_id for f in files}},
         "ticket": ticket, "thread": thread, "status_words": STATUS_WORDS,
         "suggested": suggested, "can_reply": tickets.is_open(ticket),
         "can_reopen": tickets.may_reopen(ticket), "reopen_days": tickets.REOPEN_DAYS})
+
+
+@router.get("/questions/{ticket_id}/fichiers/{file_id}")
+def question_file(ticket_id: int, file_id: int, db: DbSession, member: SignedIn) -> Response:
+    """Download a file of one of the member's questions (theirs, or the adviser's)."""
+    ticket = _own_ticket(db, member, ticket_id)
+    return download(attachments.get(session=db, attachment_id=file_id, ticket_id=ticket.id,
+                                    with_data=True))
 
 
 @router.post("/questions/{ticket_id}/reponse")

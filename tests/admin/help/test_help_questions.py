@@ -169,3 +169,34 @@ def test_the_bot_s_limits_apply_on_the_web(admin_knowledge: Knowledge) -> None:
                            ).status_code == 422
     with admin_knowledge.session() as session:
         assert session.scalar(select(func.count()).select_from(Ticket)) == 2
+
+
+def test_a_member_downloads_the_files_of_her_question_and_no_one_else_does(
+        admin_knowledge: Knowledge) -> None:
+    from knowledge.desk import attachments
+
+    with client_for(admin_knowledge, _config()) as client:
+        token = _member(admin_knowledge, client, "claire@habitat-test.fr")
+        assert _ask(client, token, QUESTION) == 303
+        with admin_knowledge.session() as session:
+            ticket = session.scalars(select(Ticket)).one()
+            [accepted], _ = attachments.accept(
+                uploads=[attachments.Upload("modèle de courrier.pdf", "application/pdf",
+                                            b"%PDF-1.4\n%%EOF\n")],
+                limits=attachments.AttachmentLimits())
+            stored = attachments.store(session=session, ticket_id=ticket.id,
+                                       ticket_message_id=ticket.messages[0].id,
+                                       upload=accepted, source="adviser",
+                                       created_by="user:camille", direction="out")
+            ticket_id, file_id = ticket.id, stored.id
+        page = client.get(f"/aide/questions/{ticket_id}")
+        assert f'href="/aide/questions/{ticket_id}/fichiers/{file_id}"' in page.text
+        got = client.get(f"/aide/questions/{ticket_id}/fichiers/{file_id}")
+        assert got.status_code == 200 and got.content == b"%PDF-1.4\n%%EOF\n"
+        assert got.headers["content-disposition"].startswith("attachment;")
+        assert got.headers["x-content-type-options"] == "nosniff"
+        assert got.headers["content-type"] == "application/octet-stream"
+        assert client.get(f"/aide/questions/{ticket_id}/fichiers/999").status_code == 404
+    with client_for(admin_knowledge, _config()) as other:
+        _member(admin_knowledge, other, "paul@habitat-test.fr")
+        assert other.get(f"/aide/questions/{ticket_id}/fichiers/{file_id}").status_code == 404
