@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import smtplib
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import make_msgid
@@ -19,6 +18,7 @@ from knowledge.desk.outbox import OutboxItem
 from knowledge.runtime import Knowledge
 from knowledge.store.models import OutboxChannel
 from mail import compose
+from mail.loops import BackgroundLoop
 from mail.smtp import SmtpSettings, connect
 
 logger = logging.getLogger(__name__)
@@ -139,14 +139,15 @@ def drain(knowledge: Knowledge, delivery: MailDelivery, *,
     return report
 
 
-class MailWorker:
+class MailWorker(BackgroundLoop):
     """Drains the email outbox every few seconds in a thread, until stopped."""
 
+    thread_name = "svp-mail-out"
+
     def __init__(self, knowledge: Knowledge, delivery: MailDelivery) -> None:
+        super().__init__()
         self._knowledge = knowledge
         self._delivery = delivery
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def run(self) -> None:
         """Drain until stopped (the caller's thread); an error is logged, the loop goes on."""
@@ -158,19 +159,3 @@ class MailWorker:
                 report = DrainReport()
             if report.sent + report.retried + report.failed < self._delivery.batch:
                 self._stop.wait(self._delivery.interval_seconds)
-
-    def start(self) -> None:
-        """Run in a background thread."""
-        self._thread = threading.Thread(target=self.run, name="svp-mail", daemon=True)
-        self._thread.start()
-
-    def request_stop(self) -> None:
-        """Ask the loop to stop after the pass in progress (safe from a signal handler)."""
-        self._stop.set()
-
-    def stop(self, timeout: float = 15.0) -> None:
-        """Ask the loop to stop, and wait for the pass in progress to end."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=timeout)
-

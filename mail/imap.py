@@ -32,7 +32,6 @@ import imaplib
 import logging
 import re
 import ssl
-import threading
 from base64 import b64encode
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -44,6 +43,7 @@ from knowledge.desk import mail_inbox
 from knowledge.runtime import Knowledge
 from knowledge.store.mail_models import MailInboxMessage
 from mail.idle import idle
+from mail.loops import BackgroundLoop
 
 logger = logging.getLogger(__name__)
 
@@ -429,16 +429,17 @@ def announced_since_search(box: ImapMailbox) -> bool:
     return bool(data) and data[0] is not None
 
 
-class MailReader:
+class MailReader(BackgroundLoop):
     """Reads the mailbox in a thread until stopped: store, flag, then IDLE or sleep."""
+
+    thread_name = "svp-imap"
 
     def __init__(self, knowledge: Knowledge, settings: ImapSettings,
                  on_stored: Callable[[], None] | None = None) -> None:
+        super().__init__()
         self._knowledge = knowledge
         self._settings = settings
         self._on_stored = on_stored
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def run(self) -> None:
         """Read until stopped (the caller's thread); a failure is logged and retried later."""
@@ -467,25 +468,9 @@ class MailReader:
                 self._stop.wait(delay)
                 delay = min(delay * 2, self._settings.retry_max_seconds)
 
-    def start(self) -> None:
-        """Run in a background thread."""
-        self._thread = threading.Thread(target=self.run, name="svp-imap", daemon=True)
-        self._thread.start()
 
-    def request_stop(self) -> None:
-        """Ask the loop to stop after the pass in progress (safe from a signal handler)."""
-        self._stop.set()
 
-    def stop(self, timeout: float = 15.0) -> None:
-        """Ask the loop to stop, and wait for the pass in progress to end."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=timeout)
 
-    @property
-    def running(self) -> bool:
-        """Whether the background thread is alive."""
-        return self._thread is not None and self._thread.is_alive()
 
 
 def _one_line(error: BaseException) -> str:

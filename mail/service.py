@@ -9,23 +9,25 @@ import threading
 from knowledge.runtime import Knowledge
 from mail.delivery import MailWorker
 from mail.imap import MailReader
+from mail.loops import BackgroundLoop
 from mail.processing import IntakeConfig, process_pending
 
 logger = logging.getLogger(__name__)
 
 
-class MailProcessor:
+class MailProcessor(BackgroundLoop):
     """Processes the stored mail: at once when the reader stored some, else every few seconds
     (which also takes back mail released after an approval, or left by a crash)."""
 
+    thread_name = "svp-mail-in"
+
     def __init__(self, knowledge: Knowledge, config: IntakeConfig,
                  interval_seconds: float = 10.0) -> None:
+        super().__init__()
         self._knowledge = knowledge
         self._config = config
         self._interval = interval_seconds
-        self._stop = threading.Event()
         self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def wake(self) -> None:
         """New mail was stored: process it now (the reader's hook)."""
@@ -42,17 +44,10 @@ class MailProcessor:
                 logger.exception("mail processing pass failed")
             self._wake.wait(self._interval)
 
-    def start(self) -> None:
-        """Run in a background thread."""
-        self._thread = threading.Thread(target=self.run, name="svp-mail-in", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 30.0) -> None:
-        """Stop after the mail in progress."""
-        self._stop.set()
+    def request_stop(self) -> None:
+        """Stop after the mail in progress (the wait ends at once)."""
+        super().request_stop()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=timeout)
 
 
 class MailService:

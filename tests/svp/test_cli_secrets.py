@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pyotp
 import pytest
-from sqlalchemy import Engine, MetaData, Table, select
+from old_schema import adviser_with_plain_secret
+from sqlalchemy import Engine, select
 from svp_process import run_svp
 
 from knowledge.people import advisers, second_factor
@@ -23,7 +24,6 @@ from knowledge.people.sealed_secrets import SecretSealer, UnreadableSecret
 from knowledge.store import migrate
 from knowledge.store.db import make_engine, make_session_factory, unit_of_work
 from knowledge.store.models import User, UserRole
-from knowledge.timeutil import utcnow
 from svp import redaction, secret_keys
 
 
@@ -251,14 +251,7 @@ def test_upgrading_a_database_with_secrets_in_clear_seals_them_with_zero_configu
     engine = make_engine(empty_database_url)
     migrate.upgrade(engine, "0013")
     secret = pyotp.random_base32()
-    # The table as 0013 has it (the model knows later columns): written with its own columns.
-    users = Table("users", MetaData(), autoload_with=engine)
-    now = utcnow()
-    with engine.begin() as connection:
-        connection.execute(users.insert().values(
-            login="camille", display_name="Camille", role=UserRole.ADVISER.value,
-            password_hash=advisers.hash_password("un mot de passe solide"), active=True,
-            created_at=now, password_changed_at=now, totp_secret=secret, totp_enabled_at=now))
+    adviser_with_plain_secret(engine, secret)
     env = {key: value for key, value in os.environ.items() if not key.startswith("SVP_")}
     env.update({"SVP_DATABASE_URL": empty_database_url, "SVP_DATA_DIR": str(tmp_path / "var"),
                 "SVP_INDEX_DIR": str(tmp_path / "var" / "index")})

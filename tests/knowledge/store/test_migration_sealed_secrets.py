@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pyotp
 import pytest
-from sqlalchemy import Engine, MetaData, Table, func, select
+from old_schema import adviser_with_plain_secret
+from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import load_only
 
@@ -19,7 +20,7 @@ from knowledge.people.sealed_secrets import SecretKeyError, SecretSealer, Unread
 from knowledge.store import migrate
 from knowledge.store.db import make_engine, make_session_factory, unit_of_work
 from knowledge.store.login_security import RecoveryCode
-from knowledge.store.models import User, UserRole, WebSession
+from knowledge.store.models import User, WebSession
 from knowledge.timeutil import utcnow
 
 KEY = secrets.token_urlsafe(32)
@@ -37,15 +38,7 @@ def engine_at_0013(empty_database_url: str) -> Iterator[Engine]:
 def _user_with_plain_secret(engine: Engine) -> str:
     """An enrolled account as 0013 stored it: secret in clear, a session, a recovery code."""
     secret = pyotp.random_base32()
-    # The table as 0013 has it (the model knows later columns): written with its own columns.
-    users = Table("users", MetaData(), autoload_with=engine)
-    now = utcnow()
-    with engine.begin() as connection:
-        connection.execute(users.insert().values(
-            login="camille", display_name="Camille", role=UserRole.ADVISER.value,
-            password_hash=advisers.hash_password("un mot de passe solide"), active=True,
-            created_at=now, password_changed_at=now, totp_secret=secret,
-            totp_enabled_at=now - timedelta(days=30)))
+    adviser_with_plain_secret(engine, secret, enrolled=timedelta(days=30))
     with unit_of_work(make_session_factory(engine)) as session:
         user = session.scalars(select(User).options(load_only(User.id, User.login))).one()
         advisers.open_session(session=session, user=user, hours=12, ip=None, user_agent=None)
