@@ -158,4 +158,4 @@ class MailWorker(BackgroundLoop):
                 logger.exception("mail delivery pass failed")
                 report = DrainReport()
             if report.sent + report.retried + report.failed < self._delivery.batch:
-                self._stop.wait(self._delivery.interval_seconds)
+                self.pause(self._delivery.interval_seconds)

@@ -12,7 +12,17 @@ class BackgroundLoop:
 
     def __init__(self) -> None:
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+
+    def wake(self) -> None:
+        """Cut the current pause short: there is work now (another loop's hook)."""
+        self._wake.set()
+
+    def pause(self, seconds: float) -> None:
+        """Wait until the next pass: `seconds`, or less when woken or stopped."""
+        self._wake.wait(seconds)
+        self._wake.clear()
 
     def run(self) -> None:  # pragma: no cover - every loop has its own
         """Loop until `self._stop` is set (the caller's thread)."""
@@ -26,6 +36,7 @@ class BackgroundLoop:
     def request_stop(self) -> None:
         """Ask the loop to stop after the pass in progress (safe from a signal handler)."""
         self._stop.set()
+        self._wake.set()
 
     def stop(self, timeout: float = 15.0) -> None:
         """Ask the loop to stop, and wait for the pass in progress to end."""

@@ -4,7 +4,7 @@ processing what was read. Each runs in its own thread; they meet in the database
 from __future__ import annotations
 
 import logging
-import threading
+from collections.abc import Callable
 
 from knowledge.runtime import Knowledge
 from mail.delivery import MailWorker
@@ -22,32 +22,29 @@ class MailProcessor(BackgroundLoop):
     thread_name = "svp-mail-in"
 
     def __init__(self, knowledge: Knowledge, config: IntakeConfig,
-                 interval_seconds: float = 10.0) -> None:
+                 interval_seconds: float = 10.0,
+                 on_processed: Callable[[], None] | None = None) -> None:
         super().__init__()
         self._knowledge = knowledge
         self._config = config
         self._interval = interval_seconds
-        self._wake = threading.Event()
-
-    def wake(self) -> None:
-        """New mail was stored: process it now (the reader's hook)."""
-        self._wake.set()
+        # Replies were queued: the sender sends them now instead of at its next pass.
+        self._on_processed = on_processed
 
     def run(self) -> None:
         """Process until stopped; an error is logged and the loop goes on."""
         while not self._stop.is_set():
-            self._wake.clear()
+            done = 0
             try:
-                if process_pending(self._knowledge, self._config) >= 50:
-                    continue  # more wait: no pause
+                done = process_pending(self._knowledge, self._config)
             except Exception:  # the database away for a moment must not end the channel
                 logger.exception("mail processing pass failed")
-            self._wake.wait(self._interval)
+            if done and self._on_processed is not None:
+                self._on_processed()
+            if done < 50:  # else more wait: no pause
+                self.pause(self._interval)
 
-    def request_stop(self) -> None:
-        """Stop after the mail in progress (the wait ends at once)."""
-        super().request_stop()
-        self._wake.set()
+
 
 
 class MailService:

@@ -107,7 +107,8 @@ def mail_service(knowledge: Knowledge, current: Settings) -> MailService | None:
     processor = None
     reader = None
     if current.mail_imap_host:
-        processor = MailProcessor(knowledge, intake_config(current))
+        processor = MailProcessor(knowledge, intake_config(current),
+                                  on_processed=sender.wake if sender is not None else None)
         reader = mail_reader(knowledge, current, on_stored=processor.wake)
     if sender is None and reader is None:
         return None
