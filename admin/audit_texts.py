@@ -114,6 +114,13 @@ ACTIONS: dict[str, Action] = {
     "asker.web": Action("Demandeur du centre d'aide",
                         "est devenu le demandeur n° {n} en posant sa première question dans "
                         "le centre d'aide"),
+    "asker.web_notify": Action("Avertissement des réponses choisi",
+                               "a choisi comment être prévenu des réponses du centre d'aide "
+                               "(demandeur n° {n})"),
+    "ticket.reopen": Action("Question rouverte par le demandeur",
+                            "a rouvert la question n° {n} par une question de suivi"),
+    "user.email_alerts": Action("Alertes par courriel choisies",
+                                "a choisi les alertes par courriel du compte {compte}"),
     "member.sign_in": Action("Connexion au centre d'aide",
                              "s'est connecté au centre d'aide (organisme n° {n})"),
     "organisation.invite": Action("Code d'invitation créé",
@@ -220,6 +227,9 @@ _FIELDS: dict[str, str] = {
     "revision": "Version",
     "review_by": "À vérifier avant le",
     "organisation_id": "Organisme",
+    "channel": "Canal",
+    "choice": "Choix",
+    "alerts": "Alertes",
     "digest_subscribed": "Abonné à la lettre",
     "name": "Nom",
     "kind": "Type d'organisme",
