@@ -15,7 +15,7 @@ from telegram.ext import ApplicationHandlerStop
 from bot import keyboards, texts
 from bot.context import SvpContext
 from bot.delivery import deliver_in_hand, send_long
-from bot.services import ReceivedFile
+from bot.services import AskerView, ReceivedFile
 from knowledge.desk import attachments
 from knowledge.desk.attachments import Upload
 from knowledge.desk.tickets import MAX_QUESTION_CHARS
@@ -66,6 +66,15 @@ async def nothing_to_cancel(update: Update, context: SvpContext) -> None:
         await update.effective_message.reply_text(texts.NOTHING_TO_CANCEL)
 
 
+def _refusal(asker: AskerView | None) -> str | None:
+    """Why this person may not use an asker's command (None: an approved asker)."""
+    if asker is None or asker.status == "erased":
+        return texts.NOT_REGISTERED
+    if not asker.approved:
+        return texts.PENDING if asker.status == "pending" else texts.BLOCKED
+    return None
+
+
 async def me(update: Update, context: SvpContext) -> None:
     """Show the asker's profile; `/moi adresse` records the e-mail."""
     message = update.effective_message
@@ -92,10 +101,11 @@ async def subscription(update: Update, context: SvpContext) -> None:
     message = update.effective_message
     assert message is not None
     asker = await context.asker(update)
-    if asker is None or not asker.approved:
-        await message.reply_text(texts.NOT_REGISTERED if asker is None else
-                                 texts.BLOCKED if asker.status == "blocked" else texts.PENDING)
+    turned_away = _refusal(asker)
+    if turned_away is not None:
+        await message.reply_text(turned_away)
         return
+    assert asker is not None
     subscribed = await asyncio.to_thread(context.svp.toggle_digest, asker.id)
     await message.reply_text(texts.SUBSCRIBED if subscribed else texts.UNSUBSCRIBED)
 
@@ -109,11 +119,11 @@ async def web_sign_in(update: Update, context: SvpContext) -> None:
         await message.reply_text(texts.WEB_UNAVAILABLE)
         return
     asker = await context.asker(update)
-    if asker is None or not asker.approved:
-        refusals = {"pending": texts.PENDING, "blocked": texts.BLOCKED}
-        await message.reply_text(refusals.get(asker.status if asker else "",
-                                              texts.NOT_REGISTERED))
+    turned_away = _refusal(asker)
+    if turned_away is not None:
+        await message.reply_text(turned_away)
         return
+    assert asker is not None
     try:
         issued = await asyncio.to_thread(context.svp.web_link, asker.id)
     except DomainError as error:  # too many links asked, or no longer a member
@@ -220,12 +230,11 @@ async def on_text(update: Update, context: SvpContext) -> None:
     chat = update.effective_chat
     assert message is not None and chat is not None and message.text is not None
     asker = await context.asker(update)
-    if asker is None or asker.status == "erased":
-        await message.reply_text(texts.NOT_REGISTERED)
+    turned_away = _refusal(asker)
+    if turned_away is not None:
+        await message.reply_text(turned_away)
         return
-    if not asker.approved:
-        await message.reply_text(texts.PENDING if asker.status == "pending" else texts.BLOCKED)
-        return
+    assert asker is not None
     text = clean(message.text)
     if len(text) > MAX_QUESTION_CHARS:
         await message.reply_text(texts.TOO_LONG)
@@ -280,12 +289,11 @@ async def on_file(update: Update, context: SvpContext) -> None:
     chat = update.effective_chat
     assert message is not None and chat is not None
     asker = await context.asker(update)
-    if asker is None or asker.status == "erased":
-        await message.reply_text(texts.NOT_REGISTERED)
+    turned_away = _refusal(asker)
+    if turned_away is not None:
+        await message.reply_text(turned_away)
         return
-    if not asker.approved:
-        await message.reply_text(texts.PENDING if asker.status == "pending" else texts.BLOCKED)
-        return
+    assert asker is not None
     caption = clean(message.caption or "")
     if len(caption) > MAX_QUESTION_CHARS:
         await message.reply_text(texts.TOO_LONG)
