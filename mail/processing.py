@@ -20,6 +20,7 @@ from knowledge.desk import (
     mail_inbox,
     mail_questions,
     outbox,
+    reaching,
     tickets,
 )
 from knowledge.errors import DomainError
@@ -128,10 +129,6 @@ def _search(knowledge: Knowledge, config: IntakeConfig, text: str
 Decision = tuple[str, int | None]  # the outcome of a mail, and its ticket
 
 
-def _finish(outcome: str, ticket_id: int | None = None) -> Decision:
-    return outcome, ticket_id
-
-
 def _forget(session: Session, inbox_id: int) -> None:
     """Keep of an unknown sender's mail only what stops it being read again (its UID)."""
     row = session.get(MailInboxMessage, inbox_id)
@@ -165,19 +162,16 @@ def _keep_files(session: Session, ticket: Ticket, accepted: list[attachments.Acc
                               created_by=created_by)
 
 
-def _new_question(session: Session, read: reading.ReadMail, *,
+def _new_question(session: Session, read: reading.ReadMail, *, text: str,
                   asker_id: int, config: IntakeConfig, hits: list[SearchHit],
                   top_score: float | None, warning: str | None, closed: int | None,
-                  files: tuple[list[attachments.Accepted], list[attachments.Refused]]
+                  accepted: list[attachments.Accepted], refused: list[attachments.Refused]
                   ) -> Decision:
     if tickets.limit_reached(session=session, asker_id=asker_id, per_minute=config.per_minute,
                              per_day=config.per_day) is not None:
         _reply(session, to=read.sender, subject=_subject(read), text=LIMIT_TEXT,
                kind=OutboxKind.RECEIPT, read=read, asker_id=asker_id)
-        return _finish("over_limit")
-    accepted, refused = files
-    text = read.text or ("Documents joints : " + ", ".join(item.filename for item in accepted)
-                         if accepted else "")
+        return "over_limit", None
     ticket = mail_questions.ask(session=session, asker_id=asker_id, subject=read.subject,
                                 text=text, message_id=read.message_id,
                                 admin_base_url=config.site_url, warning=warning)
@@ -189,7 +183,7 @@ def _new_question(session: Session, read: reading.ReadMail, *,
         for action in links:
             token = mail_actions.issue(session=session, ticket_id=ticket.id, action=action)
             links[action] = _site(config, f"/aide/courriel/{token}")
-    text = receipt_text(config=config, ticket_id=ticket.id, hits=hits,
+    receipt = receipt_text(config=config, ticket_id=ticket.id, hits=hits,
                         shown=passages.shown_texts(hits),
                         self_served=links[mail_actions.SELF_SERVED],
                         wait=links[mail_actions.WAIT])
@@ -197,19 +191,15 @@ def _new_question(session: Session, read: reading.ReadMail, *,
         kept = (["Fichiers reçus avec votre question : "
                  + ", ".join(item.filename for item in accepted) + "."] if accepted else [])
         said = [attachments.refusal_text(refused)] if refused else []
-        text = text.replace(SIGN_OFF, "\n\n" + "\n".join(kept + said) + SIGN_OFF)
+        receipt = receipt.replace(SIGN_OFF, "\n\n" + "\n".join(kept + said) + SIGN_OFF)
     if closed is not None:
-        text = CLOSED_TEXT.format(number=closed, new=ticket.id).removesuffix(SIGN_OFF) \
-            + "\n\n" + text.removeprefix("Bonjour,\n\n")
+        receipt = CLOSED_TEXT.format(number=closed, new=ticket.id).removesuffix(SIGN_OFF) \
+            + "\n\n" + receipt.removeprefix("Bonjour,\n\n")
     outbox.enqueue_email(session=session, kind=OutboxKind.RECEIPT, to=read.sender,
-                         subject=_ticket_subject(ticket), text=text, created_by="mail",
+                         subject=reaching.email_subject(ticket), text=receipt,
+                         created_by="mail",
                          ticket_id=ticket.id, asker_id=asker_id, in_reply_to=read.message_id)
-    return _finish("question", ticket.id)
-
-
-def _ticket_subject(ticket: Ticket) -> str:
-    own = ticket.email_subject or "Votre question au SVP"
-    return f"Re: [SVP n° {ticket.id}] {own}"
+    return "question", ticket.id
 
 
 def _decide(session: Session, inbox_id: int, read: reading.ReadMail, *,
@@ -218,11 +208,11 @@ def _decide(session: Session, inbox_id: int, read: reading.ReadMail, *,
     # it as a duplicate, already processed.)
     if read.automatic is not None:
         logger.info("mail %s not answered: %s", inbox_id, read.automatic)
-        return _finish("automatic")
+        return "automatic", None
     warning = read.authentication_failed
     if warning and config.auth_failure == "refuse":
         logger.warning("mail %s refused: %s", inbox_id, warning)
-        return _finish("authentication_failed")
+        return "authentication_failed", None
     sender = mail_senders.identify_sender(session=session, address=read.sender)
     if sender.kind is SenderKind.UNKNOWN:
         if read.sender and not warning and mail_senders.unknown_reply_due(
@@ -230,28 +220,28 @@ def _decide(session: Session, inbox_id: int, read: reading.ReadMail, *,
             _reply(session, to=read.sender, subject=_subject(read), text=UNKNOWN_TEXT,
                    kind=OutboxKind.REGISTRATION, read=read)
         _forget(session, inbox_id)
-        return _finish("unknown_sender")
+        return "unknown_sender", None
     if sender.kind is SenderKind.BLOCKED:
-        return _finish("blocked_sender")
+        return "blocked_sender", None
     assert sender.asker_id is not None
     if sender.kind is SenderKind.PENDING:
         if sender.created:
             _reply(session, to=read.sender, subject=_subject(read), text=PENDING_TEXT,
                    kind=OutboxKind.REGISTRATION, read=read, asker_id=sender.asker_id)
-        return _finish(mail_senders.HELD)
-    files = _files(read, config)
-    accepted, refused = files
+        return mail_senders.HELD, None
+    accepted, refused = _files(read, config)
     if not read.text and not read.subject and not accepted:
         text = EMPTY_TEXT
         if refused:
             text = text.replace(SIGN_OFF, "\n\n" + attachments.refusal_text(refused) + SIGN_OFF)
         _reply(session, to=read.sender, subject=_subject(read), text=text,
                kind=OutboxKind.RECEIPT, read=read, asker_id=sender.asker_id)
-        return _finish("empty")
+        return "empty", None
     thread = mail_questions.find_thread(session=session, references=read.references,
                                         ticket_number=read.ticket_number,
                                         asker_id=sender.asker_id)
     closed = None
+    # A file sent without a word still says something: which files it brings.
     said = read.text or ("Documents joints : " + ", ".join(item.filename for item in accepted)
                          if accepted else "")
     if thread is not None and said:
@@ -260,16 +250,16 @@ def _decide(session: Session, inbox_id: int, read: reading.ReadMail, *,
         if done is not None:
             _keep_files(session, thread, accepted, f"asker:{sender.asker_id}")
             if refused:  # the rest is kept: say which files were not
-                _reply(session, to=read.sender, subject=_ticket_subject(thread),
+                _reply(session, to=read.sender, subject=reaching.email_subject(thread),
                        text="Bonjour,\n\nVotre message est ajouté à la question n° "
                             f"{thread.id}.\n\n{attachments.refusal_text(refused)}" + SIGN_OFF,
                        kind=OutboxKind.RECEIPT, read=read, ticket_id=thread.id,
                        asker_id=sender.asker_id)
-            return _finish("follow_up", thread.id)
+            return "follow_up", thread.id
         closed = thread.id
-    return _new_question(session, read, asker_id=sender.asker_id, config=config,
+    return _new_question(session, read, text=said, asker_id=sender.asker_id, config=config,
                          hits=hits, top_score=top_score, warning=warning, closed=closed,
-                         files=files)
+                         accepted=accepted, refused=refused)
 
 
 class _AlreadyProcessed(Exception):
