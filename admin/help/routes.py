@@ -32,7 +32,7 @@ from admin.pages import filesize, light_markup, local_time
 from admin.security import ConfigDep, DbSession, KnowledgeDep, client_ip, end_read
 from knowledge import privacy
 from knowledge.catalog import reading
-from knowledge.desk import attachments, help_counts, mail_actions, reaching, review, tickets
+from knowledge.desk import attachments, help_counts, mail_actions, reaching, tickets
 from knowledge.desk.help_counts import HelpEvent
 from knowledge.desk.tables import readable_tables
 from knowledge.errors import InvalidInput, NotFound
@@ -484,7 +484,7 @@ def ask(request: Request, db: DbSession, knowledge: KnowledgeDep, config: Config
             return _ask_page(request, knowledge, text=question, confirm_data=confirmed,
                              error=LIMIT_WORDS[limit], status_code=429)
         ticket = tickets.submit(session=db, asker_id=asker_id, text=question,
-                                admin_base_url=config.base_url, channel=review.WEB_CHANNEL)
+                                admin_base_url=config.base_url, channel=reaching.WEB_CHANNEL)
     except InvalidInput as error:
         db.rollback()
         return _ask_page(request, knowledge, text=question, confirm_data=confirmed,

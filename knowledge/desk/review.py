@@ -334,10 +334,6 @@ def _touch(ticket: Ticket, status: TicketStatus | None = None) -> None:
     ticket.updated_at = utcnow()
 
 
-WEB_CHANNEL = reaching.WEB_CHANNEL
-on_the_web = reaching.on_the_web
-
-
 def message_text(text: str, what: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     """Clean a message to the asker; refuse it empty or longer than `limit`."""
     value = clean(text)

@@ -132,6 +132,20 @@ def _notify_advisers(*, session: Session, ticket: Ticket, asker: Asker,
         subject=f"[SVP n° {ticket.id}] Nouvelle question ({organisation})", ticket_id=ticket.id)
 
 
+def _tell_adviser(session: Session, ticket: Ticket, *, subject: str, telegram: str,
+                  email: str) -> None:
+    """Tell the ticket's adviser the asker wrote: on Telegram if linked, by email if chosen."""
+    adviser = ticket.assigned_to
+    if adviser is None:
+        return
+    if adviser.active and adviser.telegram_chat_id is not None:
+        enqueue(session=session, kind=OutboxKind.NOTIFICATION, chat_id=adviser.telegram_chat_id,
+                text=telegram, created_by="bot", user_id=adviser.id, ticket_id=ticket.id)
+    adviser_alerts.email_advisers(session=session, alert=adviser_alerts.AdviserAlert.FOLLOW_UP,
+                                  only=adviser, subject=subject, text=email,
+                                  ticket_id=ticket.id)
+
+
 def record_suggestions(*, session: Session, ticket_id: int, entry_ids: Sequence[int],
                        top_score: float | None) -> Ticket:
     """Remember which entries were suggested to the asker and the best score.
@@ -171,17 +185,10 @@ def add_asker_message(*, session: Session, ticket_id: int, asker_id: int, text: 
     ticket.updated_at = now
     audit.record(session=session, actor=f"asker:{asker_id}", action="ticket.clarify",
                  object_type="ticket", object_id=ticket.id)
-    adviser = ticket.assigned_to
-    if adviser is not None and adviser.active and adviser.telegram_chat_id is not None:
-        enqueue(session=session, kind=OutboxKind.NOTIFICATION, chat_id=adviser.telegram_chat_id,
-                text=f"Précision du demandeur :\n\n{_excerpt(message)}", created_by="bot",
-                user_id=adviser.id, ticket_id=ticket.id)
-    if adviser is not None:
-        adviser_alerts.email_advisers(
-            session=session, alert=adviser_alerts.AdviserAlert.FOLLOW_UP, only=adviser,
-            subject=f"[SVP n° {ticket.id}] Précision du demandeur",
-            text=f"Précision du demandeur sur la question n° {ticket.id} :\n\n"
-                 f"{_excerpt(message)}", ticket_id=ticket.id)
+    _tell_adviser(session, ticket, subject=f"[SVP n° {ticket.id}] Précision du demandeur",
+                  telegram=f"Précision du demandeur :\n\n{_excerpt(message)}",
+                  email=f"Précision du demandeur sur la question n° {ticket.id} :\n\n"
+                        f"{_excerpt(message)}")
     session.flush()
     return ticket
 
@@ -250,17 +257,10 @@ def reopen_with_follow_up(*, session: Session, ticket_id: int, asker_id: int, te
     ticket.updated_at = now
     audit.record(session=session, actor=f"asker:{asker_id}", action="ticket.reopen",
                  object_type="ticket", object_id=ticket.id)
-    if adviser is not None and adviser.active and adviser.telegram_chat_id is not None:
-        enqueue(session=session, kind=OutboxKind.NOTIFICATION, chat_id=adviser.telegram_chat_id,
-                text=f"Nouvelle question du demandeur après votre réponse (n° {ticket.id}) :"
-                     f"\n\n{_excerpt(message)}", created_by="bot", user_id=adviser.id,
-                ticket_id=ticket.id)
-    if adviser is not None:
-        adviser_alerts.email_advisers(
-            session=session, alert=adviser_alerts.AdviserAlert.FOLLOW_UP, only=adviser,
-            subject=f"[SVP n° {ticket.id}] Question de suivi après votre réponse",
-            text=f"Nouvelle question du demandeur après votre réponse (n° {ticket.id}) :\n\n"
-                 f"{_excerpt(message)}", ticket_id=ticket.id)
+    said = (f"Nouvelle question du demandeur après votre réponse (n° {ticket.id}) :\n\n"
+            f"{_excerpt(message)}")
+    _tell_adviser(session, ticket, telegram=said, email=said,
+                  subject=f"[SVP n° {ticket.id}] Question de suivi après votre réponse")
     session.flush()
     logger.info("ticket %s reopened by its asker", ticket.id)
     return ticket
