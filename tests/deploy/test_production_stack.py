@@ -310,6 +310,7 @@ def test_a_killed_worker_is_replaced_and_the_others_keep_serving(
             assert time.monotonic() < deadline, "svp serve --workers 2 has not 2 workers"
             time.sleep(0.2)
         statuses: Counter[int] = Counter()
+        dropped: Counter[str] = Counter()
         lock = threading.Lock()
         stop_at = time.monotonic() + 12
         threads = 4
@@ -320,8 +321,12 @@ def test_a_killed_worker_is_replaced_and_the_others_keep_serving(
                     try:
                         status = client.get(f"https://127.0.0.1:{site.https_port}/login"
                                             ).status_code
-                    except httpx.HTTPError:
-                        status = -1
+                    except httpx.TransportError as error:
+                        # A connection nginx drops at the kill (a keep-alive one that was
+                        # closing, a response cut short) is a request in flight like a 502.
+                        with lock:
+                            dropped[type(error).__name__] += 1
+                        continue
                     with lock:
                         statuses[status] += 1
 
@@ -344,8 +349,10 @@ def test_a_killed_worker_is_replaced_and_the_others_keep_serving(
         with stack.client(site=site) as client:
             final = [client.get(f"https://127.0.0.1:{site.https_port}/login").status_code
                      for _ in range(10)]
-    # Only requests in flight on the killed worker may fail (one per loader at most), as 502.
+    # Only requests in flight on the killed worker may fail (one per loader at most): a 502, or
+    # a connection dropped at that moment.
     assert set(statuses) <= {200, 502}, statuses
-    assert statuses[502] <= threads and statuses[200] > 50, statuses
+    assert statuses[502] + dropped.total() <= threads, (statuses, dropped)
+    assert statuses[200] > 50, statuses
     assert final == [200] * 10
     assert replaced_in < 30
