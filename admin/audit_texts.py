@@ -63,6 +63,13 @@ ACTIONS: dict[str, Action] = {
     "entry.retire": Action("Fiche retirée", "a retiré la fiche n° {n} des suggestions"),
     "entry.reinstate": Action("Fiche rétablie", "a rétabli la fiche n° {n}"),
     "entry.verify": Action("Fiche vérifiée", "a vérifié la fiche n° {n} (toujours juste)"),
+    "entry.legal_flag": Action("Fiche signalée par la veille",
+                               "a signalé la fiche n° {n} : un texte qu'elle cite a changé"),
+    "entry.legal_still_right": Action(
+        "Fiche juste avec le nouveau texte",
+        "a vérifié la fiche n° {n} avec le texte modifié (toujours juste)"),
+    "watch.import": Action("Archive LEGI importée",
+                           "a importé l'archive LEGI n° {n} (veille réglementaire)"),
     "entry.correction": Action("Fiche corrigée, demandeurs prévenus",
                                "a corrigé la fiche n° {n} et prévenu les demandeurs concernés"),
     "phrasing.add": Action("Formulation ajoutée", "a ajouté une formulation à la fiche n° {n}"),
@@ -273,6 +280,11 @@ _FIELDS: dict[str, str] = {
     "format": "Format",
     "counts": "Éléments traités",
     "redacted": "Données effacées",
+    "reference": "Référence",
+    "references": "Références",
+    "archive": "Archive",
+    "new_versions": "Nouvelles versions",
+    "flags_raised": "Fiches signalées",
 }
 
 # A key whose meaning depends on the action.

@@ -400,7 +400,8 @@ async def see_answer(update: Update, context: SvpContext) -> None:
     # While the question is open the asker can say that this very answer was enough, which
     # credits this entry alone (the row under the suggestions cannot tell which one helped).
     await send_long(context.bot, query.message.chat.id,
-                    texts.with_source(entry.answer, entry.source, entry.passage),
+                    texts.with_source(entry.answer, entry.source, entry.passage,
+                                      entry.references),
                     header=entry.question,
                     reply_markup=keyboards.solved_with(ticket_id, entry_id)
                     if entry.ticket_open else None)

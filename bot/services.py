@@ -40,6 +40,7 @@ from knowledge.store.models import (
     TicketStatus,
 )
 from knowledge.timeutil import utcnow
+from knowledge.watch.links import ReferenceLink, reference_links
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +105,8 @@ class OfferedEntry:
     ticket_open: bool
     # The passage closest to the ticket's question, marked when the answer is shown in full.
     passage: Passage | None = None
+    # Its legal references, each linked to Légifrance when recognised.
+    references: tuple[ReferenceLink, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -426,8 +429,12 @@ class BotServices:
             entry = session.get(KnowledgeEntry, entry_id)
             if entry is None or entry.status != EntryStatus.ACTIVE.value:
                 return None
-            offered = OfferedEntry(question=entry.question, answer=entry.answer,
-                                   source=entry.source, ticket_open=tickets.is_open(ticket))
+            offered = OfferedEntry(
+                question=entry.question, answer=entry.answer, source=entry.source,
+                ticket_open=tickets.is_open(ticket),
+                references=tuple(reference_links(
+                    session=session, items=entry.legal_references or [],
+                    names=self.knowledge.legal_names, today=utcnow().date())))
             question = ticket.text
         # Outside the unit of work: the search reads never wait on our own write lock.
         try:

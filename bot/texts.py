@@ -9,6 +9,7 @@ from datetime import datetime
 from knowledge.retrieval.passages import suggestion_text
 from knowledge.retrieval.search import Passage
 from knowledge.store.models import TICKET_STATUS_LABELS, OutboxKind, TicketStatus
+from knowledge.watch.links import ReferenceLink
 
 # Put before the closest passage when a suggested answer is shown in full.
 PASSAGE_MARK = "▶ "
@@ -289,11 +290,20 @@ def waiting(ticket_id: int) -> str:
     return f"Entendu : un conseiller du SVP répondra ici à votre question n° {ticket_id}."
 
 
-def with_source(answer: str, source: str | None, passage: Passage | None = None) -> str:
-    """A suggested answer in full (plain text), its closest passage marked, and its source."""
+def with_source(answer: str, source: str | None, passage: Passage | None = None,
+                references: Sequence[ReferenceLink] = ()) -> str:
+    """A suggested answer in full (plain text), its closest passage marked, its references
+    (linked to Légifrance when recognised) and its source."""
     if passage is not None and not passage.from_question and 0 < passage.start < len(answer):
         answer = f"{answer[:passage.start]}{PASSAGE_MARK}{answer[passage.start:]}"
-    return f"{answer}\n\nSource : {source}" if source else answer
+    blocks = [answer]
+    if references:
+        lines = [f"• {link.label} : {link.url}" if link.recognised else f"• {link.text}"
+                 for link in references]
+        blocks.append("Références :\n" + "\n".join(dict.fromkeys(lines)))
+    if source:
+        blocks.append(f"Source : {source}")
+    return "\n\n".join(blocks)
 
 
 def clarification_received(ticket_id: int, *, files: int = 0,

@@ -29,6 +29,7 @@ from knowledge.store.db import (
 )
 from knowledge.store.models import EntryStatus, KnowledgeEntry
 from knowledge.text import clean
+from knowledge.watch.references import TextNames, load_text_names
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +56,12 @@ class Knowledge:
         abstain_threshold: float | None = None,
         save_index: bool = True,
         ranking: search.Ranking | None = None,
+        legal_texts_file: Path | None = None,
     ) -> None:
         self.engine = engine
+        # The administrator's usual names of laws (SVP_VEILLE_TEXTS_FILE), beside the bundled.
+        self.legal_texts_file = legal_texts_file
+        self._legal_names: TextNames | None = None
         # How entries are ranked (settings SVP_SEARCH_*); the benchmarks swap it between runs.
         self.ranking = ranking if ranking is not None else search.Ranking()
         self.sessions: sessionmaker[Session] = make_session_factory(engine)
@@ -94,10 +99,19 @@ class Knowledge:
     @classmethod
     def from_url(cls, database_url: str, *, embedder_factory: Callable[[], Embedder],
                  index_dir: Path, abstain_threshold: float | None = None,
-                 ranking: search.Ranking | None = None) -> Knowledge:
+                 ranking: search.Ranking | None = None,
+                 legal_texts_file: Path | None = None) -> Knowledge:
         """Build the knowledge base of a database URL."""
         return cls(engine=make_engine(database_url), embedder_factory=embedder_factory,
-                   index_dir=index_dir, abstain_threshold=abstain_threshold, ranking=ranking)
+                   index_dir=index_dir, abstain_threshold=abstain_threshold, ranking=ranking,
+                   legal_texts_file=legal_texts_file)
+
+    @property
+    def legal_names(self) -> TextNames:
+        """The usual names of laws and decrees the reference parser knows (loaded once)."""
+        if self._legal_names is None:
+            self._legal_names = load_text_names(self.legal_texts_file)
+        return self._legal_names
 
     @property
     def embedder(self) -> Embedder:

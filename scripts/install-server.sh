@@ -110,6 +110,8 @@ else
     # Any flavour of the servers will do (postgresql-15, nginx-light...).
     compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=(postgresql)
     command -v nginx >/dev/null 2>&1 || missing+=(nginx)
+    # The regulatory watch reads the LEGI archives through libarchive (libarchive-c).
+    ldconfig -p 2>/dev/null | grep 'libarchive\.so\.13' >/dev/null || missing+=(libarchive13)
     if [ ${#missing[@]} -gt 0 ]; then
         say "Installation des paquets Debian : ${missing[*]}"
         apt-get update -qq

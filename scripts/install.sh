@@ -26,5 +26,8 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 # torch is pinned to the CPU build (torch==2.13.0): an unpinned one is a multi-GB CUDA build.
 .venv/bin/python -m pip install --quiet -e "$spec"
+# Legilibre's LEGI reader, without its hunspell dependency (a C extension built against
+# libhunspell, used only by its spelling checks, which the regulatory watch does not run).
+.venv/bin/python -m pip install --quiet --no-deps "legi==0.6"
 echo "$digest" > "$stamp"
 echo "Installation terminée (${extras:-service})."

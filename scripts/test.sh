@@ -22,6 +22,8 @@ command -v systemd-analyze >/dev/null 2>&1 || deploy_packages+=(systemd)
 command -v promtool >/dev/null 2>&1 || deploy_packages+=(prometheus)
 command -v openssl >/dev/null 2>&1 || deploy_packages+=(openssl)
 [ -x /usr/lib/dovecot/imap ] || deploy_packages+=(dovecot-imapd)
+# The regulatory watch's tests read LEGI archives through libarchive (libarchive-c).
+ldconfig -p 2>/dev/null | grep 'libarchive\.so\.13' >/dev/null || deploy_packages+=(libarchive13)
 if [ ${#deploy_packages[@]} -gt 0 ]; then
     echo "Installation de ${deploy_packages[*]} (paquets Debian) pour les tests du déploiement et du courriel"
     if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \

@@ -45,6 +45,7 @@ def build_knowledge(settings: Settings) -> Knowledge:
         index_dir=settings.resolved_index_dir(),
         abstain_threshold=settings.abstain_threshold,
         ranking=ranking(settings),
+        legal_texts_file=settings.veille_texts_file,
     )
 
 

@@ -131,6 +131,12 @@ class Settings(BaseSettings):
     review_months: int = Field(
         default=12, ge=1, le=120, description="Délai avant de revérifier une fiche publiée (mois)."
     )
+    veille_texts_file: Path | None = Field(
+        default=None, description="Fichier JSONL des noms usuels de lois ajoutés par "
+                                  "l'association (veille réglementaire).")
+    veille_scratch_dir: Path | None = Field(
+        default=None, description="Dossier de travail de l'import des archives LEGI "
+                                  "(sinon le dossier temporaire du système).")
     metrics_token: str | None = Field(
         default=None, description="Jeton Bearer accepté sur /metrics (sinon : session web)."
     )

@@ -19,6 +19,8 @@ from admin.api.schemas import (
     EntryCreate,
     EntryDetail,
     EntryOut,
+    LegalFlagOut,
+    ReferenceOut,
     EntryPage,
     PhrasingOut,
     Retirement,
@@ -32,7 +34,10 @@ from knowledge.retrieval import phrasings
 from knowledge.store.db import MAX_ROW_ID
 from knowledge.store.models import KnowledgeEntry
 from knowledge.text import clean
-from knowledge.timeutil import as_utc
+from knowledge.runtime import Knowledge
+from knowledge.timeutil import as_utc, utcnow
+from knowledge.watch import flags as legal_flags
+from knowledge.watch.links import reference_links
 
 router = APIRouter(tags=["fiches"])
 MAX_PAGE = 200
@@ -56,9 +61,16 @@ def decode_cursor(cursor: str) -> int:
     return after
 
 
-def _detail(db: DbSession, entry: KnowledgeEntry) -> EntryDetail:
+def _detail(db: DbSession, entry: KnowledgeEntry, knowledge: Knowledge) -> EntryDetail:
+    links = reference_links(session=db, items=entry.legal_references or [],
+                            names=knowledge.legal_names, today=utcnow().date())
     return EntryDetail(
         **EntryOut.model_validate(entry).model_dump(),
+        references=[ReferenceOut(text=link.text, label=link.label, url=link.url)
+                    for link in links],
+        legal_flags=[LegalFlagOut(reference=flag.reference, reason=flag.reason,
+                                  effective_on=flag.effective_on, created_at=flag.created_at)
+                     for flag in legal_flags.open_flags(session=db, entry_id=entry.id)],
         revisions=[RevisionOut.model_validate(revision)
                    for revision in entries.revisions(session=db, entry_id=entry.id)],
         phrasings=[PhrasingOut.model_validate(phrasing)
@@ -98,9 +110,10 @@ def list_themes(db: DbSession, caller: CurrentCaller) -> list[str]:
 
 
 @router.get("/entries/{entry_id}", response_model=EntryDetail)
-def get_entry(entry_id: RowId, db: DbSession, caller: CurrentCaller) -> EntryDetail:
-    """Read an entry with its revisions and learnt phrasings."""
-    return _detail(db, entries.get(session=db, entry_id=entry_id))
+def get_entry(entry_id: RowId, db: DbSession, knowledge: KnowledgeDep,
+              caller: CurrentCaller) -> EntryDetail:
+    """Read an entry with its revisions, learnt phrasings, linked references and flags."""
+    return _detail(db, entries.get(session=db, entry_id=entry_id), knowledge)
 
 
 @router.post("/entries", response_model=EntryDetail, status_code=201, responses={
@@ -131,7 +144,7 @@ def create_entry(body: EntryCreate, db: DbSession, knowledge: KnowledgeDep, conf
             tags=tuple(body.tags), legal_references=tuple(body.legal_references),
             source=body.source, review_by=body.review_by, external_id=body.external_id))
     background.add_task(knowledge.sync_index)
-    return _detail(db, entry)
+    return _detail(db, entry, knowledge)
 
 
 @router.patch("/entries/{entry_id}", response_model=EntryDetail)
@@ -159,7 +172,7 @@ def change_entry(entry_id: RowId, body: EntryChange, db: DbSession, knowledge: K
                            reason=body.reason or None, embedder=knowledge.embedder,
                            minor=body.minor, content=content)
     background.add_task(knowledge.sync_index)
-    return _detail(db, entry)
+    return _detail(db, entry, knowledge)
 
 
 @router.post("/entries/{entry_id}/retire", response_model=EntryDetail)
@@ -170,5 +183,5 @@ def retire_entry(entry_id: RowId, db: DbSession, knowledge: KnowledgeDep,
     entry = entries.retire(session=db, entry_id=entry_id, actor=caller.actor,
                            reason=(body.reason if body else None) or None)
     background.add_task(knowledge.sync_index)
-    return _detail(db, entry)
+    return _detail(db, entry, knowledge)
 

@@ -87,11 +87,33 @@ class PhrasingOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+class ReferenceOut(BaseModel):
+    """A legal reference of an entry: as written, and normalised with its Légifrance link
+    when the parser recognises it (else `label` and `url` are null)."""
+
+    text: str
+    label: str | None = Field(examples=["CCH art. L441-1"])
+    url: str | None = Field(examples=[
+        "https://www.legifrance.gouv.fr/codes/article_lc/LEGIARTI000038835418"])
+
+
+class LegalFlagOut(BaseModel):
+    """A change of a cited text since the entry's last verification, not yet settled."""
+
+    reference: str
+    reason: str = Field(examples=["CCH art. L441-1 modifié, nouvelle version en vigueur le "
+                                  "01/01/2027"])
+    effective_on: date | None
+    created_at: datetime
+
+
 class EntryDetail(EntryOut):
-    """An entry with its revisions and phrasings."""
+    """An entry with its revisions, phrasings, linked references and regulatory flags."""
 
     revisions: list[RevisionOut]
     phrasings: list[PhrasingOut]
+    references: list[ReferenceOut] = []
+    legal_flags: list[LegalFlagOut] = []
 
 
 class EntryCreate(BaseModel):

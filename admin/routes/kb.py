@@ -20,6 +20,8 @@ from knowledge.errors import InvalidInput
 from knowledge.retrieval import phrasings
 from knowledge.store.models import EntryStatus, Ticket
 from knowledge.timeutil import utcnow
+from knowledge.watch import flags as legal_flags
+from knowledge.watch.links import reference_links, suggested_references
 
 router = APIRouter()
 PAGE_SIZE = 50
@@ -82,7 +84,7 @@ def kb_list(request: Request, db: DbSession, knowledge: KnowledgeDep, config: Co
 
 @router.get("/kb/{entry_id}")
 def kb_entry(request: Request, entry_id: int, db: DbSession, config: ConfigDep,
-             user: CurrentUser) -> HTMLResponse:
+             knowledge: KnowledgeDep, user: CurrentUser) -> HTMLResponse:
     """Show an entry: its text, review date, usage, history, and who to send a correction."""
     entry = entries.get(session=db, entry_id=entry_id)
     items = history.history(session=db, entry_id=entry_id)
@@ -95,6 +97,10 @@ def kb_entry(request: Request, entry_id: int, db: DbSession, config: ConfigDep,
                   if item.revision is not None and item.revision.revision != entry.revision}
     return render(request, "kb_entry.html", {
         "entry": entry, "history": list(reversed(items)),
+        "reference_links": reference_links(session=db, items=entry.legal_references or [],
+                                           names=knowledge.legal_names, today=today),
+        "legal_flags": legal_flags.details(
+            session=db, flags=legal_flags.open_flags(session=db, entry_id=entry_id)),
         "documents": attachments.for_entry(session=db, entry_id=entry_id),
         "revision_findings": {
             number: sorted({f.label for f in privacy.scan(old.question) + privacy.scan(old.answer)})
@@ -139,12 +145,15 @@ def kb_diff(request: Request, entry_id: int, db: DbSession, user: CurrentUser) -
 
 
 @router.get("/kb/{entry_id}/edit")
-def kb_edit_form(request: Request, entry_id: int, db: DbSession,
+def kb_edit_form(request: Request, entry_id: int, db: DbSession, knowledge: KnowledgeDep,
                  user: CurrentUser) -> HTMLResponse:
     """Show the edit form of an entry."""
     entry = entries.get(session=db, entry_id=entry_id)
     return render(request, "kb_edit.html", {
         "entry": entry, "themes": themes.list_themes(session=db), "form": None,
+        "suggested_references": suggested_references(
+            answer=entry.answer, items=entry.legal_references or [],
+            names=knowledge.legal_names),
         "privacy_findings": findings_view({"question": entry.question,
                                            "answer": entry.answer})})
 
@@ -162,9 +171,15 @@ def kb_edit(request: Request, entry_id: int, db: DbSession, knowledge: Knowledge
             review_by: Annotated[str, Form(max_length=10)] = "",
             minor: Annotated[str, Form(max_length=5)] = "",
             reason: Annotated[str, Form(max_length=500)] = "",
-            confirm_personal_data: Annotated[str, Form(max_length=4)] = "") -> Response:
-    """Save a new revision of an entry."""
+            confirm_personal_data: Annotated[str, Form(max_length=4)] = "",
+            suggested_reference: Annotated[list[str] | None, Form(max_length=300)] = None,
+            ) -> Response:
+    """Save a new revision of an entry (with the suggested references the adviser ticked)."""
     current = entries.get(session=db, entry_id=entry_id)
+    # References found in the answer become the entry's once the adviser confirms them.
+    confirmed = [item.strip() for item in (suggested_reference or [])[:50] if item.strip()]
+    if confirmed:
+        references = "\n".join([*references.splitlines(), *confirmed])
     try:
         # Chosen from the list, whatever the browser sent; the entry's own theme may stay.
         theme = themes.known(session=db, name=theme, current=current.theme) or ""
@@ -178,6 +193,8 @@ def kb_edit(request: Request, entry_id: int, db: DbSession, knowledge: Knowledge
                 "review_by": review_by, "minor": minor, "reason": reason}
         return render(request, "kb_edit.html", {
             "entry": current, "themes": themes.list_themes(session=db), "form": form,
+            "suggested_references": suggested_references(
+                answer=answer, items=references.splitlines(), names=knowledge.legal_names),
             "error": str(error), "error_at": "theme" if isinstance(
                 error, themes.UnknownTheme) else "privacy",
             "privacy_findings": findings_view({"question": question, "answer": answer})},
@@ -224,7 +241,8 @@ def kb_verify(entry_id: int, db: DbSession, config: ConfigDep, user: CurrentUser
         raise InvalidInput("Choix de date inconnu.")
     next_date = reviews.next_review_date(reviews.ReviewChoice(choice), today=utcnow().date(),
                                          months=config.review_months, chosen=_date(until))
-    reviews.mark_verified(session=db, entry_id=entry_id, actor=_actor(user), until=next_date)
+    legal_flags.mark_still_right(session=db, entry_id=entry_id, actor=_actor(user),
+                                 until=next_date)
     return redirect(f"/kb/{entry_id}", "entry_verified")
 
 

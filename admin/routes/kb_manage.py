@@ -18,6 +18,7 @@ from knowledge.catalog.tabular import FileFormat
 from knowledge.errors import InvalidInput, NotFound
 from knowledge.store.catalog_models import ImportUpload
 from knowledge.timeutil import utcnow
+from knowledge.watch import flags as legal_flags
 
 router = APIRouter()
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -35,11 +36,12 @@ def _actor(user: CurrentUser) -> str:
 
 @router.get("/kb/due")
 def kb_due(request: Request, db: DbSession, user: CurrentUser) -> HTMLResponse:
-    """Entries to check again, overdue first, with their usage."""
+    """Entries to check again: those citing a changed text first, then overdue ones."""
     today = utcnow().date()
     due = reviews.due(session=db, today=today)
+    flagged = legal_flags.flagged_entries(session=db)
     return render(request, "kb_due.html", {
-        "due": due, "today": today, "horizon": reviews.DUE_HORIZON_DAYS,
+        "due": due, "today": today, "horizon": reviews.DUE_HORIZON_DAYS, "flagged": flagged,
         "usage": usage.usage(session=db, entry_ids=[entry.id for entry in due]),
         "overdue": {entry.id for entry in due if reviews.is_overdue(entry, today)},
     })

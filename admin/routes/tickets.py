@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 
 from admin.downloads import checked_files, download
 from admin.pages import redirect, render, similarity_words
@@ -32,8 +33,11 @@ from knowledge.errors import Conflict, DomainError, Forbidden, InvalidInput, Not
 from knowledge.people import advisers
 from knowledge.retrieval import evidence, passages
 from knowledge.runtime import Knowledge, SearchHit
-from knowledge.store.models import OutboxKind, User
+from knowledge.store.models import KnowledgeEntry, OutboxKind, User
 from knowledge.text import row_number
+from knowledge.timeutil import utcnow
+from knowledge.watch import flags as legal_flags
+from knowledge.watch.links import reference_links
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
@@ -157,6 +161,7 @@ def _ticket_page(request: Request, db: DbSession, knowledge: Knowledge, config: 
                       for hit in hits},
         "strength_labels": evidence.LABELS,
         "marked": {hit.entry_id: _marked(hit) for hit in hits},
+        **_hit_references(db, knowledge, hits),
         "shown": passages.shown_texts(hits),
         "citations": available,
         "cited_ids": [citation.entry_id for citation in chosen],
@@ -447,3 +452,19 @@ def reject(request: Request, ticket_id: int, db: DbSession, knowledge: Knowledge
                     lambda: review.reject(session=db, ticket_id=ticket_id, adviser=user,
                                           message=message),
                     at="reject", done="rejected", texts={"reject": message})
+
+
+def _hit_references(db: DbSession, knowledge: Knowledge, hits: list[SearchHit]
+                    ) -> dict[str, object]:
+    """Each similar entry's references linked to Légifrance, and the changes of those texts."""
+    found = {entry.id: entry for entry in db.scalars(
+        select(KnowledgeEntry).where(KnowledgeEntry.id.in_([hit.entry_id for hit in hits])))}
+    today = utcnow().date()
+    return {
+        "hit_references": {
+            entry_id: reference_links(session=db, items=entry.legal_references or [],
+                                      names=knowledge.legal_names, today=today)
+            for entry_id, entry in found.items()},
+        "hit_flags": {entry_id: legal_flags.open_flags(session=db, entry_id=entry_id)
+                      for entry_id in found},
+    }

@@ -32,11 +32,16 @@ from knowledge.store.models import (
     Ticket,
 )
 from knowledge.text import clean, count_of
+from knowledge.timeutil import utcnow
+from knowledge.watch.links import ReferenceLink, reference_links
+from knowledge.watch.references import TextNames, load_text_names
+from knowledge.watch.status import MonthChanges, month_changes
 
 PARIS = ZoneInfo("Europe/Paris")
 TITLE = "Les réponses du SVP"
 NO_THEME = "Autres questions"
 SHORT_ANSWER_CHARS = 700
+REGULATORY_TITLE = "Évolutions réglementaires du mois"
 TELEGRAM_BUDGET = 3_500  # one Telegram message (4,096) with room for the header
 _TEMPLATES = Path(__file__).resolve().parent.parent / "data"
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -95,6 +100,7 @@ class DigestItem:
     source: str | None
     revised: bool  # revised this month rather than published
     organisations: tuple[str, ...]  # empty unless the adviser chose to show them
+    links: tuple[ReferenceLink, ...] = ()  # the references, linked to Légifrance
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,8 @@ class Digest:
     introduction: str
     figures: activity.Activity
     sections: tuple[tuple[str, tuple[DigestItem, ...]], ...]
+    # « Évolutions réglementaires du mois »: changed texts that entries cite, entries revised.
+    regulatory: MonthChanges = MonthChanges(changes=(), revised=())
 
     @property
     def title(self) -> str:
@@ -166,8 +174,11 @@ def _organisations(session: Session, entry_ids: list[int]) -> dict[int, list[str
 
 
 def build(*, session: Session, month: Month, entry_ids: list[int] | None = None,
-          show_organisations: bool = False, introduction: str = "") -> Digest:
+          show_organisations: bool = False, introduction: str = "",
+          names: TextNames | None = None) -> Digest:
     """Assemble the digest of a month from the chosen entries (all candidates when None)."""
+    names = names if names is not None else load_text_names()
+    today = min(utcnow().date(), month.utc_bounds()[1].date())
     published, _ = changed_entry_ids(session=session, month=month)
     chosen = [entry for entry in candidates(session=session, month=month)
               if entry_ids is None or entry.id in set(entry_ids)]
@@ -180,11 +191,15 @@ def build(*, session: Session, month: Month, entry_ids: list[int] | None = None,
             entry_id=entry.id, question=clean(entry.question), answer=shorten(entry.answer),
             theme=theme, references=tuple(entry.legal_references or ()), source=entry.source,
             revised=entry.id not in published,
-            organisations=tuple(organisations.get(entry.id, ()))))
+            organisations=tuple(organisations.get(entry.id, ())),
+            links=tuple(reference_links(session=session, items=entry.legal_references or [],
+                                        names=names, today=today))))
     ordered = sorted(sections.items(), key=lambda pair: (pair[0] == NO_THEME, pair[0].casefold()))
+    first, after = month.utc_bounds()
     return Digest(month=month, introduction=clean(introduction)[:2000],
                   figures=figures(session=session, month=month),
-                  sections=tuple((theme, tuple(items)) for theme, items in ordered))
+                  sections=tuple((theme, tuple(items)) for theme, items in ordered),
+                  regulatory=month_changes(session=session, start=first, end=after))
 
 
 # --- personal data --------------------------------------------------------------------------
@@ -230,6 +245,12 @@ def render_docx(digest: Digest) -> bytes:
     document.add_heading("Le mois en chiffres", level=1)
     for line in _figure_lines(digest.figures):
         document.add_paragraph(line, style="List Bullet")
+    if digest.regulatory:
+        document.add_heading(REGULATORY_TITLE, level=1)
+        for line in digest.regulatory.changes:
+            document.add_paragraph(line, style="List Bullet")
+        for revised in digest.regulatory.revised:
+            document.add_paragraph(f"Fiche révisée : {revised.question}", style="List Bullet")
     if not digest.sections:
         document.add_paragraph("Aucune fiche publiée ou mise à jour ce mois-ci.")
     for theme, items in digest.sections:
@@ -239,7 +260,11 @@ def render_docx(digest: Digest) -> bytes:
             if item.revised:
                 document.add_paragraph().add_run("Fiche mise à jour").italic = True
             document.add_paragraph(item.answer)
-            if item.references:
+            if item.links:
+                document.add_paragraph("Références : " + " ; ".join(
+                    f"{link.label} ({link.url})" if link.recognised else link.text
+                    for link in item.links))
+            elif item.references:
                 document.add_paragraph("Références : " + " ; ".join(item.references))
             if item.source:
                 document.add_paragraph(f"Source : {item.source}")
@@ -256,6 +281,11 @@ def render_telegram(digest: Digest) -> str:
     if digest.introduction:
         lines += [digest.introduction, ""]
     lines += _figure_lines(digest.figures)
+    if digest.regulatory:
+        lines += ["", REGULATORY_TITLE]
+        lines += [f"• {line}" for line in digest.regulatory.changes[:8]]
+        lines += [f"• Fiche révisée : {revised.question}"
+                  for revised in digest.regulatory.revised[:8]]
     size = sum(len(line) + 1 for line in lines)
     left_out = 0
     for theme, items in digest.sections:

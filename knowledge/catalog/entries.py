@@ -17,6 +17,7 @@ from knowledge.errors import Conflict, InvalidInput, NotFound
 from knowledge.store.models import EntryRevision, EntryStatus, KnowledgeEntry
 from knowledge.text import clean, fold, question_hash
 from knowledge.timeutil import utcnow
+from knowledge.watch import flags as legal_flags
 
 if TYPE_CHECKING:
     from index.embedders import Embedder
@@ -231,6 +232,9 @@ def update(
     session.flush()
     _record_revision(session=session, entry=entry, actor=actor, reason=reason, minor=minor,
                      restored_from=restored_from)
+    if not minor:
+        # A revision of substance is the adviser's answer to a change of the texts it cites.
+        legal_flags.mark_revised(session=session, entry_id=entry.id, actor=actor)
     audit.record(session=session, actor=actor, action="entry.update", object_type="entry",
                  object_id=entry.id, details={"reason": reason, "revision": entry.revision})
     _after_change(session=session, entry=entry, embedder=embedder)

@@ -29,6 +29,8 @@ EVENT_LABELS = {
     "entry.retire": "Retirée des suggestions",
     "entry.reinstate": "Rétablie",
     "entry.verify": "Vérifiée, toujours juste",
+    "entry.legal_flag": "Signalée : un texte cité a changé",
+    "entry.legal_still_right": "Toujours juste avec le texte modifié",
     "entry.correction": "Correction envoyée aux demandeurs",
 }
 _ACTOR_NAMES = {"cli": "Ligne de commande", "demo": "Données de démonstration",
@@ -149,6 +151,8 @@ def history(*, session: Session, entry_id: int) -> list[HistoryItem]:
         reason = details.get("reason")
         if event.action == "entry.verify":
             reason = f"prochaine vérification le {_french_date(details.get('until'))}"
+        elif event.action == "entry.legal_still_right":
+            reason = " ; ".join(details.get("references") or [])
         elif event.action == "entry.correction":
             reason = f"{details.get('count', 0)} demandeur(s), révision {details.get('revision')}"
         items.append(HistoryItem(at=event.at, actor=event.actor,

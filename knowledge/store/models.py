@@ -466,6 +466,7 @@ from knowledge.store import (  # noqa: E402, F401
     mail_models,
     member_models,
     vocabulary,
+    watch_models,
 )
 from knowledge.store.desk_tables import ProcessHeartbeat, ReplyTemplate  # noqa: E402, F401
 from knowledge.store.runstate import (  # noqa: E402, F401

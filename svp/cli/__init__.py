@@ -24,10 +24,10 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "kb": ("kb", "kb_upkeep", "vocabulary"), "mail": ("mail",), "org": ("telegram",),
     "privacy": ("privacy",),
     "search": ("retrieval",), "secrets": ("secrets",), "serve": ("web",), "stats": ("reports",),
-    "user": ("web",),
+    "user": ("web",), "veille": ("watch",),
 }
 ALL_MODULES = ("api", "backup", "db", "evaluation", "kb", "kb_upkeep", "mail", "privacy",
-               "reports", "retrieval", "secrets", "telegram", "vocabulary", "web")
+               "reports", "retrieval", "secrets", "telegram", "vocabulary", "watch", "web")
 
 
 def load_commands(argv: list[str] | None = None) -> typer.Typer:

@@ -1,0 +1,298 @@
+"""Import DILA LEGI archives: legi.py reads them, we keep the versions of what entries cite.
+
+Legilibre's `legi` package reads an archive (the full dump or a daily increment) into its own
+SQLite database; each archive is read into a fresh one in a scratch folder, and only the
+articles and texts that entries cite are copied into ours, in one transaction with the
+import's record and the flags it raises. So the whole of French law never sits in the
+service's database, a corrupt archive leaves nothing behind, and the same archive imported
+twice is recognised by its checksum.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import logging
+import os
+import re
+import sqlite3
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from knowledge import audit
+from knowledge.errors import InvalidInput
+from knowledge.text import fold
+from knowledge.store.watch_models import LegalArticleVersion, LegalImport, LegalTextVersion
+from knowledge.watch import flags
+from knowledge.watch.cited import CitedTexts, cited_texts, citations
+from knowledge.watch.legal_text import html_to_text, parse_day
+from knowledge.watch.references import TextNames
+
+logger = logging.getLogger(__name__)
+
+_STAMP = re.compile(r"(\d{8}-\d{6})")
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What one archive brought."""
+
+    import_id: int
+    archive_name: str
+    already_imported: bool
+    kind: str
+    files_read: int = 0
+    articles_kept: int = 0
+    texts_kept: int = 0
+    new_versions: int = 0
+    removed: int = 0
+    flags_raised: int = 0
+    seconds: float = 0.0
+
+
+def import_archive(*, session: Session, path: Path, names: TextNames, actor: str,
+                   today: date, scratch_dir: Path | None = None) -> ImportReport:
+    """Import one LEGI archive: the versions of the cited articles and texts, then the flags.
+
+    Raises InvalidInput (nothing written) when the file is not a readable LEGI archive.
+    """
+    if not path.is_file():
+        raise InvalidInput(f"Archive introuvable : {path}")
+    digest = _sha256(path)
+    known = session.scalar(select(LegalImport).where(LegalImport.archive_sha256 == digest))
+    if known is not None:
+        logger.info("LEGI archive %s already imported as %s", path.name, known.id)
+        return ImportReport(import_id=known.id, archive_name=known.archive_name,
+                            already_imported=True, kind=known.kind)
+    started = time.perf_counter()
+    cited = cited_texts(citations(session=session, names=names))
+    _learn_text_cids(session=session, cited=cited, names=names)
+    with tempfile.TemporaryDirectory(prefix="svp-legi-", dir=scratch_dir) as scratch:
+        staging_path = Path(scratch) / "legi.sqlite"
+        suppressed = _read_with_legi(path, staging_path)
+        with contextlib.closing(sqlite3.connect(staging_path)) as staging:
+            staging.row_factory = sqlite3.Row
+            files_read = _count_files(staging) + len(suppressed)
+            if files_read == 0:
+                raise InvalidInput(f"Aucun fichier LEGI dans l'archive {path.name}.")
+            record = LegalImport(archive_name=path.name, archive_sha256=digest,
+                                 kind="global" if "global" in path.name.lower() else "increment",
+                                 stamp=_stamp(path.name), imported_by=actor,
+                                 files_read=files_read)
+            session.add(record)
+            session.flush()
+            texts_kept, text_versions = _keep_texts(session=session, staging=staging,
+                                                    cited=cited, import_id=record.id)
+            _learn_law_cids(staging=staging, cited=cited)
+            articles_kept, article_versions = _keep_articles(
+                session=session, staging=staging, cited=cited, import_id=record.id)
+    removed = _remove(session=session, ids=suppressed)
+    session.flush()
+    raised = flags.refresh(session=session, names=names, today=today, import_id=record.id)
+    record.texts_kept = texts_kept
+    record.articles_kept = articles_kept
+    record.new_versions = text_versions + article_versions
+    record.removed = removed
+    record.flags_raised = raised
+    record.seconds = round(time.perf_counter() - started, 3)
+    session.flush()
+    audit.record(session=session, actor=actor, action="watch.import",
+                 object_type="legal_import", object_id=record.id,
+                 details={"archive": path.name, "new_versions": record.new_versions,
+                          "flags_raised": raised})
+    logger.info("LEGI archive %s imported: %s files, %s articles and %s texts kept, "
+                "%s new versions, %s removed, %s flags", path.name, files_read, articles_kept,
+                texts_kept, record.new_versions, removed, raised)
+    return ImportReport(import_id=record.id, archive_name=path.name, already_imported=False,
+                        kind=record.kind, files_read=files_read, articles_kept=articles_kept,
+                        texts_kept=texts_kept, new_versions=record.new_versions,
+                        removed=removed, flags_raised=raised, seconds=record.seconds)
+
+
+def archive_order(name: str) -> tuple[str, int]:
+    """Sort key of archives: by their date stamp, a full dump before the increments of its day."""
+    return (_stamp(name) or "", 0 if "global" in name.lower() else 1)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while chunk := file.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _stamp(name: str) -> str | None:
+    match = _STAMP.search(name)
+    return match.group(1) if match else None
+
+
+def _read_with_legi(path: Path, staging_path: Path) -> list[str]:
+    """Let legi.py read the archive into a scratch database; return the suppressed ids."""
+    # legi prints its progress and counts: they go to the log, not the operator's terminal.
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    chatter = io.StringIO()
+    # legi imports the deprecated sre_parse and warns that hunspell (its spelling checker,
+    # unused here) is missing: neither concerns the import.
+    with contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter), \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from legi import tar2sqlite
+        from legi.db import connect_db
+        from libarchive.exception import ArchiveError
+    suppressed: list[str] = []
+    try:
+        with contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter), \
+                _recording_suppressions(tar2sqlite, suppressed):
+            db = connect_db(str(staging_path))
+            try:
+                tar2sqlite.process_archive(db, str(path), raw=True, process_links=False,
+                                           check_html=False)
+            finally:
+                db.close()
+    except (ArchiveError, OSError, ValueError, KeyError, IndexError, AssertionError,
+            AttributeError, TypeError, sqlite3.Error) as error:
+        raise InvalidInput(
+            f"Archive LEGI illisible ({path.name}) : {_reason(error)}") from error
+    except Exception as error:  # lxml's parse errors and legi's own, whatever their class
+        raise InvalidInput(
+            f"Archive LEGI illisible ({path.name}) : {_reason(error)}") from error
+    logger.debug("legi.py on %s: %s", path.name, chatter.getvalue()[-2000:])
+    return suppressed
+
+
+def _reason(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text[:200]
+
+
+@contextlib.contextmanager
+def _recording_suppressions(module: Any, into: list[str]) -> Iterator[None]:
+    """Catch the suppression lists legi applies to its own database, to apply them to ours."""
+    original: Callable[..., Any] = module.suppress
+
+    def recording(db: Any, liste: list[str], name: str) -> Any:
+        into.extend(item.strip().rsplit("/", 1)[-1] for item in liste if item.strip())
+        return original(db, liste, name)
+
+    module.suppress = recording
+    try:
+        yield
+    finally:
+        module.suppress = original
+
+
+def _count_files(staging: sqlite3.Connection) -> int:
+    total = 0
+    for table in ("articles", "sections", "textes_structs", "textes_versions"):
+        total += staging.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+    return int(total)
+
+
+def _learn_text_cids(*, session: Session, cited: CitedTexts, names: TextNames) -> None:
+    """Texts cited by number: their cid from the versions kept earlier."""
+    for _nature, number in list(cited.text_numbers):
+        for cid in session.scalars(select(LegalTextVersion.cid).where(
+                LegalTextVersion.num == number)).all():
+            cited.text_cids.add(cid)
+    for _nature, number, article in list(cited.articles_by_number):
+        for cid in session.scalars(select(LegalTextVersion.cid).where(
+                LegalTextVersion.num == number)).all():
+            cited.articles.add((cid, article))
+
+
+def _learn_law_cids(*, staging: sqlite3.Connection, cited: CitedTexts) -> None:
+    """Articles of texts cited by number: their cid from the text versions of this archive."""
+    if not cited.articles_by_number:
+        return
+    wanted = {(nature, number) for nature, number, _ in cited.articles_by_number}
+    for row in staging.execute("SELECT cid, nature, num FROM textes_versions"):
+        key = (_fold_nature(row["nature"]), row["num"])
+        if key in wanted:
+            for nature, number, article in cited.articles_by_number:
+                if (nature, number) == key:
+                    cited.articles.add((row["cid"], article))
+
+
+def _fold_nature(nature: str | None) -> str:
+    return fold(nature or "")
+
+
+def _keep_texts(*, session: Session, staging: sqlite3.Connection, cited: CitedTexts,
+                import_id: int) -> tuple[int, int]:
+    kept = created = 0
+    for row in staging.execute(
+            "SELECT id, cid, nature, num, date_texte, titrefull, titre, etat, date_debut, "
+            "date_fin FROM textes_versions"):
+        if not cited.wants_text(row["cid"], row["nature"], row["num"]):
+            continue
+        kept += 1
+        values = {"cid": row["cid"], "nature": row["nature"], "num": row["num"],
+                  "date_texte": parse_day(row["date_texte"]),
+                  "title": row["titrefull"] or row["titre"] or "", "etat": row["etat"],
+                  "date_debut": parse_day(row["date_debut"]),
+                  "date_fin": parse_day(row["date_fin"])}
+        stored = session.get(LegalTextVersion, row["id"])
+        if stored is None:
+            session.add(LegalTextVersion(id=row["id"], import_id=import_id, **values))
+            created += 1
+        elif any(getattr(stored, name) != value for name, value in values.items()):
+            for name, value in values.items():
+                setattr(stored, name, value)
+            stored.import_id = import_id
+        cited.text_cids.add(row["cid"])
+    return kept, created
+
+
+def _keep_articles(*, session: Session, staging: sqlite3.Connection, cited: CitedTexts,
+                   import_id: int) -> tuple[int, int]:
+    cids = sorted({cid for cid, _ in cited.articles} | {
+        reference.cid for reference in cited.ranges if reference.cid})
+    if not cids:
+        return 0, 0
+    kept = created = 0
+    marks = ",".join("?" for _ in cids)
+    rows = staging.execute(
+        "SELECT id, cid, num, etat, date_debut, date_fin, bloc_textuel FROM articles "  # noqa: S608
+        f"WHERE cid IN ({marks})", cids)
+    for row in rows:
+        num = (row["num"] or "").strip()
+        if not num or not cited.wants_article(row["cid"], num):
+            continue
+        kept += 1
+        content = html_to_text(row["bloc_textuel"] or "")
+        values = {"text_cid": row["cid"], "num": num, "etat": row["etat"],
+                  "date_debut": parse_day(row["date_debut"]),
+                  "date_fin": parse_day(row["date_fin"]), "content": content,
+                  "content_hash": hashlib.sha256(content.encode()).hexdigest()}
+        stored = session.get(LegalArticleVersion, row["id"])
+        if stored is None:
+            session.add(LegalArticleVersion(id=row["id"], import_id=import_id, **values))
+            created += 1
+        elif any(getattr(stored, name) != value for name, value in values.items()):
+            for name, value in values.items():
+                setattr(stored, name, value)
+            stored.import_id = import_id
+    return kept, created
+
+
+def _remove(*, session: Session, ids: list[str]) -> int:
+    removed = 0
+    for identifier in ids:
+        for model in (LegalArticleVersion, LegalTextVersion):
+            stored = session.get(model, identifier)
+            if stored is not None:
+                session.delete(stored)
+                removed += 1
+    return removed
