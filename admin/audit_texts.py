@@ -219,6 +219,7 @@ ACTORS: dict[str, str] = {
     "bot": "Système (bot Telegram)",
     "api": "API",
     "system": "Système",
+    "veille": "Veille réglementaire",
     "demo": "Données de démonstration",
     "import": "Import",
     "bench": "Banc d'essai",

@@ -34,7 +34,7 @@ EVENT_LABELS = {
     "entry.correction": "Correction envoyée aux demandeurs",
 }
 _ACTOR_NAMES = {"cli": "Ligne de commande", "demo": "Données de démonstration",
-                "import": "Import", "bot": "Bot Telegram"}
+                "import": "Import", "bot": "Bot Telegram", "veille": "Veille réglementaire"}
 _TOKEN = re.compile(r"\s+|\w+|[^\w\s]", re.UNICODE)
 
 

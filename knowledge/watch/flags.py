@@ -28,6 +28,7 @@ ENDED = {"ABROGE", "ABROGE_DIFF", "TRANSFERE", "PERIME", "ANNULE", "DISJOINT"}
 RESOLUTION_LABELS = {"still_right": "toujours juste", "revised": "révisée",
                      "superseded": "remplacé par un changement plus récent"}
 _EARLIEST = date.min
+ACTOR = "veille"  # who raises flags, in the audit log and the entry's history
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,7 @@ def refresh(*, session: Session, names: TextNames, today: date, import_id: int |
         for flag in existing[entry_id]:
             if flag.resolved_at is None and (flag.reference, flag.change_key) not in current \
                     and any(reference == flag.reference for reference, _ in current):
-                flag.resolved_at, flag.resolved_by, flag.resolution = now, "system", "superseded"
+                flag.resolved_at, flag.resolved_by, flag.resolution = now, ACTOR, "superseded"
         for finding in entry_findings:
             if (finding.reference, finding.change_key) in known:
                 continue
@@ -214,7 +215,7 @@ def refresh(*, session: Session, names: TextNames, today: date, import_id: int |
                 new_version_id=finding.new_version_id, verified_on=verified[entry_id],
                 import_id=import_id, created_at=now))
             raised += 1
-            audit.record(session=session, actor="system", action="entry.legal_flag",
+            audit.record(session=session, actor=ACTOR, action="entry.legal_flag",
                          object_type="entry", object_id=entry_id,
                          details={"reference": finding.reference, "reason": finding.reason})
     session.flush()
