@@ -28,7 +28,7 @@ db_name="${SVP_DB_NAME:-svp}"
 db_user="${SVP_DB_USER:-svp}"
 upstream="127.0.0.1:8000"
 units=(svp-web.service svp-bot.service svp-mail.service svp-backup.service svp-backup.timer
-       svp-retention.service svp-retention.timer)
+       svp-retention.service svp-retention.timer svp-veille.service svp-veille.timer)
 
 say() { printf '%s\n' "$*"; }
 fail() { printf 'Erreur : %s\n' "$*" >&2; exit 1; }
@@ -328,6 +328,10 @@ if $systemd_running; then
     systemctl reload nginx
     say "Services démarrés : svp-web, svp-bot (si SVP_TELEGRAM_TOKEN est réglé), svp-mail (si" \
         "SVP_MAIL_SMTP_HOST est réglé), minuteries."
+    # The regulatory watch downloads the whole LEGI dump on its first run: the IT person
+    # turns it on (docs/veille.md).
+    say "Veille réglementaire : installée, à activer avec « systemctl enable --now" \
+        "svp-veille.timer » (docs/veille.md)."
 else
     say "systemd ne tourne pas ici : services ni activés ni démarrés, nginx non rechargé."
 fi

@@ -134,6 +134,9 @@ class Settings(BaseSettings):
     veille_texts_file: Path | None = Field(
         default=None, description="Fichier JSONL des noms usuels de lois ajoutés par "
                                   "l'association (veille réglementaire).")
+    veille_legi_url: str = Field(
+        default="https://echanges.dila.gouv.fr/OPENDATA/LEGI/",
+        description="Adresse des archives LEGI de la DILA (svp veille download).")
     veille_scratch_dir: Path | None = Field(
         default=None, description="Dossier de travail de l'import des archives LEGI "
                                   "(sinon le dossier temporaire du système).")

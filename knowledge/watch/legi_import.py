@@ -125,6 +125,25 @@ def archive_order(name: str) -> tuple[str, int]:
     return (_stamp(name) or "", 0 if "global" in name.lower() else 1)
 
 
+def archives_to_import(*, session: Session, directory: Path) -> list[Path]:
+    """The archives of a download folder still to import, oldest first.
+
+    From the newest full dump on (DILA's increments before it are already in it), leaving
+    out those imported under the same name: a daily run reads and hashes only what is new.
+    """
+    if not directory.is_dir():
+        raise InvalidInput(f"Dossier introuvable : {directory}")
+    found = sorted((path for path in directory.iterdir()
+                    if path.is_file() and path.name.endswith(".tar.gz") and _stamp(path.name)),
+                   key=lambda path: archive_order(path.name))
+    dumps = [path for path in found if "global" in path.name.lower()]
+    if dumps:
+        newest = archive_order(dumps[-1].name)
+        found = [path for path in found if archive_order(path.name) >= newest]
+    known = set(session.scalars(select(LegalImport.archive_name)))
+    return [path for path in found if path.name not in known]
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as file:

@@ -10,7 +10,7 @@ import typer
 
 from knowledge.errors import InvalidInput
 from knowledge.timeutil import utcnow
-from knowledge.watch import flags, legi_import
+from knowledge.watch import flags, legi_download, legi_import
 from knowledge.watch import status as watch_status
 from svp.cli.base import OperatorError, app, open_knowledge, settings
 
@@ -23,14 +23,29 @@ ACTOR = "cli:veille"
 @watch_app.command("import")
 def import_command(
     archives: Annotated[list[Path], typer.Argument(
-        metavar="ARCHIVE...", help="Archives LEGI (.tar.gz) : dump complet ou incréments "
-                                   "quotidiens, dans l'ordre de leurs dates.")],
+        metavar="ARCHIVE|DOSSIER...", help="Archives LEGI (.tar.gz : dump complet ou "
+        "incréments quotidiens), ou le dossier où « svp veille download » les dépose (seules "
+        "les nouvelles y sont lues).")],
 ) -> None:
     """Importe des archives LEGI ; les fiches qui citent un texte modifié sont signalées."""
     current = settings()
-    ordered = sorted(archives, key=lambda path: (legi_import.archive_order(path.name), str(path)))
     with open_knowledge(current) as knowledge:
-        for path in ordered:
+        files: list[Path] = []
+        for given in archives:
+            if given.is_dir():
+                try:
+                    with knowledge.reading() as session:
+                        files.extend(legi_import.archives_to_import(session=session,
+                                                                    directory=given))
+                except InvalidInput as error:
+                    raise OperatorError(str(error)) from None
+            else:
+                files.append(given)
+        if not files:
+            typer.echo("Aucune nouvelle archive à importer.")
+            return
+        for path in sorted(files, key=lambda path: (legi_import.archive_order(path.name),
+                                                    str(path))):
             try:
                 with knowledge.session() as session:
                     report = legi_import.import_archive(
@@ -47,6 +62,22 @@ def import_command(
                        f"textes cités gardées ({report.new_versions} nouvelles, "
                        f"{report.removed} retirées), {report.flags_raised} fiche(s) à revoir "
                        f"signalée(s), en {report.seconds:.1f} s.")
+
+
+@watch_app.command("download")
+def download_command(
+    directory: Annotated[Path, typer.Argument(
+        metavar="DOSSIER", help="Où déposer les archives (les fichiers déjà là ne sont pas "
+        "retéléchargés).")],
+) -> None:
+    """Télécharge les archives LEGI publiées par la DILA qui manquent dans le dossier."""
+    current = settings()
+    try:
+        fetched = legi_download.download(url=current.veille_legi_url, directory=directory)
+    except InvalidInput as error:
+        raise OperatorError(str(error)) from None
+    typer.echo(f"{len(fetched)} archive(s) téléchargée(s) dans {directory}"
+               + (f" : {', '.join(path.name for path in fetched)}." if fetched else "."))
 
 
 @watch_app.command("refresh")

@@ -9,9 +9,10 @@ import pytest
 from deploy_helpers import UNITS_DIR, assert_verified, rendered_units, verify_units
 
 SERVICES = ["svp-web.service", "svp-bot.service", "svp-mail.service", "svp-backup.service",
-            "svp-retention.service"]
+            "svp-retention.service", "svp-veille.service"]
 TIMERS = {"svp-backup.timer": "svp-backup.service",
-          "svp-retention.timer": "svp-retention.service"}
+          "svp-retention.timer": "svp-retention.service",
+          "svp-veille.timer": "svp-veille.service"}
 HARDENING = {"ProtectSystem": "strict", "ProtectHome": "true", "NoNewPrivileges": "true",
              "PrivateTmp": "true", "PrivateDevices": "true", "ReadWritePaths": "/var/lib/svp",
              "ProtectKernelTunables": "true", "ProtectControlGroups": "true",

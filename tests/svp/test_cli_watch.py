@@ -4,7 +4,12 @@ real databases, with LEGI archives in the published layout."""
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -81,3 +86,53 @@ def test_import_status_again_and_a_corrupt_archive(svp_env: dict[str, str],
     _ok(svp_env, tmp_path, "kb", "verify", "SLS-QPV")
     assert "Aucune fiche à revoir" in _ok(svp_env, tmp_path, "veille", "status")
     assert "0 nouveau(x)" in _ok(svp_env, tmp_path, "veille", "refresh")
+
+
+@contextmanager
+def _archive_site(folder: Path) -> Iterator[str]:
+    """A real HTTP server on 127.0.0.1 listing `folder` as DILA's OPENDATA/LEGI page does."""
+    handler = partial(SimpleHTTPRequestHandler, directory=str(folder))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_download_then_import_the_folder_a_timer_would(svp_env: dict[str, str],
+                                                        tmp_path: Path) -> None:
+    _ok(svp_env, tmp_path, "init")
+    published = tmp_path / "dila"
+    published.mkdir()
+    old_dump = write_global(published, stamp="20240101-000000", articles=[
+        ArticleVersion(id="LEGIARTI000006896265", num="L441-3", etat="VIGUEUR",
+                       date_debut="2018-11-25", text=OLD_TEXT)])
+    write_global(published, stamp="20250713-140000", articles=[
+        ArticleVersion(id="LEGIARTI000006896265", num="L441-3", etat="VIGUEUR",
+                       date_debut="2018-11-25", text=OLD_TEXT)])
+    write_increment(published, stamp="20261201-213000", articles=[
+        ArticleVersion(id="LEGIARTI000051000001", num="L441-3", etat="VIGUEUR",
+                       date_debut="2026-12-01", text=NEW_TEXT)])
+    downloads = tmp_path / "legi"
+    with _archive_site(published) as url:
+        env = {**svp_env, "SVP_VEILLE_LEGI_URL": url}
+        assert "3 archive(s) téléchargée(s)" in _ok(env, tmp_path, "veille", "download",
+                                                     str(downloads))
+        assert "0 archive(s) téléchargée(s)" in _ok(env, tmp_path, "veille", "download",
+                                                    str(downloads))
+    assert sorted(path.name for path in downloads.iterdir()) == sorted(
+        path.name for path in published.iterdir())
+    # The folder: the newest dump and what follows it, not the older dump.
+    out = _ok(svp_env, tmp_path, "veille", "import", str(downloads))
+    assert old_dump.name not in out and out.count(" fichiers lus") == 2
+    assert "Aucune nouvelle archive" in _ok(svp_env, tmp_path, "veille", "import",
+                                            str(downloads))
+    # DILA unreachable: one line, non-zero.
+    result = run_svp("veille", "download", str(downloads),
+                     env={**svp_env, "SVP_VEILLE_LEGI_URL": "http://127.0.0.1:9/"}, cwd=tmp_path)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("Erreur") and "Téléchargement des archives LEGI impossible" in line
