@@ -201,11 +201,14 @@ _ARTICLE_NUMBER = rf"""
     (?:(?:\s|{_DASH})?(?P<suffix>{_SUFFIX})(?!\w))?
     (?:\s(?P<letter>(?-i:[A-Z]))(?!\w))?
     (?!\w)
+    (?:\s?(?:,\s?|-)(?-i:[IVX]{{1,4}})(?!\w)(?:\s?,)?)?
     (?:\s?,?\s(?:al\.?|alinea)\s?\d+(?:er|e)?(?!\w))?
 """
 _ARTICLE_ITEM = re.compile(_ARTICLE_NUMBER, re.IGNORECASE | re.VERBOSE)
 _ANY_ARTICLE = re.sub(r"\?P<\w+>", "", _ARTICLE_NUMBER)
-_LIST_SEPARATOR = r"(?:\s?,\s?(?:et\s+|ou\s+)?|\s+(?:et|ou|au?)\s+)"
+# "L441-1 et l'article L441-2 du CCH" is one list: the article word may come again.
+_LIST_SEPARATOR = (r"(?:(?:\s?,\s?(?:et\s+|ou\s+)?|\s+(?:et|ou|au?)\s+)"
+                   r"(?:(?:l['’]\s?)?(?:articles?|art\.)\s*)?)")
 _RANGE_SEPARATOR = re.compile(r"\s+au?\s+", re.IGNORECASE)
 _ARTICLE_LIST = rf"(?:{_ANY_ARTICLE})(?:{_LIST_SEPARATOR}(?:{_ANY_ARTICLE}))*"
 _ARTICLE_WORD = r"(?<!\w)(?P<word>articles?|arts?(?:\.|\b)|art°)\s*"
@@ -332,7 +335,7 @@ def _text_pattern(names: str) -> str:
             rf"\s+{quoted}(?:\s*,?\s*{numbered})?(?:\s*,?\s+du\s+{when})?"
             rf"|\s*{numbered}(?:\s*,?\s+du\s+{when})?{trailing}"
             rf"|\s+du\s+{when}(?:\s*,?\s*{numbered})?{trailing}"
-            rf"){_unnamed(_NOR)}")
+            rf")(?:\s+modifiee?s?(?!\w))?{_unnamed(_NOR)}")
 
 
 class TextNames:
@@ -384,8 +387,8 @@ class _TextPatterns:
         self.article_before = re.compile(
             rf"{_ARTICLE_WORD}(?P<items>{_ARTICLE_LIST}){_OF_TEXT}(?P<text>{text})", flags)
         self.article_after = re.compile(
-            rf"(?P<text>{text})\s?,?\s?{_ARTICLE_WORD}(?P<items>{_ARTICLE_LIST})", flags)
-        self.bare = re.compile(rf"\s*(?:dite\s+)?(?:(?P<name>{names})|{_NUMBER_MARK}?{_NUMBER})"
+            rf"(?P<text>{text})\s?[,(]?\s?{_ARTICLE_WORD}(?P<items>{_ARTICLE_LIST})\)?", flags)
+        self.bare = re.compile(rf"\s*(?:dite\s+)?(?:(?P<name>{names})|(?:{_NUMBER_MARK})?{_NUMBER})"
                                r"\s*[.;]?\s*", re.IGNORECASE)
 
 
@@ -474,13 +477,16 @@ def _code_references(code: Code, listing: str, *, worded: bool) -> list[tuple[Le
     return found
 
 
-def _code_candidates(folded: str) -> Iterator[_Candidate]:
+def _code_candidates(folded: str, *, field: bool) -> Iterator[_Candidate]:
+    # In a reference field every number next to a code is an article: "CGI 1388 bis".
     for match in _CODE_ARTICLES_BEFORE.finditer(folded):
-        found = _code_references(_matched_code(match), match["items"], worded=bool(match["word"]))
+        found = _code_references(_matched_code(match), match["items"],
+                                 worded=field or bool(match["word"]))
         if found:
             yield _Candidate(match.start(), match.end(), [ref for ref, _ in found])
     for match in _CODE_ARTICLES_AFTER.finditer(folded):
-        found = _code_references(_matched_code(match), match["items"], worded=bool(match["word"]))
+        found = _code_references(_matched_code(match), match["items"],
+                                 worded=field or bool(match["word"]))
         if found:
             yield _Candidate(match.start(), match.start("items") + found[-1][1],
                              [ref for ref, _ in found])
@@ -510,9 +516,13 @@ def _without_overlaps(candidates: Iterable[_Candidate]) -> list[_Candidate]:
 
 def find_references(text: str, *, names: TextNames) -> list[FoundReference]:
     """Find the legal references cited in free text, in order of appearance."""
+    return _find(text, names, field=False)
+
+
+def _find(text: str, names: TextNames, *, field: bool) -> list[FoundReference]:
     folded, origin = _folded(text)
     found: list[FoundReference] = []
-    candidates = [*_code_candidates(folded), *_text_candidates(folded, names)]
+    candidates = [*_code_candidates(folded, field=field), *_text_candidates(folded, names)]
     for candidate in _without_overlaps(candidates):
         start, end = origin[candidate.start], origin[candidate.end - 1] + 1
         seen: set[str] = set()
@@ -528,7 +538,7 @@ def parse_reference_field(item: str, *, names: TextNames,
     """Read one item of an entry's reference field; [] when nothing is recognised."""
     if default_code is not None and default_code not in CODES:
         raise InvalidInput(f"Code inconnu : {default_code} (codes connus : {', '.join(CODES)}).")
-    found = unique(hit.reference for hit in find_references(item, names=names))
+    found = unique(hit.reference for hit in _find(item, names, field=True))
     if found:
         return found
     folded = _folded(item)[0]
