@@ -195,7 +195,7 @@ _DASH = r"[-\u2010\u2011\u2012\u2013]"
 _SUFFIX = "|".join(sorted((*SUFFIXES, *_SUFFIX_ALIASES), key=len, reverse=True))
 # "A." is an arrêté article only in capitals: a lower-case "a" is the range word "à".
 _ARTICLE_NUMBER = rf"""
-    (?<![\w*])
+    (?<![\w*\-\u2010\u2011\u2012\u2013])
     (?:(?P<prefix>L\.?\s?O|[LRD]|(?-i:A))\s?\.?\s?(?P<star>\*)?\s?\.?\s?(?:{_DASH}\s?)?(?=\d))?
     (?P<digits>1\s?er(?!\w)|\d+(?:\s?{_DASH}\s?\d+|\.\d+)*(?!\d))
     (?:(?:\s|{_DASH})?(?P<suffix>{_SUFFIX})(?!\w))?
@@ -210,7 +210,9 @@ _ANY_ARTICLE = re.sub(r"\?P<\w+>", "", _ARTICLE_NUMBER)
 _LIST_SEPARATOR = (r"(?:(?:\s?,\s?(?:et\s+|ou\s+)?|\s+(?:et|ou|au?)\s+)"
                    r"(?:(?:l['’]\s?)?(?:articles?|art\.)\s*)?)")
 _RANGE_SEPARATOR = re.compile(r"\s+au?\s+", re.IGNORECASE)
-_ARTICLE_LIST = rf"(?:{_ANY_ARTICLE})(?:{_LIST_SEPARATOR}(?:{_ANY_ARTICLE}))*"
+# Bounded: an unbounded list makes a long run of numbers without a code cost O(n²) or worse.
+MAX_LIST = 25
+_ARTICLE_LIST = rf"(?:{_ANY_ARTICLE})(?:{_LIST_SEPARATOR}(?:{_ANY_ARTICLE})){{0,{MAX_LIST}}}"
 _ARTICLE_WORD = r"(?<!\w)(?P<word>articles?|arts?(?:\.|\b)|art°)\s*"
 _FOLLOWING = r"(?:\s+et\s+(?:suivants|s\.|ss\.?|sq\.?))?"
 
@@ -330,7 +332,7 @@ def _text_pattern(names: str) -> str:
     numbered = rf"(?:{_NUMBER_MARK})?{number}"
     trailing = (rf"(?:\s*\(\s*(?:loi\s+)?(?:dite\s+)?(?:{names})(?!\w)\s*\)"
                 rf"|\s*,?\s+dite\s+(?:loi\s+)?(?:{names})(?!\w))?")
-    quoted = rf"(?:dite\s+)?[\"«]?\s?(?:{names})(?!\w)\s?[\"»]?"
+    quoted = rf"(?:dite\s+)?(?:[\"«]\s?)?(?:{names})(?!\w)(?:\s?[\"»])?"
     return (rf"{_unnamed(_NATURE)}(?:"
             rf"\s+{quoted}(?:\s*,?\s*{numbered})?(?:\s*,?\s+du\s+{when})?"
             rf"|\s*{numbered}(?:\s*,?\s+du\s+{when})?{trailing}"
@@ -525,6 +527,7 @@ def _find(text: str, names: TextNames, *, field: bool) -> list[FoundReference]:
     candidates = [*_code_candidates(folded, field=field), *_text_candidates(folded, names)]
     for candidate in _without_overlaps(candidates):
         start, end = origin[candidate.start], origin[candidate.end - 1] + 1
+        end -= len(text[start:end]) - len(text[start:end].rstrip())
         seen: set[str] = set()
         for reference in candidate.references:
             if reference.label not in seen:
