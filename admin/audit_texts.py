@@ -194,6 +194,7 @@ GROUPS: dict[str, str] = {
     "api": "Appels de l'API",
     "privacy": "Données personnelles",
     "member": "Centre d'aide",
+    "watch": "Veille réglementaire",
 }
 
 OBJECT_TYPES: dict[str, str] = {
@@ -208,6 +209,7 @@ OBJECT_TYPES: dict[str, str] = {
     "api_token": "Jeton d'API",
     "digest": "Lettre d'information",
     "review_reminder": "Rappel de vérification",
+    "legal_import": "Import LEGI",
     "import": "Import de fiches",
     "privacy": "Données personnelles",
 }

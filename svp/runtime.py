@@ -9,6 +9,7 @@ from knowledge.desk.attachments import MB, AttachmentLimits
 from knowledge.people.retention import RetentionPolicy
 from knowledge.retrieval.search import Ranking
 from knowledge.runtime import Knowledge
+from knowledge.watch.references import load_text_names
 from svp.settings import Settings
 
 
@@ -39,6 +40,9 @@ def ranking(settings: Settings) -> Ranking:
 
 def build_knowledge(settings: Settings) -> Knowledge:
     """Build the knowledge base of this process from the settings."""
+    if settings.veille_texts_file is not None:
+        # A malformed file stops the process at once, naming the line, not a page later.
+        load_text_names(settings.veille_texts_file)
     return Knowledge.from_url(
         settings.resolved_database_url(),
         embedder_factory=embedder_factory(settings),

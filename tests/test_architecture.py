@@ -19,7 +19,7 @@ ALLOWED = {
 }
 
 
-KNOWLEDGE_GROUPS = ("store", "retrieval", "catalog", "desk", "people")
+KNOWLEDGE_GROUPS = ("store", "retrieval", "catalog", "desk", "people", "watch")
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -19,10 +19,10 @@ from admin.api.schemas import (
     EntryCreate,
     EntryDetail,
     EntryOut,
-    LegalFlagOut,
-    ReferenceOut,
     EntryPage,
+    LegalFlagOut,
     PhrasingOut,
+    ReferenceOut,
     Retirement,
     RevisionOut,
     RowId,
@@ -31,10 +31,10 @@ from admin.security import ConfigDep, DbSession, KnowledgeDep
 from knowledge.catalog import entries, personal_data, themes
 from knowledge.errors import InvalidInput
 from knowledge.retrieval import phrasings
+from knowledge.runtime import Knowledge
 from knowledge.store.db import MAX_ROW_ID
 from knowledge.store.models import KnowledgeEntry
 from knowledge.text import clean
-from knowledge.runtime import Knowledge
 from knowledge.timeutil import as_utc, utcnow
 from knowledge.watch import flags as legal_flags
 from knowledge.watch.links import reference_links

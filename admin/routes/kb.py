@@ -241,8 +241,7 @@ def kb_verify(entry_id: int, db: DbSession, config: ConfigDep, user: CurrentUser
         raise InvalidInput("Choix de date inconnu.")
     next_date = reviews.next_review_date(reviews.ReviewChoice(choice), today=utcnow().date(),
                                          months=config.review_months, chosen=_date(until))
-    legal_flags.mark_still_right(session=db, entry_id=entry_id, actor=_actor(user),
-                                 until=next_date)
+    reviews.mark_verified(session=db, entry_id=entry_id, actor=_actor(user), until=next_date)
     return redirect(f"/kb/{entry_id}", "entry_verified")
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -112,7 +112,8 @@ class Digest:
     figures: activity.Activity
     sections: tuple[tuple[str, tuple[DigestItem, ...]], ...]
     # « Évolutions réglementaires du mois »: changed texts that entries cite, entries revised.
-    regulatory: MonthChanges = MonthChanges(changes=(), revised=())
+    regulatory: MonthChanges = field(default_factory=lambda: MonthChanges(changes=(),
+                                                                        revised=()))
 
     @property
     def title(self) -> str:

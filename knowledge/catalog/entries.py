@@ -234,7 +234,8 @@ def update(
                      restored_from=restored_from)
     if not minor:
         # A revision of substance is the adviser's answer to a change of the texts it cites.
-        legal_flags.mark_revised(session=session, entry_id=entry.id, actor=actor)
+        legal_flags.settle(session=session, entry_id=entry.id, actor=actor,
+                           resolution="revised")
     audit.record(session=session, actor=actor, action="entry.update", object_type="entry",
                  object_id=entry.id, details={"reason": reason, "revision": entry.revision})
     _after_change(session=session, entry=entry, embedder=embedder)

@@ -14,6 +14,7 @@ from knowledge import audit
 from knowledge.errors import InvalidInput, NotFound
 from knowledge.store.models import EntryStatus, KnowledgeEntry
 from knowledge.timeutil import utcnow
+from knowledge.watch import flags as legal_flags
 
 logger = logging.getLogger(__name__)
 
@@ -102,5 +103,12 @@ def mark_verified(*, session: Session, entry_id: int, actor: str, until: date) -
                  object_id=entry.id,
                  details={"until": until.isoformat(),
                           "previous": previous.isoformat() if previous else None})
+    # Checked now: against the texts as they are, so the changes the watch flagged are seen.
+    settled = legal_flags.settle(session=session, entry_id=entry.id, actor=actor,
+                                 resolution="still_right")
+    if settled:
+        audit.record(session=session, actor=actor, action="entry.legal_still_right",
+                     object_type="entry", object_id=entry.id,
+                     details={"references": sorted({flag.reference for flag in settled})})
     logger.info("entry %s checked by %s, next review %s", entry.id, actor, until)
     return entry

@@ -6,14 +6,12 @@ import logging
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from knowledge import audit
-from knowledge.catalog import reviews
-from knowledge.errors import NotFound
 from knowledge.store.models import EntryStatus, KnowledgeEntry
 from knowledge.store.watch_models import EntryLegalFlag, LegalArticleVersion, LegalTextVersion
 from knowledge.text import fold
@@ -126,8 +124,9 @@ def article_finding(*, label: str, article: str, versions: Sequence[LegalArticle
                        old_version_id=at_check.id if at_check else None,
                        new_version_id=final.id)
     if later:
+        when = _when(final.date_debut or verified, today)
         return Finding(reference=label, kind="modified", change_key=f"{final.id}:modified",
-                       reason=f"{name} modifié, nouvelle version {_when(final.date_debut or verified, today)}",
+                       reason=f"{name} modifié, nouvelle version {when}",
                        effective_on=final.date_debut,
                        old_version_id=at_check.id if at_check else None,
                        new_version_id=final.id)
@@ -246,34 +245,13 @@ def flagged_entries(*, session: Session) -> list[tuple[KnowledgeEntry, list[Entr
     return [(entries[entry_id], found) for entry_id, found in grouped.items()]
 
 
-def _settle(*, session: Session, entry_id: int, actor: str, resolution: str,
-            at: datetime) -> list[EntryLegalFlag]:
+def settle(*, session: Session, entry_id: int, actor: str,
+           resolution: str) -> list[EntryLegalFlag]:
+    """Settle an entry's open flags: checked against the new text, or revised."""
     settled = open_flags(session=session, entry_id=entry_id)
+    now = utcnow()
     for flag in settled:
-        flag.resolved_at, flag.resolved_by, flag.resolution = at, actor, resolution
-    return settled
-
-
-def mark_still_right(*, session: Session, entry_id: int, actor: str,
-                     until: date) -> list[EntryLegalFlag]:
-    """The adviser checked the entry against the new texts: verified now, flags settled."""
-    if session.get(KnowledgeEntry, entry_id) is None:
-        raise NotFound("entry", entry_id)
-    reviews.mark_verified(session=session, entry_id=entry_id, actor=actor, until=until)
-    settled = _settle(session=session, entry_id=entry_id, actor=actor,
-                      resolution="still_right", at=utcnow())
-    if settled:
-        audit.record(session=session, actor=actor, action="entry.legal_still_right",
-                     object_type="entry", object_id=entry_id,
-                     details={"references": sorted({flag.reference for flag in settled})})
-    session.flush()
-    return settled
-
-
-def mark_revised(*, session: Session, entry_id: int, actor: str) -> list[EntryLegalFlag]:
-    """An entry was revised: its open flags are settled by that revision."""
-    settled = _settle(session=session, entry_id=entry_id, actor=actor, resolution="revised",
-                      at=utcnow())
+        flag.resolved_at, flag.resolved_by, flag.resolution = now, actor, resolution
     session.flush()
     return settled
 

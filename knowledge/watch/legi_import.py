@@ -31,10 +31,10 @@ from sqlalchemy.orm import Session
 
 from knowledge import audit
 from knowledge.errors import InvalidInput
-from knowledge.text import fold
 from knowledge.store.watch_models import LegalArticleVersion, LegalImport, LegalTextVersion
+from knowledge.text import fold
 from knowledge.watch import flags
-from knowledge.watch.cited import CitedTexts, cited_texts, citations
+from knowledge.watch.cited import CitedTexts, citations, cited_texts
 from knowledge.watch.legal_text import html_to_text, parse_day
 from knowledge.watch.references import TextNames
 
@@ -215,7 +215,7 @@ def _recording_suppressions(module: Any, into: list[str]) -> Iterator[None]:
 def _count_files(staging: sqlite3.Connection) -> int:
     total = 0
     for table in ("articles", "sections", "textes_structs", "textes_versions"):
-        total += staging.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+        total += staging.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     return int(total)
 
 
@@ -283,7 +283,7 @@ def _keep_articles(*, session: Session, staging: sqlite3.Connection, cited: Cite
     kept = created = 0
     marks = ",".join("?" for _ in cids)
     rows = staging.execute(
-        "SELECT id, cid, num, etat, date_debut, date_fin, bloc_textuel FROM articles "  # noqa: S608
+        "SELECT id, cid, num, etat, date_debut, date_fin, bloc_textuel FROM articles "
         f"WHERE cid IN ({marks})", cids)
     for row in rows:
         num = (row["num"] or "").strip()

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from knowledge.store.watch_models import LegalArticleVersion
 from knowledge.watch.legal_text import is_open
+from knowledge.watch.legifrance import url_for
 from knowledge.watch.references import (
     LegalReference,
     TextNames,
@@ -18,7 +19,6 @@ from knowledge.watch.references import (
     parse_reference_field,
     unique,
 )
-from knowledge.watch.legifrance import url_for
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from knowledge.catalog import history, reviews, themes, usage
 from knowledge.desk import review_reminders
 from knowledge.errors import NotFound
 from knowledge.timeutil import utcnow
-from knowledge.watch import flags as legal_flags
 from svp.cli.base import OperatorError, open_knowledge, settings
 from svp.cli.kb import ACTOR, kb_app, resolve_entry
 
@@ -151,8 +150,7 @@ def verify_command(
                                              months=settings().review_months)
     with open_knowledge() as knowledge, knowledge.session() as session:
         found = resolve_entry(session, entry)
-        legal_flags.mark_still_right(session=session, entry_id=found.id, actor=ACTOR,
-                                     until=next_date)
+        reviews.mark_verified(session=session, entry_id=found.id, actor=ACTOR, until=next_date)
         number = found.id
     typer.echo(f"Fiche {number} vérifiée ; prochaine vérification le "
                f"{next_date.strftime('%d/%m/%Y')}.")

@@ -117,7 +117,8 @@ def status_command(as_json: Annotated[bool, typer.Option(
         typer.echo("Aucune archive LEGI importée : la veille ne signale rien "
                    "(lancez « svp veille import ARCHIVE »).")
         return
-    typer.echo(f"Dernier import : {last.archive_name} ({'dump complet' if last.kind == 'global' else 'incrément'}), "
+    kind = "dump complet" if last.kind == "global" else "incrément"
+    typer.echo(f"Dernier import : {last.archive_name} ({kind}), "
                f"le {last.imported_at.strftime('%d/%m/%Y %H:%M')} UTC — {last.files_read} "
                f"fichiers, {last.new_versions} nouvelles versions, {last.flags_raised} "
                "signalement(s).")

@@ -53,3 +53,23 @@ async def test_a_deep_answer_is_shown_under_its_suggestion(harness: BotHarness) 
     assert EXPECTED in marked[:400]
     assert whole.count("▶ ") == 1
     assert harness.errors == []
+
+
+async def test_the_whole_answer_ends_with_its_references_linked_to_legifrance(
+        harness: BotHarness) -> None:
+    entry = import_demo(harness)
+    with harness.knowledge.session() as session:
+        stored = session.get(KnowledgeEntry, entry.id)
+        assert stored is not None
+        stored.legal_references = ["article L. 442-3-1 du CCH", "Note interne"]
+    marie = Person(2302)
+    harness.approved_asker(marie)
+    await harness.say(marie, QUERY)
+    keyboard = harness.transport.last_markup(marie.id)["inline_keyboard"]
+    whole = "".join(await harness.click(marie, keyboard[0][0]["callback_data"]))
+    references = whole[whole.index("Références :"):]
+    assert ("• CCH art. L442-3-1 : https://www.legifrance.gouv.fr/codes/texte_lc/"
+            "LEGITEXT000006074096") in references
+    assert "• Note interne" in references
+    assert references.index("Références :") < references.index("Source : ")
+    assert harness.errors == []

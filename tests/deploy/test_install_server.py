@@ -128,7 +128,7 @@ def test_install_server_installs_for_real_and_a_second_run_keeps_everything(
     # The venv holds the project; the units and the site point into it and are accepted.
     venv_svp = root / "opt" / "venv" / "bin" / "svp"
     units = sorted((root / "units").iterdir())
-    assert len(units) == 7 and f"ExecStart={venv_svp} serve" in (
+    assert len(units) == 9 and f"ExecStart={venv_svp} serve" in (
         root / "units" / "svp-web.service").read_text(encoding="utf-8")
     assert_verified(verify_units(units))
     site = (root / "nginx" / "sites-available" / "svp.conf").read_text(encoding="utf-8")

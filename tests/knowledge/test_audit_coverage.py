@@ -58,8 +58,6 @@ ALLOWED: dict[str, str] = {
     "knowledge.people.members.sign_out": "technical member session (logout)",
     "knowledge.people.members.purge": "retention of ended links and sessions",
     "knowledge.catalog.reading.most_asked": "reads only (usage counts, then entries)",
-    # The regulatory watch: a flag settled by a revision is part of that audited revision.
-    "knowledge.watch.flags.mark_revised": "settled inside the audited entry revision",
     "knowledge.people.advisers.revoke_user_sessions": "inside audited account changes",
     "knowledge.people.advisers.purge_stale": "housekeeping of expired sessions and attempts",
     # Not a database write: the attribute assignments are spreadsheet cells of the export.

@@ -18,7 +18,8 @@ from svp_process import run_svp
 
 pytestmark = pytest.mark.slow  # every test runs `svp` in child processes
 
-OLD_TEXT = "Le supplément de loyer de solidarité n'est pas exigible dans les quartiers prioritaires."
+OLD_TEXT = ("Le supplément de loyer de solidarité n'est pas exigible dans les quartiers "
+            "prioritaires.")
 NEW_TEXT = ("Le supplément de loyer de solidarité n'est pas exigible dans les quartiers "
             "prioritaires de la politique de la ville, sauf délibération contraire.")
 

@@ -14,7 +14,7 @@ from legi_archives import ArticleVersion, TextVersion, write_global, write_incre
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from knowledge.catalog import digest, entries
+from knowledge.catalog import digest, entries, reviews
 from knowledge.errors import InvalidInput
 from knowledge.store.models import KnowledgeEntry
 from knowledge.store.watch_models import (
@@ -179,9 +179,10 @@ def test_still_right_and_revision_settle_the_flags_and_feed_the_digest(
     ids = _demo_entries(session)
     for key in ("full", "amending", "repealing"):
         _import(session, archives[key], names)
-    settled = flags.mark_still_right(session=session, entry_id=ids["amended"],
-                                     actor="user:camille", until=date(2027, 12, 1))
-    assert [flag.resolution for flag in settled] == ["still_right"]
+    reviews.mark_verified(session=session, entry_id=ids["amended"], actor="user:camille",
+                          until=date(2027, 12, 1))
+    assert [flag.resolution for flag in session.scalars(select(EntryLegalFlag).where(
+        EntryLegalFlag.entry_id == ids["amended"]))] == ["still_right"]
     entry = session.get(KnowledgeEntry, ids["repealed"])
     assert entry is not None
     entries.update(session=session, entry_id=entry.id, actor="user:camille",
@@ -220,7 +221,7 @@ def test_a_corrupt_archive_is_refused_and_writes_nothing(
     garbage = tmp_path / "LEGI_20261123-213000.tar.gz"
     garbage.write_bytes(b"ceci n'est pas une archive" * 100)
     for path in (truncated, garbage):
-        with pytest.raises(InvalidInput, match="Archive LEGI illisible|Aucun fichier LEGI"):
+        with pytest.raises(InvalidInput, match=r"Archive LEGI illisible|Aucun fichier LEGI"):
             _import(session, path, names)
         session.rollback()
     assert before == (session.scalar(select(func.count()).select_from(LegalImport)),
