@@ -44,6 +44,7 @@ from knowledge.store.member_models import MemberSession
 from knowledge.store.models import Asker, MessageAuthor, Ticket, TicketStatus
 from knowledge.text import clean
 from knowledge.timeutil import utcnow
+from knowledge.watch.links import reference_links
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/aide")
@@ -349,7 +350,10 @@ def entry_page(request: Request, entry_id: int, db: DbSession, knowledge: Knowle
                                    key=reading.member_key(member.label, salt=FEEDBACK_SALT))
                if member is not None else None)
     context = {"entry": entry, "opinion": opinion,
-               "checked_at": entry.reviewed_at or entry.updated_at}
+               "checked_at": entry.reviewed_at or entry.updated_at,
+               "references": reference_links(session=db, items=entry.legal_references or [],
+                                             names=knowledge.legal_names,
+                                             today=utcnow().date())}
     end_read(db)
     related = [hit for hit in _search(knowledge, question, RELATED + 1, passages_wanted=False)
                if hit.entry_id != entry_id][:RELATED]

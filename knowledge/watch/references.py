@@ -319,7 +319,8 @@ _NATURE = (r"(?<!\w)(?P<nature>lois?(?:\s+organiques?)?|ordonnances?|decrets?|ar
            r"(?:\s+(?:ministeriel|interministeriel|prefectoral|en\s+conseil\s+d['’]\s?etat))?")
 _NOR = r"(?:\s?[,(]?\s?NOR\s?:?\s?(?P<nor>[A-Z]{4}\d{7}[A-Z])(?!\w)\)?)?"
 _NOR_SEARCH = re.compile(r"NOR\s?:?\s?(?P<nor>[A-Z]{4}\d{7}[A-Z])", re.IGNORECASE)
-_OF_TEXT = r"\s*,?\s*(?:de\s+la|du|de\s+l['’]\s?|de)\s*"
+# "de la" may be left out in a reference field or a note: "Art. 22 loi 89-462".
+_OF_TEXT = r"\s*,?\s*(?:(?:de\s+la|du|de\s+l['’]\s?|de)\s*)?"
 
 
 def _unnamed(pattern: str) -> str:

@@ -76,7 +76,10 @@ def test_entry_page_has_its_check_date_references_source_related_and_permalink(
         sign_in_member(admin_knowledge, client)
         page = client.get(f"/aide/fiches/{entry_id}")
         assert page.status_code == 200
-        assert "vérifiée le" in page.text and "Art. 22 loi 89-462" in page.text
+        assert "vérifiée le" in page.text
+        # The reference, recognised, is linked to Légifrance under its normalised form.
+        assert ('<a href="https://www.legifrance.gouv.fr/search/all?tab_selection=all&amp;'
+                in page.text and "loi n° 89-462 du 6 juillet 1989, art. 22</a>" in page.text)
         assert 'href="https://www.service-public.fr/F31269" rel="noopener noreferrer"' in page.text
         assert "<strong>encaisse</strong>" in page.text
         assert f'href="/aide/fiches/{near}"' in page.text  # related
