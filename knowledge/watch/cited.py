@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from knowledge.store.models import EntryStatus, KnowledgeEntry
 from knowledge.text import fold
+from knowledge.watch.ranges import RangeSet
 from knowledge.watch.references import LegalReference, TextNames, parse_reference_field
 
 
@@ -34,10 +36,11 @@ class CitedTexts:
     # Articles of texts known by number only: the cid is learnt from the text's versions.
     articles_by_number: set[tuple[str, str, str]] = field(default_factory=set)
 
+    range_set: RangeSet = field(default_factory=lambda: RangeSet(()))
+
     def wants_article(self, cid: str, num: str) -> bool:
         """Tell whether an article of a LEGI file is cited (exactly or inside a range)."""
-        return (cid, num) in self.articles or any(
-            reference.covers(cid, num) for reference in self.ranges)
+        return (cid, num) in self.articles or self.range_set.holds(cid, num)
 
     def wants_text(self, cid: str, nature: str | None, num: str | None) -> bool:
         """Tell whether a text version of a LEGI file is cited (by cid or by number)."""
@@ -53,11 +56,25 @@ def verified_on(entry: KnowledgeEntry) -> date:
     return max(moments).date()
 
 
+# The same items come back in many entries and at every refresh: each is read once per
+# set of usual names (a new set, from an edited file, starts afresh).
+_READ: WeakKeyDictionary[TextNames, dict[str, tuple[LegalReference, ...]]] = WeakKeyDictionary()
+
+
+def field_references(item: str, *, names: TextNames) -> tuple[LegalReference, ...]:
+    """The references of one reference-field item (cached per set of usual names)."""
+    known = _READ.setdefault(names, {})
+    found = known.get(item)
+    if found is None:
+        found = known[item] = tuple(parse_reference_field(item, names=names))
+    return found
+
+
 def entry_citations(entry: KnowledgeEntry, *, names: TextNames) -> list[Citation]:
     """The references an entry's reference field names (unrecognised items give none)."""
     found: dict[str, LegalReference] = {}
     for item in entry.legal_references or []:
-        for reference in parse_reference_field(item, names=names):
+        for reference in field_references(item, names=names):
             found.setdefault(reference.label, reference)
     day = verified_on(entry)
     return [Citation(entry_id=entry.id, reference=reference, verified_on=day)
@@ -79,11 +96,13 @@ def citations(*, session: Session, names: TextNames,
 def cited_texts(found: Iterable[Citation]) -> CitedTexts:
     """Group citations by what a LEGI file is matched on."""
     cited = CitedTexts()
+    seen_ranges: set[str] = set()
     for citation in found:
         reference = citation.reference
         if reference.kind == "article" and reference.article is not None:
             if reference.code is not None and reference.cid is not None:
-                if reference.article_end is not None:
+                if reference.article_end is not None and reference.label not in seen_ranges:
+                    seen_ranges.add(reference.label)
                     cited.ranges.append(reference)
                 cited.articles.add((reference.cid, reference.article))
             elif reference.cid is not None:
@@ -97,4 +116,5 @@ def cited_texts(found: Iterable[Citation]) -> CitedTexts:
                 cited.text_cids.add(reference.cid)
             if reference.nature is not None and reference.number is not None:
                 cited.text_numbers.add((fold(reference.nature), reference.number))
+    cited.range_set = RangeSet(cited.ranges)
     return cited

@@ -18,6 +18,7 @@ from knowledge.text import fold
 from knowledge.timeutil import utcnow
 from knowledge.watch.cited import Citation, citations
 from knowledge.watch.legal_text import DiffPart, french_day, is_open, word_diff
+from knowledge.watch.ranges import ArticleIndex
 from knowledge.watch.references import LegalReference, TextNames
 
 logger = logging.getLogger(__name__)
@@ -57,9 +58,7 @@ class _Store:
             self.texts_by_cid[text.cid].append(text)
             if text.num:
                 self.texts_by_number[(fold(text.nature or ""), text.num)].append(text)
-        self.by_cid: dict[str, list[str]] = defaultdict(list)
-        for cid, num in self.articles:
-            self.by_cid[cid].append(num)
+        self.index = ArticleIndex(self.articles)
 
     def __bool__(self) -> bool:
         return bool(self.articles) or bool(self.texts_by_cid)
@@ -77,9 +76,8 @@ class _Store:
             if reference.article_end is None:
                 if (cid, reference.article) in self.articles:
                     keys.append((cid, reference.article))
-            else:
-                keys.extend((cid, num) for num in self.by_cid.get(cid, [])
-                            if reference.covers(cid, num))
+            elif reference.cid == cid:
+                keys.extend((cid, num) for num in self.index.inside(reference))
         return sorted(keys)
 
     def texts(self, reference: LegalReference) -> list[LegalTextVersion]:
@@ -105,15 +103,14 @@ def _when(day: date, today: date, *, ended: bool = False) -> str:
 
 
 def article_finding(*, label: str, article: str, versions: Sequence[LegalArticleVersion],
-                    verified: date, today: date) -> Finding | None:
-    """The change of one article after `verified`, if any."""
+                    verified: date, today: date, in_range: bool = False) -> Finding | None:
+    """The change of one article (cited alone, or inside the range `label`) after `verified`."""
     at_check = _in_force(versions, verified)
     later = [v for v in versions if v.date_debut is not None and v.date_debut > verified]
     final = later[-1] if later else at_check
     if final is None:
         return None
-    what = f"art. {article}" if label.endswith(article) else f"art. {article} ({label})"
-    name = label if label.endswith(article) else what
+    name = f"art. {article} ({label})" if in_range else label
     if final.etat in ENDED and not is_open(final.date_fin) and final.date_fin is not None \
             and final.date_fin > verified:
         kind = "transferred" if final.etat == "TRANSFERE" else "repealed"
@@ -167,14 +164,15 @@ def findings(citation: Citation, *, store: _Store, today: date) -> list[Finding]
     for key in store.article_keys(reference):
         found = article_finding(label=reference.label, article=key[1],
                                 versions=store.articles[key], verified=citation.verified_on,
-                                today=today)
+                                today=today, in_range=reference.article_end is not None)
         if found is not None:
             result.append(found)
     return result
 
 
 def refresh(*, session: Session, names: TextNames, today: date, import_id: int | None = None,
-            entry_ids: Collection[int] | None = None) -> int:
+            entry_ids: Collection[int] | None = None,
+            found: Sequence[Citation] | None = None) -> int:
     """Raise the flags the kept versions call for; return how many are new.
 
     Silent without any imported version. A change already flagged (settled or not) is not
@@ -185,7 +183,9 @@ def refresh(*, session: Session, names: TextNames, today: date, import_id: int |
         return 0
     found_by_entry: dict[int, list[Finding]] = defaultdict(list)
     verified: dict[int, date] = {}
-    for citation in citations(session=session, names=names, entry_ids=entry_ids):
+    if found is None:
+        found = citations(session=session, names=names, entry_ids=entry_ids)
+    for citation in found:
         verified[citation.entry_id] = citation.verified_on
         found_by_entry[citation.entry_id].extend(findings(citation, store=store, today=today))
     if not found_by_entry:

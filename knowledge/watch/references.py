@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import unicodedata
@@ -251,9 +252,16 @@ def _article_from(match: re.Match[str]) -> ArticleNumber:
                          match["letter"] or "", "." in digits)
 
 
+@functools.lru_cache(maxsize=65_536)
 def _article_number(text: str) -> ArticleNumber | None:
+    # Cached: ranges compare every kept article number of a code, again at each refresh.
     match = _ARTICLE_ITEM.fullmatch(_folded(text.strip())[0])
     return _article_from(match) if match else None
+
+
+def article_number(text: str) -> ArticleNumber | None:
+    """An article number as written in a LEGI file or a label, split for order; None if not one."""
+    return _article_number(text)
 
 
 class _Item(NamedTuple):

@@ -228,3 +228,40 @@ def test_a_corrupt_archive_is_refused_and_writes_nothing(
                       session.scalar(select(func.count()).select_from(LegalArticleVersion)))
     with pytest.raises(InvalidInput, match="introuvable"):
         _import(session, tmp_path / "absente.tar.gz", names)
+
+
+def test_a_cited_range_flags_the_articles_inside_it_and_only_those(
+        session: Session, names: TextNames, tmp_path: Path) -> None:
+    entry = entries.create(session=session, actor="user:test", content=entries.EntryFields(
+        question="Quelles règles d'attribution ?", answer="Voir les articles.",
+        legal_references=("CCH art. L441-1 à L441-2",)))
+    entry.created_at = entry.updated_at = CHECKED
+    session.flush()
+    # L441-1-1 lies between L441-1 and L441-2; L441-3 is after the range.
+    dump = write_global(tmp_path, stamp="20250713-140000", articles=[
+        ArticleVersion(id="LEGIARTI000000000011", num="L441-1-1", etat="VIGUEUR",
+                       date_debut="2018-11-25", text="Ancien texte du L441-1-1."),
+        ArticleVersion(id="LEGIARTI000000000013", num="L441-3", etat="VIGUEUR",
+                       date_debut="2018-11-25", text="Ancien texte du L441-3."),
+        ArticleVersion(id="LEGIARTI000000000012", num="L441-2", etat="VIGUEUR",
+                       date_debut="2018-11-25", text="Ancien texte du L441-2.")])
+    increment = write_increment(tmp_path, stamp="20261120-213000", articles=[
+        ArticleVersion(id="LEGIARTI000000000011", num="L441-1-1", etat="MODIFIE",
+                       date_debut="2018-11-25", date_fin="2026-11-01",
+                       text="Ancien texte du L441-1-1."),
+        ArticleVersion(id="LEGIARTI000000000021", num="L441-1-1", etat="VIGUEUR",
+                       date_debut="2026-11-01", text="Nouveau texte du L441-1-1."),
+        ArticleVersion(id="LEGIARTI000000000013", num="L441-3", etat="ABROGE",
+                       date_debut="2018-11-25", date_fin="2026-11-01",
+                       text="Ancien texte du L441-3."),
+        ArticleVersion(id="LEGIARTI000000000012", num="L441-2", etat="ABROGE",
+                       date_debut="2018-11-25", date_fin="2026-11-01",
+                       text="Ancien texte du L441-2.")])
+    _import(session, dump, names)
+    assert session.get(LegalArticleVersion, "LEGIARTI000000000013") is None  # outside
+    _import(session, increment, names)
+    reasons = sorted(flag.reason for flag in flags.open_flags(session=session))
+    assert reasons == [
+        "art. L441-1-1 (CCH art. L441-1 à L441-2) modifié, nouvelle version en vigueur le "
+        "01/11/2026",
+        "art. L441-2 (CCH art. L441-1 à L441-2) abrogé le 01/11/2026"]
