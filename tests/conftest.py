@@ -7,8 +7,10 @@ server, migrated once, and every test starts from empty tables.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +34,23 @@ DEMO_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / (
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Write the legal reference parser's precision and recall, measured on its corpus."""
+    # Recomputed here because under xdist a test's own prints never reach the terminal.
+    path = Path(__file__).parent / "knowledge" / "watch" / "test_references.py"
+    try:
+        spec = importlib.util.spec_from_file_location("_references_corpus_score", path)
+        if spec is None or spec.loader is None:
+            return
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up while being built
+        spec.loader.exec_module(module)
+        line = module.corpus_summary()
+    except Exception:  # the summary is a courtesy: a broken parser fails its own tests
+        return
+    terminalreporter.write_line(line)
 
 
 def _worker() -> str:

@@ -1,0 +1,1 @@
+"""Legal watch: references to codes and texts, and the links to Légifrance."""
