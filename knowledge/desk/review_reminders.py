@@ -12,25 +12,44 @@ from knowledge import audit
 from knowledge.catalog import reviews
 from knowledge.desk import adviser_alerts, outbox
 from knowledge.store.models import AuditEvent, OutboxKind, User
+from knowledge.watch import flags as legal_flags
 
 logger = logging.getLogger(__name__)
 
 SHOWN_ENTRIES = 10
 
 
+def _short(question: str) -> str:
+    question = " ".join(question.split())
+    return question if len(question) <= 90 else question[:89].rstrip() + "…"
+
+
 def reminder_text(*, session: Session, today: date, admin_base_url: str | None) -> str | None:
-    """The reminder's text, or None when no entry is due."""
+    """The reminder's text, or None when no entry is due and no cited text changed."""
     due = reviews.due(session=session, today=today, include_undated=False)
-    if not due:
+    flagged = legal_flags.flagged_entries(session=session)
+    if not due and not flagged:
         return None
+    lines: list[str] = []
+    if flagged:
+        # First: an answer citing a changed text may already be wrong.
+        lines += [f"Un texte cité a changé : {len(flagged)} fiche(s) à relire.", ""]
+        for entry, entry_flags in flagged[:SHOWN_ENTRIES]:
+            more = f" (et {len(entry_flags) - 1} autre(s))" if len(entry_flags) > 1 else ""
+            lines.append(f"• n° {entry.id} : {_short(entry.question)} — "
+                         f"{entry_flags[0].reason}{more}")
+        if len(flagged) > SHOWN_ENTRIES:
+            lines.append(f"… et {len(flagged) - SHOWN_ENTRIES} autre(s).")
+        if due:
+            lines.append("")
     late = sum(1 for entry in due if reviews.is_overdue(entry, today))
-    lines = [f"Fiches à revoir : {late} en retard, {len(due) - late} dans les "
-             f"{reviews.DUE_HORIZON_DAYS} jours.", ""]
+    if due:
+        lines += [f"Fiches à revoir : {late} en retard, {len(due) - late} dans les "
+                  f"{reviews.DUE_HORIZON_DAYS} jours.", ""]
     for entry in due[:SHOWN_ENTRIES]:
         assert entry.review_by is not None
-        question = " ".join(entry.question.split())
-        question = question if len(question) <= 90 else question[:89].rstrip() + "…"
-        lines.append(f"• n° {entry.id} (le {entry.review_by.strftime('%d/%m/%Y')}) : {question}")
+        lines.append(f"• n° {entry.id} (le {entry.review_by.strftime('%d/%m/%Y')}) : "
+                     f"{_short(entry.question)}")
     if len(due) > SHOWN_ENTRIES:
         lines.append(f"… et {len(due) - SHOWN_ENTRIES} autre(s).")
     if admin_base_url:

@@ -269,14 +269,9 @@ def _keep_texts(*, session: Session, staging: sqlite3.Connection, cited: CitedTe
                   "title": row["titrefull"] or row["titre"] or "", "etat": row["etat"],
                   "date_debut": parse_day(row["date_debut"]),
                   "date_fin": parse_day(row["date_fin"])}
-        stored = session.get(LegalTextVersion, row["id"])
-        if stored is None:
-            session.add(LegalTextVersion(id=row["id"], import_id=import_id, **values))
-            created += 1
-        elif any(getattr(stored, name) != value for name, value in values.items()):
-            for name, value in values.items():
-                setattr(stored, name, value)
-            stored.import_id = import_id
+        created += _upsert(session=session, model=LegalTextVersion, identifier=row["id"],
+                           stored=session.get(LegalTextVersion, row["id"]), values=values,
+                           import_id=import_id)
         cited.text_cids.add(row["cid"])
     return kept, created
 
@@ -305,14 +300,23 @@ def _keep_articles(*, session: Session, staging: sqlite3.Connection, cited: Cite
                   "date_fin": parse_day(row["date_fin"]), "content": content,
                   "content_hash": hashlib.sha256(content.encode()).hexdigest()}
         stored = stored_by_id.get(row["id"]) or session.get(LegalArticleVersion, row["id"])
-        if stored is None:
-            session.add(LegalArticleVersion(id=row["id"], import_id=import_id, **values))
-            created += 1
-        elif any(getattr(stored, name) != value for name, value in values.items()):
-            for name, value in values.items():
-                setattr(stored, name, value)
-            stored.import_id = import_id
+        created += _upsert(session=session, model=LegalArticleVersion, identifier=row["id"],
+                           stored=stored, values=values, import_id=import_id)
     return kept, created
+
+
+def _upsert(*, session: Session, model: type[LegalArticleVersion] | type[LegalTextVersion],
+            identifier: str, stored: LegalArticleVersion | LegalTextVersion | None,
+            values: dict[str, Any], import_id: int) -> int:
+    """Add a version, or update it when the archive changed it; 1 when it is new."""
+    if stored is None:
+        session.add(model(id=identifier, import_id=import_id, **values))
+        return 1
+    if any(getattr(stored, name) != value for name, value in values.items()):
+        for name, value in values.items():
+            setattr(stored, name, value)
+        stored.import_id = import_id
+    return 0
 
 
 def _remove(*, session: Session, ids: list[str]) -> int:

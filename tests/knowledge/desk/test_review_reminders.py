@@ -12,6 +12,7 @@ from knowledge.catalog.entries import EntryFields
 from knowledge.desk import review_reminders
 from knowledge.people import advisers
 from knowledge.store.models import Outbox, UserRole
+from knowledge.store.watch_models import EntryLegalFlag
 
 
 def test_reminder_goes_to_linked_advisers_once_a_week(session: Session) -> None:
@@ -36,3 +37,26 @@ def test_reminder_goes_to_linked_advisers_once_a_week(session: Session) -> None:
     assert rows[0].text.startswith("Fiches à revoir : 1 en retard, 1 dans les 30 jours.")
     assert f"n° {late.id} (le 13/11/2026) : Plafonds de ressources PLAI ?" in rows[0].text
     assert rows[0].text.endswith("https://svp.example/kb/due")
+
+
+def test_the_reminder_names_entries_whose_cited_text_changed_first(session: Session) -> None:
+    today = date(2026, 11, 23)
+    adviser = advisers.create(session=session, login="camille", password="correct horse battery",
+                              role=UserRole.ADVISER, display_name="Camille", actor="test")
+    adviser.telegram_chat_id = 42
+    cited = entries.create(session=session, actor="test", content=EntryFields(
+        question="Qui siège en CALEOL ?", answer="R.", legal_references=("CCH art. L441-2",),
+        review_by=today + timedelta(days=300)))
+    # A change the watch found (as an import would record it): due or not, it is named.
+    session.add(EntryLegalFlag(entry_id=cited.id, reference="CCH art. L441-2", kind="modified",
+                               change_key="LEGIARTI000000000002:modified",
+                               reason="CCH art. L441-2 modifié, nouvelle version en vigueur "
+                                      "le 01/11/2026"))
+    session.flush()
+    assert review_reminders.send_weekly(session=session, today=today) == 1
+    [row] = session.scalars(select(Outbox))
+    assert row.text.splitlines()[:3] == [
+        "Un texte cité a changé : 1 fiche(s) à relire.", "",
+        f"• n° {cited.id} : Qui siège en CALEOL ? — CCH art. L441-2 modifié, nouvelle version "
+        "en vigueur le 01/11/2026"]
+    assert "Fiches à revoir" not in row.text  # nothing is due by date

@@ -172,6 +172,13 @@ def test_full_dump_then_increments_flag_the_right_entries_with_reason_and_diff(
     assert counts == (session.scalar(select(func.count()).select_from(LegalArticleVersion)),
                       session.scalar(select(func.count()).select_from(EntryLegalFlag)))
     assert session.scalar(select(func.count()).select_from(LegalImport)) == 3
+    # The same files in an archive of another name (and checksum): read, nothing changes.
+    renamed = archives["amending"].with_name("LEGI_20261125-213000.tar.gz")
+    renamed.write_bytes(archives["amending"].read_bytes() + b"\0" * 1024)
+    copy = _import(session, renamed, names)
+    assert not copy.already_imported and (copy.new_versions, copy.flags_raised) == (0, 0)
+    assert counts == (session.scalar(select(func.count()).select_from(LegalArticleVersion)),
+                      session.scalar(select(func.count()).select_from(EntryLegalFlag)))
 
 
 def test_still_right_and_revision_settle_the_flags_and_feed_the_digest(
