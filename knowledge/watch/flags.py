@@ -28,6 +28,7 @@ RESOLUTION_LABELS = {"still_right": "toujours juste", "revised": "révisée",
                      "superseded": "remplacé par un changement plus récent"}
 _EARLIEST = date.min
 ACTOR = "veille"  # who raises flags, in the audit log and the entry's history
+_FEMININE = {"loi", "ordonnance", "circulaire", "instruction"}
 
 
 @dataclass(frozen=True)
@@ -146,8 +147,10 @@ def text_finding(*, label: str, versions: Sequence[LegalTextVersion], verified: 
     final = versions[-1]
     if final.etat in ENDED and not is_open(final.date_fin) and final.date_fin is not None \
             and final.date_fin > verified:
+        # « la loi … abrogée », « le décret … abrogé ».
+        verb = "abrogée" if fold(final.nature or "") in _FEMININE else "abrogé"
         return Finding(reference=label, kind="repealed", change_key=f"{final.id}:repealed",
-                       reason=f"{label} abrogé {_when(final.date_fin, today, ended=True)}",
+                       reason=f"{label} {verb} {_when(final.date_fin, today, ended=True)}",
                        effective_on=final.date_fin, old_version_id=None,
                        new_version_id=final.id)
     return None
