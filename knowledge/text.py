@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 
 from knowledge.errors import InvalidInput
 
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
+_TOKEN = re.compile(r"\s+|\w+|[^\w\s]", re.UNICODE)  # punctuation apart: "ressources,"
 
 
 def fold(text: str) -> str:
@@ -62,3 +65,36 @@ def count_of(number: int, singular: str, plural: str) -> str:
     """A number with its words agreed in French: 0 and 1 take the singular (« 0 fiche »)."""
     words = singular if -2 < number < 2 else plural
     return f"{number:,}".replace(",", "\u202f") + f" {words}"
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A run of words of a diff: kept (`equal`), removed (`delete`) or added (`insert`)."""
+
+    op: str
+    text: str
+
+
+def word_diff(before: str, after: str) -> tuple[Piece, ...]:
+    """Diff two texts word by word (difflib), keeping spaces and punctuation."""
+    old, new = _TOKEN.findall(before), _TOKEN.findall(after)
+    pieces: list[Piece] = []
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            _append(pieces, "equal", "".join(old[i1:i2]))
+            continue
+        if op in ("delete", "replace"):
+            _append(pieces, "delete", "".join(old[i1:i2]))
+        if op in ("insert", "replace"):
+            _append(pieces, "insert", "".join(new[j1:j2]))
+    return tuple(pieces)
+
+
+def _append(pieces: list[Piece], op: str, text: str) -> None:
+    if not text:
+        return
+    if pieces and pieces[-1].op == op:
+        pieces[-1] = Piece(op, pieces[-1].text + text)
+    else:
+        pieces.append(Piece(op, text))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -16,6 +14,7 @@ from knowledge.catalog import entries, personal_data
 from knowledge.catalog.entries import EntryFields
 from knowledge.errors import Conflict, NotFound
 from knowledge.store.models import EntryRevision, KnowledgeEntry, User
+from knowledge.text import Piece, word_diff
 
 if TYPE_CHECKING:
     from index.embedders import Embedder
@@ -35,7 +34,6 @@ EVENT_LABELS = {
 }
 _ACTOR_NAMES = {"cli": "Ligne de commande", "demo": "Données de démonstration",
                 "import": "Import", "bot": "Bot Telegram", "veille": "Veille réglementaire"}
-_TOKEN = re.compile(r"\s+|\w+|[^\w\s]", re.UNICODE)
 
 
 @dataclass(frozen=True)
@@ -50,14 +48,6 @@ class HistoryItem:
     revision: EntryRevision | None = None
     changed: tuple[str, ...] = ()  # French labels of the fields the revision changed
     substantive: bool = False  # the question or the answer changed (askers may be concerned)
-
-
-@dataclass(frozen=True)
-class Piece:
-    """A run of words of a diff: kept (`equal`), removed (`delete`) or added (`insert`)."""
-
-    op: str
-    text: str
 
 
 @dataclass(frozen=True)
@@ -176,31 +166,6 @@ def revision(*, session: Session, entry_id: int, number: int) -> EntryRevision:
     if found is None:
         raise NotFound("revision", f"{number} de la fiche {entry_id}")
     return found
-
-
-def word_diff(before: str, after: str) -> tuple[Piece, ...]:
-    """Diff two texts word by word (difflib), keeping spaces and punctuation."""
-    old, new = _TOKEN.findall(before), _TOKEN.findall(after)
-    pieces: list[Piece] = []
-    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        if op == "equal":
-            _append(pieces, "equal", "".join(old[i1:i2]))
-            continue
-        if op in ("delete", "replace"):
-            _append(pieces, "delete", "".join(old[i1:i2]))
-        if op in ("insert", "replace"):
-            _append(pieces, "insert", "".join(new[j1:j2]))
-    return tuple(pieces)
-
-
-def _append(pieces: list[Piece], op: str, text: str) -> None:
-    if not text:
-        return
-    if pieces and pieces[-1].op == op:
-        pieces[-1] = Piece(op, pieces[-1].text + text)
-    else:
-        pieces.append(Piece(op, text))
 
 
 def diff(*, session: Session, entry_id: int, older: int, newer: int) -> EntryDiff:

@@ -14,18 +14,16 @@ from sqlalchemy.orm import Session
 from knowledge import audit
 from knowledge.store.models import EntryStatus, KnowledgeEntry
 from knowledge.store.watch_models import EntryLegalFlag, LegalArticleVersion, LegalTextVersion
-from knowledge.text import fold
+from knowledge.text import Piece, fold, word_diff
 from knowledge.timeutil import utcnow
 from knowledge.watch.cited import Citation, citations
-from knowledge.watch.legal_text import DiffPart, french_day, is_open, word_diff
+from knowledge.watch.legal_text import french_day, is_open
 from knowledge.watch.ranges import ArticleIndex
 from knowledge.watch.references import LegalReference, TextNames
 
 logger = logging.getLogger(__name__)
 
 ENDED = {"ABROGE", "ABROGE_DIFF", "TRANSFERE", "PERIME", "ANNULE", "DISJOINT"}
-RESOLUTION_LABELS = {"still_right": "toujours juste", "revised": "révisée",
-                     "superseded": "remplacé par un changement plus récent"}
 _EARLIEST = date.min
 ACTOR = "veille"  # who raises flags, in the audit log and the entry's history
 _FEMININE = {"loi", "ordonnance", "circulaire", "instruction"}
@@ -266,7 +264,7 @@ class FlagDetail:
     flag: EntryLegalFlag
     old: LegalArticleVersion | None
     new: LegalArticleVersion | None
-    diff: list[DiffPart]
+    diff: tuple[Piece, ...]
 
 
 def details(*, session: Session, flags: Sequence[EntryLegalFlag]) -> list[FlagDetail]:
@@ -277,7 +275,7 @@ def details(*, session: Session, flags: Sequence[EntryLegalFlag]) -> list[FlagDe
             if flag.old_version_id else None
         new = session.get(LegalArticleVersion, flag.new_version_id) \
             if flag.new_version_id else None
-        diff: list[DiffPart] = []
+        diff: tuple[Piece, ...] = ()
         if old is not None and new is not None and flag.kind == "modified":
             diff = word_diff(old.content, new.content)
         result.append(FlagDetail(flag=flag, old=old, new=new, diff=diff))

@@ -1,17 +1,14 @@
-"""The text of a LEGI article as people read it, and a word-level diff of two versions."""
+"""The text of a LEGI article as people read it, and LEGI's dates."""
 
 from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
 from datetime import date
-from difflib import SequenceMatcher
 
 _BLOCK_END = re.compile(r"</(p|div|li|tr|h\d)\s*>|<br\s*/?>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]+>")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
-_WORDS = re.compile(r"\s+|\w+|[^\w\s]")  # punctuation apart: "ressources," keeps its word
 OPEN_END = date(2999, 1, 1)  # LEGI's "no end date"
 
 
@@ -41,34 +38,3 @@ def french_day(value: date) -> str:
 def is_open(value: date | None) -> bool:
     """Tell whether a LEGI end date means 'still in force'."""
     return value is None or value >= OPEN_END
-
-
-@dataclass(frozen=True)
-class DiffPart:
-    """A run of words kept, removed or added between two versions."""
-
-    kind: str  # "same", "removed", "added"
-    text: str
-
-
-def word_diff(old: str, new: str) -> list[DiffPart]:
-    """Word-level differences from `old` to `new` (whitespace kept with the words)."""
-    before, after = _WORDS.findall(old), _WORDS.findall(new)
-    parts: list[DiffPart] = []
-    matcher = SequenceMatcher(a=before, b=after, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            parts.append(DiffPart("same", "".join(before[i1:i2])))
-            continue
-        if i2 > i1:
-            parts.append(DiffPart("removed", "".join(before[i1:i2])))
-        if j2 > j1:
-            parts.append(DiffPart("added", "".join(after[j1:j2])))
-    return parts
-
-
-def changed_words(parts: list[DiffPart]) -> tuple[int, int]:
-    """How many words a diff removes and adds."""
-    removed = sum(len(part.text.split()) for part in parts if part.kind == "removed")
-    added = sum(len(part.text.split()) for part in parts if part.kind == "added")
-    return removed, added

@@ -148,8 +148,8 @@ def test_full_dump_then_increments_flag_the_right_entries_with_reason_and_diff(
     [detail] = flags.details(session=session, flags=[flag])
     assert detail.old is not None and detail.new is not None
     assert detail.old.content == L441_1_OLD and detail.new.content == L441_1_NEW
-    added = "".join(part.text for part in detail.diff if part.kind == "added")
-    removed = "".join(part.text for part in detail.diff if part.kind == "removed")
+    added = "".join(part.text for part in detail.diff if part.op == "insert")
+    removed = "".join(part.text for part in detail.diff if part.op == "delete")
     assert "patrimoine" in added and "ressources" not in added and removed.strip(" ,") == ""
 
     repealing = _import(session, archives["repealing"], names)
