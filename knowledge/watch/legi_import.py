@@ -78,7 +78,7 @@ def import_archive(*, session: Session, path: Path, names: TextNames, actor: str
     started = time.perf_counter()
     found = citations(session=session, names=names)
     cited = cited_texts(found)
-    _learn_text_cids(session=session, cited=cited, names=names)
+    _learn_text_cids(session=session, cited=cited)
     with tempfile.TemporaryDirectory(prefix="svp-legi-", dir=scratch_dir) as scratch:
         staging_path = Path(scratch) / "legi.sqlite"
         suppressed = _read_with_legi(path, staging_path)
@@ -88,7 +88,7 @@ def import_archive(*, session: Session, path: Path, names: TextNames, actor: str
             if files_read == 0:
                 raise InvalidInput(f"Aucun fichier LEGI dans l'archive {path.name}.")
             record = LegalImport(archive_name=path.name, archive_sha256=digest,
-                                 kind="global" if "global" in path.name.lower() else "increment",
+                                 kind="global" if is_dump(path.name) else "increment",
                                  stamp=_stamp(path.name), imported_by=actor,
                                  files_read=files_read)
             session.add(record)
@@ -122,9 +122,14 @@ def import_archive(*, session: Session, path: Path, names: TextNames, actor: str
                         removed=removed, flags_raised=raised, seconds=record.seconds)
 
 
+def is_dump(name: str) -> bool:
+    """Tell a full dump (`Freemium_legi_global_…`) from a daily increment (`LEGI_…`)."""
+    return "global" in name.lower()
+
+
 def archive_order(name: str) -> tuple[str, int]:
     """Sort key of archives: by their date stamp, a full dump before the increments of its day."""
-    return (_stamp(name) or "", 0 if "global" in name.lower() else 1)
+    return (_stamp(name) or "", 0 if is_dump(name) else 1)
 
 
 def archives_to_import(*, session: Session, directory: Path) -> list[Path]:
@@ -138,7 +143,7 @@ def archives_to_import(*, session: Session, directory: Path) -> list[Path]:
     found = sorted((path for path in directory.iterdir()
                     if path.is_file() and path.name.endswith(".tar.gz") and _stamp(path.name)),
                    key=lambda path: archive_order(path.name))
-    dumps = [path for path in found if "global" in path.name.lower()]
+    dumps = [path for path in found if is_dump(path.name)]
     if dumps:
         newest = archive_order(dumps[-1].name)
         found = [path for path in found if archive_order(path.name) >= newest]
@@ -171,7 +176,6 @@ def _read_with_legi(path: Path, staging_path: Path) -> list[str]:
         warnings.simplefilter("ignore", DeprecationWarning)
         from legi import tar2sqlite
         from legi.db import connect_db
-        from libarchive.exception import ArchiveError
     suppressed: list[str] = []
     try:
         with contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter), \
@@ -187,11 +191,7 @@ def _read_with_legi(path: Path, staging_path: Path) -> list[str]:
                                                check_html=False)
             finally:
                 db.close()
-    except (ArchiveError, OSError, ValueError, KeyError, IndexError, AssertionError,
-            AttributeError, TypeError, sqlite3.Error) as error:
-        raise InvalidInput(
-            f"Archive LEGI illisible ({path.name}) : {_reason(error)}") from error
-    except Exception as error:  # lxml's parse errors and legi's own, whatever their class
+    except Exception as error:  # libarchive's, lxml's, legi's asserts: whatever their class
         raise InvalidInput(
             f"Archive LEGI illisible ({path.name}) : {_reason(error)}") from error
     logger.debug("legi.py on %s: %s", path.name, chatter.getvalue()[-2000:])
@@ -226,7 +226,7 @@ def _count_files(staging: sqlite3.Connection) -> int:
     return int(total)
 
 
-def _learn_text_cids(*, session: Session, cited: CitedTexts, names: TextNames) -> None:
+def _learn_text_cids(*, session: Session, cited: CitedTexts) -> None:
     """Texts cited by number: their cid from the versions kept earlier."""
     for _nature, number in list(cited.text_numbers):
         for cid in session.scalars(select(LegalTextVersion.cid).where(
@@ -244,15 +244,11 @@ def _learn_law_cids(*, staging: sqlite3.Connection, cited: CitedTexts) -> None:
         return
     wanted = {(nature, number) for nature, number, _ in cited.articles_by_number}
     for row in staging.execute("SELECT cid, nature, num FROM textes_versions"):
-        key = (_fold_nature(row["nature"]), row["num"])
+        key = (fold(row["nature"] or ""), row["num"])
         if key in wanted:
             for nature, number, article in cited.articles_by_number:
                 if (nature, number) == key:
                     cited.articles.add((row["cid"], article))
-
-
-def _fold_nature(nature: str | None) -> str:
-    return fold(nature or "")
 
 
 def _keep_texts(*, session: Session, staging: sqlite3.Connection, cited: CitedTexts,
