@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -49,8 +49,8 @@ class _Store:
         self.articles: dict[tuple[str, str], list[LegalArticleVersion]] = defaultdict(list)
         for version in session.scalars(select(LegalArticleVersion)):
             self.articles[(version.text_cid, version.num)].append(version)
-        for versions in self.articles.values():
-            versions.sort(key=lambda v: (v.date_debut or _EARLIEST, v.id))
+        for key, versions in self.articles.items():
+            self.articles[key] = chronological(versions)
         self.texts_by_cid: dict[str, list[LegalTextVersion]] = defaultdict(list)
         self.texts_by_number: dict[tuple[str, str], list[LegalTextVersion]] = defaultdict(list)
         for text in session.scalars(select(LegalTextVersion)):
@@ -89,7 +89,13 @@ class _Store:
         return sorted(found, key=lambda t: (t.date_debut or _EARLIEST, t.id))
 
 
-def _in_force(versions: Sequence[LegalArticleVersion], day: date) -> LegalArticleVersion | None:
+def chronological(versions: Iterable[LegalArticleVersion]) -> list[LegalArticleVersion]:
+    """Versions by start date (an unknown start first), as `in_force` expects them."""
+    return sorted(versions, key=lambda v: (v.date_debut or _EARLIEST, v.id))
+
+
+def in_force(versions: Sequence[LegalArticleVersion], day: date) -> LegalArticleVersion | None:
+    """The version in force on `day` (versions sorted by start date), if one is kept."""
     candidates = [v for v in versions if (v.date_debut or _EARLIEST) <= day
                   and (is_open(v.date_fin) or (v.date_fin is not None and v.date_fin > day))]
     return candidates[-1] if candidates else None
@@ -104,7 +110,7 @@ def _when(day: date, today: date, *, ended: bool = False) -> str:
 def article_finding(*, label: str, article: str, versions: Sequence[LegalArticleVersion],
                     verified: date, today: date, in_range: bool = False) -> Finding | None:
     """The change of one article (cited alone, or inside the range `label`) after `verified`."""
-    at_check = _in_force(versions, verified)
+    at_check = in_force(versions, verified)
     later = [v for v in versions if v.date_debut is not None and v.date_debut > verified]
     final = later[-1] if later else at_check
     if final is None:
