@@ -8,12 +8,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from admin.pages import redirect, render
-from admin.security import CurrentUser, DbSession
+from admin.security import CurrentUser, DbSession, KnowledgeDep
 from knowledge import privacy
 from knowledge.catalog import activity, digest
 from knowledge.desk.workdays import PARIS
 from knowledge.errors import NotFound
 from knowledge.people import subscriptions
+from knowledge.runtime import Knowledge
 from knowledge.text import count_of, row_number
 from knowledge.timeutil import utcnow
 
@@ -59,10 +60,11 @@ def digest_page(request: Request, db: DbSession, user: CurrentUser) -> HTMLRespo
     return _page(request, db, digest.Month.parse(value) if value else _previous_month())
 
 
-def _build(db: DbSession, month: str, entry: list[int], organisations: str,
-           introduction: str) -> digest.Digest:
+def _build(db: DbSession, knowledge: Knowledge, month: str, entry: list[int],
+           organisations: str, introduction: str) -> digest.Digest:
     return digest.build(session=db, month=digest.Month.parse(month), entry_ids=entry,
-                        show_organisations=organisations == "1", introduction=introduction)
+                        show_organisations=organisations == "1", introduction=introduction,
+                        names=knowledge.legal_names)
 
 
 def _refused(request: Request, db: DbSession, built: digest.Digest, entry: list[int],
@@ -74,14 +76,15 @@ def _refused(request: Request, db: DbSession, built: digest.Digest, entry: list[
 
 
 @router.post("/digest/download/{filename}")
-def download(request: Request, filename: str, db: DbSession, user: CurrentUser,
+def download(request: Request, filename: str, db: DbSession, knowledge: KnowledgeDep,
+             user: CurrentUser,
              month: Annotated[str, Form(max_length=7)],
              entry: Annotated[list[int] | None, Form()] = None,
              organisations: Annotated[str, Form()] = "",
              introduction: Annotated[str, Form(max_length=2000)] = "",
              confirm_personal_data: Annotated[str, Form(max_length=4)] = "") -> Response:
     """Download the chosen entries as a Word document or a standalone HTML page."""
-    built = _build(db, month, entry or [], organisations, introduction)
+    built = _build(db, knowledge, month, entry or [], organisations, introduction)
     if filename not in ("lettre.docx", "lettre.html"):
         raise NotFound("export", filename)
     try:
@@ -103,14 +106,14 @@ def download(request: Request, filename: str, db: DbSession, user: CurrentUser,
 
 
 @router.post("/digest/send")
-def send(request: Request, db: DbSession, user: CurrentUser,
+def send(request: Request, db: DbSession, knowledge: KnowledgeDep, user: CurrentUser,
          month: Annotated[str, Form(max_length=7)],
          entry: Annotated[list[int] | None, Form()] = None,
          organisations: Annotated[str, Form()] = "",
          introduction: Annotated[str, Form(max_length=2000)] = "",
          confirm_personal_data: Annotated[str, Form(max_length=4)] = "") -> Response:
     """Queue the digest for every subscriber not served yet this month."""
-    built = _build(db, month, entry or [], organisations, introduction)
+    built = _build(db, knowledge, month, entry or [], organisations, introduction)
     try:
         digest.check_personal_data(session=db, digest=built,
                                    confirmed=confirm_personal_data == "1",

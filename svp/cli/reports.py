@@ -85,7 +85,7 @@ def digest_command(
     with open_knowledge() as knowledge, knowledge.session() as session:
         letter = digest_service.build(session=session, month=chosen, entry_ids=entry or None,
                                       show_organisations=organisations,
-                                      introduction=introduction)
+                                      introduction=introduction, names=knowledge.legal_names)
         try:
             digest_service.check_personal_data(session=session, digest=letter,
                                                confirmed=allow_personal_data, actor="cli")

@@ -137,3 +137,27 @@ def test_download_then_import_the_folder_a_timer_would(svp_env: dict[str, str],
     assert result.returncode != 0 and "Traceback" not in result.stderr
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("Erreur") and "Téléchargement des archives LEGI impossible" in line
+
+
+def test_the_digest_reads_references_with_the_associations_usual_names(
+        svp_env: dict[str, str], tmp_path: Path) -> None:
+    names = tmp_path / "noms.jsonl"
+    names.write_text(json.dumps({
+        "key": "logement-2026", "nature": "loi", "number": "2026-321", "date": "2026-04-02",
+        "title": "relative au logement abordable", "names": ["Logement abordable"],
+        "cid": None}, ensure_ascii=False) + "\n", encoding="utf-8")
+    env = {**svp_env, "SVP_VEILLE_TEXTS_FILE": str(names)}
+    _ok(env, tmp_path, "init")
+    # Imported, then revised this month: the letter has it (a bare import does not count).
+    for version, answer in (("v1", "Réponse."), ("v2", "Réponse complétée.")):
+        entries = tmp_path / f"{version}.jsonl"
+        entries.write_text(json.dumps({
+            "id": "LA", "question": "Que change la loi Logement abordable ?", "answer": answer,
+            "legal_references": ["loi Logement abordable"]}, ensure_ascii=False) + "\n",
+            encoding="utf-8")
+        _ok(env, tmp_path, "kb", "import", str(entries))
+    letter = tmp_path / "lettre.html"
+    _ok(env, tmp_path, "digest", date.today().strftime("%Y-%m"), "-o", str(letter))
+    page = letter.read_text(encoding="utf-8")
+    # Known only from the association's file: the letter links its normalised form.
+    assert "loi n° 2026-321 du 2 avril 2026 (Logement abordable)</a>" in page
