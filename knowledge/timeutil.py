@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from knowledge.errors import InvalidInput
 
 OUT_OF_RANGE = "Date hors des limites : choisissez une date entre l'an 2 et l'an 9998."
+FRENCH_MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+                 "septembre", "octobre", "novembre", "décembre")
 
 
 def utcnow() -> datetime:

@@ -32,7 +32,7 @@ from knowledge.store.models import (
     Ticket,
 )
 from knowledge.text import clean, count_of
-from knowledge.timeutil import utcnow
+from knowledge.timeutil import FRENCH_MONTHS, utcnow
 from knowledge.watch.links import ReferenceLink, reference_links
 from knowledge.watch.references import TextNames, load_text_names
 from knowledge.watch.status import MonthChanges, month_changes
@@ -45,8 +45,6 @@ REGULATORY_TITLE = "Évolutions réglementaires du mois"
 TELEGRAM_BUDGET = 3_500  # one Telegram message (4,096) with room for the header
 _TEMPLATES = Path(__file__).resolve().parent.parent / "data"
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_MONTHS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-              "septembre", "octobre", "novembre", "décembre")
 
 
 @dataclass(frozen=True)
@@ -78,7 +76,7 @@ class Month:
     @property
     def label(self) -> str:
         """French name, e.g. `novembre 2026`."""
-        return f"{_MONTHS_FR[self.month - 1]} {self.year}"
+        return f"{FRENCH_MONTHS[self.month - 1]} {self.year}"
 
     def utc_bounds(self) -> tuple[datetime, datetime]:
         """[first instant, first instant of the next month) in UTC."""

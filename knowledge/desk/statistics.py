@@ -48,6 +48,7 @@ from knowledge.store.models import (
     TicketMessage,
     TicketStatus,
 )
+from knowledge.timeutil import FRENCH_MONTHS
 
 # The association's region: Provence-Alpes-Côte d'Azur and Corsica. Always listed, even when a
 # département asked nothing: showing the whole region is the point of the breakdown.
@@ -65,13 +66,11 @@ MAX_PERIOD_DAYS = 3_660
 NO_THEME = "(sans thème)"
 NO_ORGANISATION = "(sans organisme)"
 NO_DEPARTEMENT = "(non renseigné)"
-MONTHS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-             "septembre", "octobre", "novembre", "décembre")
 
 
 def month_label(year: int, month: int) -> str:
     """French name of a month, e.g. `novembre 2026`."""
-    return f"{MONTHS_FR[month - 1]} {year}"
+    return f"{FRENCH_MONTHS[month - 1]} {year}"
 
 
 @dataclass(frozen=True)

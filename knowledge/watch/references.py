@@ -15,11 +15,10 @@ from typing import Any, NamedTuple
 
 from knowledge.errors import InvalidInput
 from knowledge.text import fold, read_utf8_file
+from knowledge.timeutil import FRENCH_MONTHS
 
 BUNDLED_TEXTS = Path(__file__).resolve().parent.parent / "data" / "legal-texts.jsonl"
 
-MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-          "septembre", "octobre", "novembre", "décembre")
 NATURES = ("loi", "ordonnance", "décret", "arrêté", "circulaire")
 # Latin ordinals of inserted articles, in their order in a code ("novies" is "nonies").
 SUFFIXES = ("bis", "ter", "quater", "quinquies", "sexies", "septies", "octies", "nonies",
@@ -129,7 +128,7 @@ def _text_label(reference: LegalReference) -> str:
 def french_date(day: date) -> str:
     """Write a date the French way: "1er janvier 2020", "23 novembre 2018"."""
     number = "1er" if day.day == 1 else str(day.day)
-    return f"{number} {MONTHS[day.month - 1]} {day.year}"
+    return f"{number} {FRENCH_MONTHS[day.month - 1]} {day.year}"
 
 
 # --- codes --------------------------------------------------------------------------------
@@ -314,7 +313,7 @@ def _articles(listing: str, *, plain: bool) -> _Articles:
 
 # --- texts --------------------------------------------------------------------------------
 
-_FOLDED_MONTHS = tuple(fold(month) for month in MONTHS)
+_FOLDED_MONTHS = tuple(fold(month) for month in FRENCH_MONTHS)
 _MONTH = "|".join(_FOLDED_MONTHS)
 _DATE = rf"(?P<day>1\s?er|\d{{1,2}})\s+(?P<month>{_MONTH})\s+(?P<year>\d{{4}})(?!\d)"
 _NUMERIC_DATE = r"(?P<nday>\d{1,2})/(?P<nmonth>\d{1,2})/(?P<nyear>\d{4})(?!\d)"
