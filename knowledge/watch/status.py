@@ -15,7 +15,7 @@ from knowledge.store.watch_models import (
     LegalImport,
     LegalTextVersion,
 )
-from knowledge.watch.flags import open_flags
+from knowledge.watch.flags import flagged_entries
 
 
 @dataclass(frozen=True)
@@ -26,20 +26,23 @@ class WatchStatus:
     imports: int
     article_versions: int
     text_versions: int
-    open_flags: int
-    flagged_entries: int
+    flagged: list[tuple[KnowledgeEntry, list[EntryLegalFlag]]]  # soonest change first
+
+    @property
+    def open_flags(self) -> int:
+        """How many changes are still to settle."""
+        return sum(len(entry_flags) for _, entry_flags in self.flagged)
 
 
 def status(*, session: Session) -> WatchStatus:
-    """The watch at a glance (for `svp veille status` and the admin)."""
-    flags = open_flags(session=session)
+    """The watch at a glance (for `svp veille status`)."""
     return WatchStatus(
         last_import=session.scalar(select(LegalImport).order_by(LegalImport.id.desc()).limit(1)),
         imports=session.scalar(select(func.count()).select_from(LegalImport)) or 0,
         article_versions=session.scalar(
             select(func.count()).select_from(LegalArticleVersion)) or 0,
         text_versions=session.scalar(select(func.count()).select_from(LegalTextVersion)) or 0,
-        open_flags=len(flags), flagged_entries=len({flag.entry_id for flag in flags}))
+        flagged=flagged_entries(session=session))
 
 
 @dataclass(frozen=True)

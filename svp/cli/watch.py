@@ -95,12 +95,12 @@ def status_command(as_json: Annotated[bool, typer.Option(
     """Affiche le dernier import et les fiches signalées à revoir."""
     with open_knowledge() as knowledge, knowledge.session() as session:
         found = watch_status.status(session=session)
-        flagged = flags.flagged_entries(session=session)
+        flagged = found.flagged
         last = found.last_import
         payload: dict[str, Any] = {
             "imports": found.imports, "article_versions": found.article_versions,
             "text_versions": found.text_versions, "open_flags": found.open_flags,
-            "flagged_entries": found.flagged_entries,
+            "flagged_entries": len(flagged),
             "last_import": None if last is None else {
                 "id": last.id, "archive": last.archive_name, "kind": last.kind,
                 "stamp": last.stamp, "imported_at": last.imported_at.isoformat(),
@@ -127,7 +127,7 @@ def status_command(as_json: Annotated[bool, typer.Option(
     if not flagged:
         typer.echo("Aucune fiche à revoir pour un changement de texte.")
         return
-    typer.echo(f"{found.flagged_entries} fiche(s) à revoir :")
+    typer.echo(f"{len(flagged)} fiche(s) à revoir :")
     for entry, entry_flags in flagged:
         typer.echo(f"  fiche {entry.id} — {entry.question[:80]}")
         for flag in entry_flags:
