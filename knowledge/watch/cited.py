@@ -107,7 +107,6 @@ def cited_texts(found: Iterable[Citation]) -> CitedTexts:
                 cited.articles.add((reference.cid, reference.article))
             elif reference.cid is not None:
                 cited.articles.add((reference.cid, reference.article))
-                cited.text_cids.add(reference.cid)
             elif reference.nature is not None and reference.number is not None:
                 cited.articles_by_number.add(
                     (fold(reference.nature), reference.number, reference.article))
